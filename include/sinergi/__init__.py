@@ -1,0 +1,7 @@
+"""Sinergi: the data warehouse of the East Java provincial Social Affairs Office.
+
+Business logic lives here so it can be imported and tested without a scheduler; the DAG files
+in ``dags/`` only wire these functions into tasks.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,189 @@
+"""Table definitions of the ``raw`` and ``audit`` schemas, shared by DuckDB and PostgreSQL.
+
+``raw`` holds the accepted rows of every ACCEPTED or PARTIAL file version, typed and with
+NIK / No. KK already replaced by their HMAC pseudonyms; dbt picks the served version. Keeping
+every version (instead of overwriting) makes loading append-only, so a version becomes
+visible atomically when its ``audit.file_versions`` row commits in the same transaction.
+
+``audit`` is what auditors read: every file version that arrived, the rows that were
+rejected with their original values (the quarantine, the only place raw NIKs live), and the
+validation results.
+
+The column types are the portable subset both engines understand identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Columns every raw table starts with: which served row this is.
+_RAW_KEY = (
+    ("_period", "date not null"),
+    ("_district_code", "varchar not null"),
+    ("_version", "integer not null"),
+    ("_row_number", "integer not null"),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def ddl(self) -> str:
+        cols = [f"    {name} {sqltype}" for name, sqltype in self.columns]
+        if self.primary_key:
+            cols.append(f"    primary key ({', '.join(self.primary_key)})")
+        return f"create table if not exists {self.qualified} (\n" + ",\n".join(cols) + "\n)"
+
+
+RAW_TABLES: dict[str, Table] = {
+    "ppks": Table(
+        "raw",
+        "ppks",
+        _RAW_KEY
+        + (
+            ("kode_kecamatan", "varchar"),
+            ("kode_ppks", "varchar"),
+            ("lokasi", "varchar"),
+            ("jumlah_laki_laki", "bigint"),
+            ("jumlah_perempuan", "bigint"),
+            ("jumlah", "bigint"),
+        ),
+    ),
+    "psks": Table(
+        "raw",
+        "psks",
+        _RAW_KEY + (("kode_psks", "varchar"), ("jumlah", "bigint")),
+    ),
+    "penerima_bantuan": Table(
+        "raw",
+        "penerima_bantuan",
+        _RAW_KEY
+        + (
+            ("nik_hmac", "varchar"),
+            ("no_kk_hmac", "varchar"),
+            ("jenis_kelamin", "varchar"),
+            ("tanggal_lahir", "date"),
+            ("kode_desa", "varchar"),
+            ("kode_program", "varchar"),
+            ("nilai_bantuan", "bigint"),
+            ("tanggal_salur", "date"),
+            ("status_salur", "varchar"),
+        ),
+    ),
+    "dtks": Table(
+        "raw",
+        "dtks",
+        _RAW_KEY
+        + (
+            ("no_kk_hmac", "varchar"),
+            ("nik_kepala_keluarga_hmac", "varchar"),
+            ("kode_desa", "varchar"),
+            ("jumlah_anggota", "integer"),
+            ("desil", "integer"),
+            ("status_dtks", "varchar"),
+        ),
+    ),
+}
+
+FILE_VERSIONS = Table(
+    "audit",
+    "file_versions",
+    (
+        ("period", "date not null"),
+        ("district_code", "varchar not null"),
+        ("dataset", "varchar not null"),
+        ("version", "integer not null"),
+        ("file_name", "varchar not null"),
+        ("sha256", "varchar not null"),
+        ("size_bytes", "bigint not null"),
+        ("received_at", "timestamptz not null"),
+        ("deadline_at", "timestamptz not null"),
+        ("status", "varchar not null"),
+        ("rejection_reason", "varchar"),
+        ("rejection_detail", "varchar"),
+        ("rows_total", "integer not null"),
+        ("rows_accepted", "integer not null"),
+        ("rows_rejected", "integer not null"),
+        ("archive_path", "varchar not null"),
+        ("judged_at", "timestamptz not null"),
+    ),
+    ("period", "district_code", "dataset", "version"),
+)
+
+ROW_REJECTIONS = Table(
+    "audit",
+    "row_rejections",
+    (
+        ("period", "date not null"),
+        ("district_code", "varchar not null"),
+        ("dataset", "varchar not null"),
+        ("version", "integer not null"),
+        ("row_number", "integer not null"),
+        ("reason_codes", "varchar not null"),
+        ("original_values", "varchar not null"),
+    ),
+    ("period", "district_code", "dataset", "version", "row_number"),
+)
+
+ROW_WARNINGS = Table(
+    "audit",
+    "row_warnings",
+    (
+        ("period", "date not null"),
+        ("district_code", "varchar not null"),
+        ("dataset", "varchar not null"),
+        ("version", "integer not null"),
+        ("row_number", "integer not null"),
+        ("warning_code", "varchar not null"),
+    ),
+    ("period", "district_code", "dataset", "version", "row_number", "warning_code"),
+)
+
+INBOX_NOTICES = Table(
+    "audit",
+    "inbox_notices",
+    (
+        ("period", "date not null"),
+        ("path", "varchar not null"),
+        ("notice_code", "varchar not null"),
+        ("detail", "varchar not null"),
+    ),
+    ("period", "path", "notice_code"),
+)
+
+PROCESSED_PERIODS = Table(
+    "audit",
+    "processed_periods",
+    (("period", "date not null"), ("first_processed_at", "timestamptz not null")),
+    ("period",),
+)
+
+AUDIT_TABLES: tuple[Table, ...] = (
+    FILE_VERSIONS,
+    ROW_REJECTIONS,
+    ROW_WARNINGS,
+    INBOX_NOTICES,
+    PROCESSED_PERIODS,
+)
+
+SCHEMAS: tuple[str, ...] = ("raw", "audit")
+
+
+def all_ddl() -> list[str]:
+    """Idempotent statements that create every schema and table."""
+    statements = [f"create schema if not exists {schema}" for schema in SCHEMAS]
+    statements += [t.ddl() for t in RAW_TABLES.values()]
+    statements += [t.ddl() for t in AUDIT_TABLES]
+    return statements
