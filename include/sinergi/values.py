@@ -1,0 +1,69 @@
+"""Vectorised parsing of cell values (contract §2): integers, dates, codes.
+
+Every parser takes a pandas Series of trimmed strings (missing = NA) and returns the parsed
+values plus boolean masks of the cells that failed, so the rules can turn each mask into a
+reason code. Missing cells never fail here: "an empty required cell yields only
+missing_value" (§7), which the rules report separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+_INT_PLAIN = r"\d+"
+_INT_GROUPED = r"\d{1,3}(?:\.\d{3})+"
+_INTEGER = rf"^(?:{_INT_PLAIN}|{_INT_GROUPED})$"
+_NEGATIVE = rf"^-(?:{_INT_PLAIN}|{_INT_GROUPED})$"
+
+# The three textual date forms of §2; XLSX date cells arrive from the reader as ISO text.
+_DATE_FORMS = (
+    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"),
+    (r"^\d{2}/\d{2}/\d{4}$", "%d/%m/%Y"),
+    (r"^\d{2}-\d{2}-\d{4}$", "%d-%m-%Y"),
+)
+
+
+@dataclass
+class ParsedInt:
+    values: pd.Series  # Int64, NA where missing or invalid
+    negative: pd.Series  # bool: "-5"-like (negative_value)
+    invalid: pd.Series  # bool: present, not an integer and not negative (invalid_integer)
+
+
+def parse_integer(cells: pd.Series) -> ParsedInt:
+    """Plain digits or Indonesian digit grouping (``600.000``); see §2 Integers."""
+    text = cells.astype("string")
+    present = text.notna()
+    ok = text.str.match(_INTEGER).fillna(False).astype(bool)
+    negative = text.str.match(_NEGATIVE).fillna(False).astype(bool)
+    digits = text.where(ok).str.replace(".", "", regex=False)
+    values = pd.to_numeric(digits, errors="coerce").astype("Int64")
+    return ParsedInt(values, negative, present & ~ok & ~negative)
+
+
+@dataclass
+class ParsedDate:
+    values: pd.Series  # datetime64, NaT where missing or invalid
+    invalid: pd.Series  # bool: present but not one of the accepted forms / impossible date
+
+
+def parse_date(cells: pd.Series) -> ParsedDate:
+    """``YYYY-MM-DD``, ``DD/MM/YYYY`` or ``DD-MM-YYYY``; impossible dates are invalid."""
+    text = cells.astype("string")
+    values = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[s]")
+    for pattern, fmt in _DATE_FORMS:
+        form = text.str.match(pattern).fillna(False).astype(bool)
+        if form.any():
+            parsed = pd.to_datetime(text[form], format=fmt, errors="coerce")
+            values.loc[form] = parsed.astype("datetime64[s]")
+    return ParsedDate(values, text.notna() & values.isna())
+
+
+def normalise_code(cells: pd.Series, *, drop_dots: bool = False) -> pd.Series:
+    """Codes compare after trimming and upper-casing; region codes also lose their dots."""
+    text = cells.astype("string").str.upper()
+    if drop_dots:
+        text = text.str.replace(".", "", regex=False)
+    return text

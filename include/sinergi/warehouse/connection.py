@@ -1,0 +1,193 @@
+"""Connections to the warehouse, selected by URL: ``duckdb:///path`` or ``postgresql://…``.
+
+Both engines are driven through the same small interface so the pipeline code has no
+``if duckdb`` branches: ``execute`` with ``%s`` placeholders, ``transaction``, and a bulk
+load of Parquet spill files (DuckDB reads them natively; PostgreSQL gets them streamed
+through ``COPY … FROM STDIN``, the fast path measured in the stack notes).
+
+DuckDB allows one writing process per file, and under the scheduler the 38 district tasks
+run as separate processes: every DuckDB connection is taken under an exclusive file lock,
+held only while loading, so districts validate in parallel and load one after another.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from sinergi.warehouse.schema import Table, all_ddl
+
+
+def duckdb_path(url: str) -> Path:
+    """``duckdb:///abs/path.duckdb`` -> ``/abs/path.duckdb`` (``duckdb:///rel`` is relative)."""
+    rest = url.split(":", 1)[1]
+    if rest.startswith("///"):
+        rest = rest[3:]
+        path = Path(rest)
+        return path if path.is_absolute() or rest.startswith("/") else Path.cwd() / path
+    raise ValueError(f"DuckDB warehouse URL must look like duckdb:///path/file.duckdb, got {url!r}")
+
+
+def postgres_conninfo(url: str) -> str:
+    """Normalise ``postgresql+psycopg://`` and friends to a libpq URL."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme.split("+", 1)[0]
+    if scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"unsupported warehouse URL scheme {parsed.scheme!r}")
+    return parsed._replace(scheme="postgresql").geturl()
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit for a log line."""
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{unquote(parsed.password)}@", ":***@")
+        netloc = netloc.replace(f":{parsed.password}@", ":***@")
+        return parsed._replace(netloc=netloc).geturl()
+    return url
+
+
+class Warehouse:
+    """Base class: subclasses provide ``_connect`` and ``copy_parquet``."""
+
+    placeholder = "%s"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def sql(self, statement: str) -> str:
+        return statement if self.placeholder == "%s" else statement.replace("%s", "?")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A connection inside one transaction: committed on success, rolled back otherwise."""
+        with self.connect() as conn:
+            conn.execute("begin")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("rollback")
+                raise
+            conn.execute("commit")
+
+    def execute(self, conn: Any, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        cursor = conn.execute(self.sql(statement), params)
+        if cursor.description is None:  # statements without a result set
+            return []
+        return list(cursor.fetchall())
+
+    def ensure_schema(self) -> None:
+        """Create the ``raw`` and ``audit`` schemas and tables (idempotent)."""
+        with self.transaction() as conn:
+            for statement in all_ddl():
+                conn.execute(statement)
+
+    def copy_parquet(
+        self, conn: Any, table: Table, parts: Sequence[Path], exclude_rows: Sequence[int] = ()
+    ) -> int:
+        raise NotImplementedError
+
+
+class DuckDBWarehouse(Warehouse):
+    placeholder = "?"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.path = duckdb_path(url)
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{self.path}.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            conn = duckdb.connect(str(self.path))
+            try:
+                yield conn
+            finally:
+                conn.close()
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def copy_parquet(self, conn, table, parts, exclude_rows=()) -> int:
+        if not parts:
+            return 0
+        import pandas as pd
+
+        columns = ", ".join(table.column_names)
+        files = [str(p) for p in parts]
+        excluded = pd.DataFrame({"row_number": pd.Series(list(exclude_rows), dtype="int64")})
+        conn.register("excluded_rows", excluded)
+        try:
+            before = conn.execute(f"select count(*) from {table.qualified}").fetchone()[0]
+            conn.execute(
+                f"insert into {table.qualified} ({columns}) select {columns} "
+                "from read_parquet(?) "
+                "where _row_number not in (select row_number from excluded_rows)"
+                if "_row_number" in table.column_names
+                else f"insert into {table.qualified} ({columns}) select {columns} "
+                "from read_parquet(?)",
+                [files],
+            )
+            after = conn.execute(f"select count(*) from {table.qualified}").fetchone()[0]
+        finally:
+            conn.unregister("excluded_rows")
+        return after - before
+
+
+class PostgresWarehouse(Warehouse):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.conninfo = postgres_conninfo(url)
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        import psycopg
+
+        conn = psycopg.connect(self.conninfo, autocommit=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def copy_parquet(self, conn, table, parts, exclude_rows=()) -> int:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
+        excluded = pa.array(sorted(exclude_rows), type=pa.int32())
+        columns = ", ".join(table.column_names)
+        loaded = 0
+        statement = f"copy {table.qualified} ({columns}) from stdin (format csv, header true)"
+        with conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for part in parts:
+                data = pq.read_table(part, columns=table.column_names)
+                if len(excluded) and "_row_number" in table.column_names:
+                    keep = pc.invert(pc.is_in(data["_row_number"], value_set=excluded))
+                    data = data.filter(keep)
+                buffer = io.BytesIO()
+                pacsv.write_csv(data, buffer)
+                copy.write(buffer.getvalue())
+                loaded += data.num_rows
+        return loaded
+
+
+def open_warehouse(url: str) -> Warehouse:
+    """The warehouse for ``url``; a clear error for anything else."""
+    if url.startswith("duckdb:"):
+        return DuckDBWarehouse(url)
+    if url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+        return PostgresWarehouse(url)
+    raise ValueError(
+        f"SINERGI_WAREHOUSE must be duckdb:///path or postgresql://…, got {redact(url)!r}"
+    )
