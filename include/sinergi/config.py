@@ -19,8 +19,6 @@ from sinergi.paths import DATA_DIR, EXPECTATIONS_DIR
 
 log = logging.getLogger(__name__)
 
-DEV_KEY_FILE = DATA_DIR / "dev-pii-key"
-
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
@@ -48,33 +46,34 @@ class Settings:
     eligible_max_decile: int
     pii_key_value: str | None
     deadline_alerts: bool
+    data_dir: Path
 
     @cached_property
     def pii_key(self) -> bytes:
         """The HMAC key for NIK / No. KK; a persistent local dev key when none is configured."""
         if self.pii_key_value:
             return self.pii_key_value.encode("utf-8")
-        return _development_key()
+        return _development_key(self.data_dir / "dev-pii-key")
 
     @property
     def is_duckdb(self) -> bool:
         return self.warehouse_url.startswith("duckdb:")
 
 
-def _development_key() -> bytes:
+def _development_key(key_file: Path) -> bytes:
     """Create (once) and reuse a random local key, so pseudonyms stay stable between runs."""
-    if not DEV_KEY_FILE.exists():
-        DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        DEV_KEY_FILE.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
-        DEV_KEY_FILE.chmod(0o600)
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
+        key_file.chmod(0o600)
         log.warning(
             "SINERGI_PII_KEY is not set: created a local development key in %s. "
             "Set SINERGI_PII_KEY in production (pseudonyms depend on it).",
-            DEV_KEY_FILE,
+            key_file,
         )
     else:
-        log.warning("SINERGI_PII_KEY is not set: using the development key in %s", DEV_KEY_FILE)
-    return DEV_KEY_FILE.read_text(encoding="ascii").strip().encode("utf-8")
+        log.warning("SINERGI_PII_KEY is not set: using the development key in %s", key_file)
+    return key_file.read_text(encoding="ascii").strip().encode("utf-8")
 
 
 def default_warehouse_url() -> str:
@@ -100,4 +99,5 @@ def load_settings() -> Settings:
         eligible_max_decile=int(_env("SINERGI_ELIGIBLE_MAX_DECILE", "4")),
         pii_key_value=os.environ.get("SINERGI_PII_KEY") or None,
         deadline_alerts=_env("SINERGI_DEADLINE_ALERTS", "false").lower() in ("1", "true", "yes"),
+        data_dir=data_dir,
     )

@@ -150,7 +150,7 @@ def judge_file(
     """Judge ``path`` as version ``ref.version`` and spill its rows under ``spill_dir``."""
     spec = ref.dataset
     try:
-        table = open_table(path, spec.columns)
+        table = open_table(path, spec.required, spec.optional)
     except FileRejected as rejected:
         return rejected_file(rejected.reason, rejected.detail, rejected.rows_total)
 

@@ -68,7 +68,7 @@ class FileOutcome:
 def _ambiguous(path: Path, spec) -> Verdict:
     """Both csv and xlsx arrived: reject, but count rows where the header is found (§7)."""
     try:
-        rows = open_table(path, spec.columns).count_data_rows()
+        rows = open_table(path, spec.required, spec.optional).count_data_rows()
     except FileRejected as rejected:
         rows = rejected.rows_total
     return rejected_file(

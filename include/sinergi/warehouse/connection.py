@@ -128,20 +128,15 @@ class DuckDBWarehouse(Warehouse):
         excluded = pd.DataFrame({"row_number": pd.Series(list(exclude_rows), dtype="int64")})
         conn.register("excluded_rows", excluded)
         try:
-            before = conn.execute(f"select count(*) from {table.qualified}").fetchone()[0]
-            conn.execute(
-                f"insert into {table.qualified} ({columns}) select {columns} "
-                "from read_parquet(?) "
-                "where _row_number not in (select row_number from excluded_rows)"
-                if "_row_number" in table.column_names
-                else f"insert into {table.qualified} ({columns}) select {columns} "
-                "from read_parquet(?)",
-                [files],
-            )
-            after = conn.execute(f"select count(*) from {table.qualified}").fetchone()[0]
+            select = f"select {columns} from read_parquet(?)"
+            if "_row_number" in table.column_names:
+                select += " where _row_number not in (select row_number from excluded_rows)"
+            inserted = conn.execute(
+                f"insert into {table.qualified} ({columns}) {select}", [files]
+            ).fetchall()
         finally:
             conn.unregister("excluded_rows")
-        return after - before
+        return int(inserted[0][0]) if inserted else 0
 
 
 class PostgresWarehouse(Warehouse):

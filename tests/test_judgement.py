@@ -1,0 +1,151 @@
+"""File outcomes (contract §3, §6): statuses, duplicates, the rejected-row threshold."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from sinergi.datasets import SPECS
+from sinergi.identity import pseudonymise
+from sinergi.judgement import VersionRef, find_duplicates, judge_file
+from sinergi.periods import Period
+from sinergi.rules import Context
+
+CTX = Context(Period(2025, 3), "3578")
+KEY = b"k"
+HEADER = "periode,kode_kabkota,kode_psks,jumlah"
+
+
+def psks_file(tmp_path, rows: list[str], name: str = "psks.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def judge(tmp_path, path, dataset="psks", threshold=0.2):
+    ref = VersionRef(SPECS[dataset], CTX, 1)
+    return judge_file(path, ref, tmp_path / "spill", KEY, threshold)
+
+
+def good(code: int, count: int = 1) -> str:
+    return f"2025-03,3578,PSKS{code:02d},{count}"
+
+
+def test_all_valid_is_accepted_and_spilled(tmp_path):
+    verdict = judge(tmp_path, psks_file(tmp_path, [good(1), good(2, 600)]))
+    assert (verdict.status, verdict.rows_total, verdict.rows_accepted) == ("ACCEPTED", 2, 2)
+    table = pq.read_table(verdict.accepted_parts).to_pandas()
+    assert table["kode_psks"].tolist() == ["PSKS01", "PSKS02"]
+    assert table["_row_number"].tolist() == [2, 3]
+
+
+def test_one_bad_row_in_five_is_partial_at_exactly_twenty_percent(tmp_path):
+    rows = [good(i) for i in range(1, 5)] + ["2025-03,3578,PSKS99,1"]
+    verdict = judge(tmp_path, psks_file(tmp_path, rows))
+    assert (verdict.status, verdict.rows_rejected, verdict.rows_accepted) == ("PARTIAL", 1, 4)
+    quarantine = pq.read_table(verdict.quarantine_parts).to_pandas()
+    assert quarantine["row_number"].tolist() == [6]
+    assert quarantine["reason_codes"].tolist() == ["unknown_code:kode_psks"]
+    assert json.loads(quarantine["original_values"][0])["kode_psks"] == "PSKS99"
+
+
+def test_over_twenty_percent_is_rejected(tmp_path):
+    rows = [good(i) for i in range(1, 4)] + ["2025-03,3578,PSKS99,1"]  # 1 of 4 = 25 %
+    verdict = judge(tmp_path, psks_file(tmp_path, rows))
+    assert verdict.status == "REJECTED"
+    assert verdict.rejection_reason == "too_many_invalid_rows"
+    assert verdict.rows_accepted == 0
+    assert verdict.accepted_parts == []
+
+
+def test_threshold_is_configurable(tmp_path):
+    rows = [good(i) for i in range(1, 4)] + ["2025-03,3578,PSKS99,1"]
+    assert judge(tmp_path, psks_file(tmp_path, rows), threshold=0.3).status == "PARTIAL"
+
+
+def test_exact_duplicates_reject_later_copies_only(tmp_path):
+    rows = [good(1), good(1), good(2), good(3), good(4), good(5), good(6), good(7)]
+    verdict = judge(tmp_path, psks_file(tmp_path, rows))
+    assert verdict.status == "PARTIAL"
+    assert verdict.duplicate_rows == [3]
+    assert verdict.reason_counts["exact_duplicate"] == 1
+    quarantine = pq.read_table(verdict.quarantine_parts).to_pandas()
+    assert quarantine[["row_number", "reason_codes"]].values.tolist() == [[3, "exact_duplicate"]]
+
+
+def test_conflicting_key_rejects_every_row_of_the_key(tmp_path):
+    rows = [good(1, 5), good(1, 6)] + [good(i) for i in range(2, 10)]
+    verdict = judge(tmp_path, psks_file(tmp_path, rows))
+    assert verdict.status == "PARTIAL"
+    assert verdict.duplicate_rows == [2, 3]
+    assert verdict.reason_counts["duplicate_key"] == 2
+
+
+def test_duplicates_compare_normalised_values(tmp_path):
+    rows = ["2025-03,35.78,psks01,1.000", "2025-03,3578,PSKS01,1000"] + [
+        good(i) for i in range(2, 10)
+    ]
+    verdict = judge(tmp_path, psks_file(tmp_path, rows))
+    assert verdict.duplicate_rows == [3]
+    assert verdict.reason_counts == {"exact_duplicate": 1}
+
+
+def test_duplicates_only_among_rows_that_passed(tmp_path):
+    rows = [good(1), "2025-02,3578,PSKS01,1"] + [good(i) for i in range(2, 10)]
+    verdict = judge(tmp_path, psks_file(tmp_path, rows))
+    assert verdict.reason_counts == {"period_mismatch": 1}
+
+
+def test_duplicates_count_toward_the_threshold(tmp_path):
+    rows = [good(1)] * 3 + [good(2), good(3)]  # 2 of 5 rejected = 40 %
+    verdict = judge(tmp_path, psks_file(tmp_path, rows))
+    assert verdict.status == "REJECTED"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason", "rows_total"),
+    [
+        (b"", "unreadable", 0),
+        (b"periode,kode_kabkota,kode_psks,jumlah\n2025-03,3578,PSKS01,\x001\n", "unreadable", 0),
+        (b"periode,kode_kabkota,jumlah\n2025-03,3578,1\n2025-03,3578,2\n", "missing_columns", 2),
+        (b"periode,kode_kabkota,kode_psks,jumlah\n", "empty", 0),
+        (b"periode,kode_kabkota,kode_psks,jumlah\n,,,\n\n", "empty", 0),
+    ],
+)
+def test_file_level_rejections(tmp_path, content, reason, rows_total):
+    path = tmp_path / "psks.csv"
+    path.write_bytes(content)
+    verdict = judge(tmp_path, path)
+    assert (verdict.status, verdict.rejection_reason, verdict.rows_total) == (
+        "REJECTED",
+        reason,
+        rows_total,
+    )
+
+
+def test_personal_identifiers_are_pseudonymised_in_the_spill(tmp_path):
+    header = (
+        "periode,kode_kabkota,nik,no_kk,jenis_kelamin,tanggal_lahir,kode_desa,"
+        "kode_program,nilai_bantuan,tanggal_salur,status_salur"
+    )
+    row = "2025-03,3578,3578014501900001,3578010101250001,P,1990-01-05,3578010001,PKH,,,GAGAL"
+    path = tmp_path / "penerima_bantuan.csv"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    verdict = judge(tmp_path, path, dataset="penerima_bantuan")
+    assert verdict.status == "ACCEPTED"
+    table = pq.read_table(verdict.accepted_parts).to_pandas()
+    assert "nik" not in table.columns
+    assert table["nik_hmac"][0] == pseudonymise("3578014501900001", KEY)
+    assert pd.isna(table["nilai_bantuan"][0])
+
+
+def test_find_duplicates_reports_both_codes_for_a_repeated_conflicting_row():
+    keys = pd.DataFrame({"row_number": [2, 3, 4], "key": ["a", "a", "a"], "row": ["x", "x", "y"]})
+    assert find_duplicates(keys) == {
+        2: ["duplicate_key"],
+        3: ["exact_duplicate", "duplicate_key"],
+        4: ["duplicate_key"],
+    }
