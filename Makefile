@@ -22,6 +22,7 @@ help:
 	@echo "make setup  - create .venv from uv.lock and Airflow's local metadata database"
 	@echo "make lint   - ruff (lint + format check) and sqlfluff on the dbt models"
 	@echo "make airflow- Airflow's own UI on http://localhost:8080 (airflow standalone)"
+	@echo "make up / make down - the production docker compose stack (docs/production.md)"
 
 # uv is bootstrapped into .tools/ when it is not installed.
 $(CURDIR)/.tools/bin/uv:
@@ -62,3 +63,27 @@ airflow: setup
 
 clean:
 	rm -rf .data .airflow dbt_project/target dbt_project/logs
+
+# --- production stack (docker-compose.yml; see docs/production.md) -------------------------
+COMPOSE ?= docker-compose
+.PHONY: env check-env up down ps logs
+
+env:  ## write .env from .env.example with fresh random secrets (never overwrites)
+	python3 docker/make_env.py .env
+
+check-env:  ## refuse placeholder or weak secrets
+	bash docker/preflight.sh .env
+
+up: check-env
+	$(COMPOSE) build airflow-init
+	$(COMPOSE) up -d
+	$(COMPOSE) ps
+
+down:  ## stops the stack; volumes (warehouse, archive, reports) are kept
+	$(COMPOSE) down
+
+ps:
+	$(COMPOSE) ps
+
+logs:
+	$(COMPOSE) logs -f --tail=200
