@@ -11,6 +11,7 @@ import pytest
 from sinergi.datasets import SPECS
 from sinergi.identity import pseudonymise
 from sinergi.judgement import VersionRef, find_duplicates, judge_file
+from sinergi.paths import EXPECTATIONS_DIR
 from sinergi.periods import Period
 from sinergi.rules import Context
 
@@ -27,7 +28,7 @@ def psks_file(tmp_path, rows: list[str], name: str = "psks.csv"):
 
 def judge(tmp_path, path, dataset="psks", threshold=0.2):
     ref = VersionRef(SPECS[dataset], CTX, 1)
-    return judge_file(path, ref, tmp_path / "spill", KEY, threshold)
+    return judge_file(path, ref, tmp_path / "spill", KEY, threshold, EXPECTATIONS_DIR / "suites")
 
 
 def good(code: int, count: int = 1) -> str:
@@ -144,7 +145,9 @@ def test_personal_identifiers_are_pseudonymised_in_the_spill(tmp_path):
 
 def test_find_duplicates_reports_both_codes_for_a_repeated_conflicting_row():
     keys = pd.DataFrame({"row_number": [2, 3, 4], "key": ["a", "a", "a"], "row": ["x", "x", "y"]})
-    assert find_duplicates(keys) == {
+    found, result = find_duplicates(keys, EXPECTATIONS_DIR / "suites")
+    assert result.success is False
+    assert found == {
         2: ["duplicate_key"],
         3: ["exact_duplicate", "duplicate_key"],
         4: ["duplicate_key"],

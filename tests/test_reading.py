@@ -445,7 +445,8 @@ def test_xlsx_header_beyond_row_10_is_not_found(tmp_path: Path) -> None:
     assert "no header row" in error.detail
 
 
-def test_xlsx_header_missing_a_column_counts_rows_below_it(tmp_path: Path) -> None:
+def test_xlsx_header_missing_a_column_finds_no_header(tmp_path: Path) -> None:
+    """Literal §2/§7: the XLSX header holds every required column, so none is found here."""
     path = write_xlsx(
         tmp_path,
         [
@@ -460,7 +461,7 @@ def test_xlsx_header_missing_a_column_counts_rows_below_it(tmp_path: Path) -> No
     assert error.reason == "missing_columns"
     assert "tanggal_lahir" in error.detail
     assert "row 2" in error.detail
-    assert error.rows_total == 2
+    assert error.rows_total == 0
 
 
 def test_xlsx_blank_sheet_has_no_header(tmp_path: Path) -> None:

@@ -6,8 +6,11 @@ import pandas as pd
 import pytest
 
 from sinergi.datasets import SPECS
+from sinergi.paths import EXPECTATIONS_DIR
 from sinergi.periods import Period
-from sinergi.rules import Context, judge_chunk
+from sinergi.rules import Context, judge_chunk, oldest_birth_date
+
+SUITES = EXPECTATIONS_DIR / "suites"
 
 CTX = Context(Period(2025, 3), "3578")
 NIK = "3578014501900001"  # woman (day 45 -> 5), born 05-01-1990
@@ -54,9 +57,10 @@ VALID = {
 
 def judge(dataset: str, **changes):
     row = {**VALID[dataset], **changes}
-    frame = pd.DataFrame([row], dtype=object).astype("string")
+    frame = pd.DataFrame([row], dtype=object)
+    frame = frame.astype(object).where(frame.notna(), None)
     frame["row_number"] = 2
-    return judge_chunk(SPECS[dataset], frame, CTX)
+    return judge_chunk(SPECS[dataset], frame, CTX, SUITES)
 
 
 def codes(judgement) -> list[str]:
@@ -163,7 +167,22 @@ def test_nik_birthdate_mismatch_is_a_warning_only():
 
 def test_normalised_values_are_typed():
     clean = judge("psks", jumlah="600.000").clean
-    assert clean["jumlah"].tolist() == [600000]
+    assert clean["jumlah__int"].tolist() == [600000]
     clean = judge("ppks", kode_kecamatan="35.78.01", lokasi="luar upt").clean
     assert clean["kode_kecamatan"].tolist() == ["357801"]
     assert clean["lokasi"].tolist() == ["LUAR_UPT"]
+
+
+def test_oldest_birth_date_handles_leap_days():
+    from datetime import date
+
+    assert oldest_birth_date(date(2025, 3, 31)) == date(1904, 4, 1)
+    assert oldest_birth_date(date(2028, 2, 29)) == date(1907, 3, 1)
+
+
+def test_reason_codes_come_from_the_gx_result():
+    judged = judge("ppks", jumlah="6", kode_ppks="X")
+    failed = {
+        r.expectation_config.meta["reason_code"] for r in judged.result.results if not r.success
+    }
+    assert failed == {"total_mismatch", "unknown_code:kode_ppks"}

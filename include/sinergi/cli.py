@@ -121,6 +121,15 @@ def cmd_db_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_expectations(args: argparse.Namespace) -> int:
+    from sinergi.paths import EXPECTATIONS_DIR
+    from sinergi.suites import write_suites
+
+    for path in write_suites(EXPECTATIONS_DIR / "suites"):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sinergi", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--scale", type=float, default=0.01)
     demo.set_defaults(func=cmd_demo)
+
+    exp = sub.add_parser("expectations", help="regenerate expectations/suites/*.json from code")
+    exp.set_defaults(func=cmd_expectations)
 
     db = sub.add_parser("db", help="warehouse administration")
     db_sub = db.add_subparsers(dest="db_command", required=True)

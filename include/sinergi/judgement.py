@@ -19,6 +19,7 @@ from sinergi.datasets import DatasetSpec
 from sinergi.identity import pseudonymise
 from sinergi.reading import FileRejected, open_table
 from sinergi.rules import Context, judge_chunk
+from sinergi.validation import outcomes, runner, sanitise
 from sinergi.warehouse.schema import RAW_TABLES, ROW_REJECTIONS
 from sinergi.warehouse.spill import SpillWriter
 
@@ -41,6 +42,8 @@ class Verdict:
     accepted_parts: list[Path] = field(default_factory=list)
     quarantine_parts: list[Path] = field(default_factory=list)
     duplicate_rows: list[int] = field(default_factory=list)
+    expectation_results: list[dict] = field(default_factory=list)
+    gx_results: list[dict] = field(default_factory=list)
 
     @property
     def rows_accepted(self) -> int:
@@ -64,14 +67,14 @@ class VersionRef:
     version: int
 
 
-def _raw_frame(ref: VersionRef, clean: pd.DataFrame, row_numbers: pd.Series, key: bytes):
-    """Shape accepted rows like ``raw.<dataset>``: pseudonymise, drop folder-given columns."""
+def _raw_frame(ref: VersionRef, clean: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Shape accepted rows like ``raw.<dataset>``: typed, pseudonymised, folder columns dropped."""
     spec = ref.dataset
     out = pd.DataFrame(index=clean.index)
     out["_period"] = pd.Timestamp(ref.context.period.first_day)
     out["_district_code"] = ref.context.district_code
     out["_version"] = ref.version
-    out["_row_number"] = row_numbers
+    out["_row_number"] = clean.index.to_numpy()
     for col in spec.columns:
         if col in ("periode", "kode_kabkota"):
             continue
@@ -80,22 +83,27 @@ def _raw_frame(ref: VersionRef, clean: pd.DataFrame, row_numbers: pd.Series, key
             mapping = {v: pseudonymise(v, key) for v in values.dropna().unique()}
             out[f"{col}_hmac"] = values.map(mapping)
         else:
-            out[col] = clean[col]
+            out[col] = normalised_value(clean, col)
     return out
 
 
+def normalised_value(clean: pd.DataFrame, column: str) -> pd.Series:
+    """A column's normalised value: the parsed integer or date where the column has one."""
+    for typed in (f"{column}__int", f"{column}__date"):
+        if typed in clean:
+            return clean[typed]
+    return clean[column]
+
+
 def _quarantine_frame(ref: VersionRef, chunk: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
-    """Rejected rows with their original cell values (raw NIKs stay here, auditors only)."""
-    rows = chunk.loc[reasons.index]
+    """Rejected rows with their original cell values (raw NIKs stay here, auditors only).
+
+    ``chunk`` is indexed by row number, like ``reasons``.
+    """
+    rows = chunk.loc[reasons.index, list(ref.dataset.columns)]
     originals = [
-        json.dumps(
-            {
-                c: (None if pd.isna(v) else v)
-                for c, v in zip(ref.dataset.columns, values, strict=True)
-            },
-            ensure_ascii=False,
-        )
-        for values in rows[list(ref.dataset.columns)].itertuples(index=False, name=None)
+        json.dumps(dict(zip(ref.dataset.columns, values, strict=True)), ensure_ascii=False)
+        for values in rows.astype(object).where(rows.notna(), None).itertuples(index=False)
     ]
     return pd.DataFrame(
         {
@@ -103,7 +111,7 @@ def _quarantine_frame(ref: VersionRef, chunk: pd.DataFrame, reasons: pd.Series) 
             "district_code": ref.context.district_code,
             "dataset": ref.dataset.name,
             "version": ref.version,
-            "row_number": rows["row_number"].to_numpy(),
+            "row_number": reasons.index.to_numpy(),
             "reason_codes": reasons.to_numpy(),
             "original_values": originals,
         }
@@ -111,32 +119,59 @@ def _quarantine_frame(ref: VersionRef, chunk: pd.DataFrame, reasons: pd.Series) 
 
 
 def _normalised_strings(clean: pd.DataFrame, columns) -> pd.Series:
-    text = clean[list(columns)].astype("string").fillna("")
-    joined = text.iloc[:, 0]
-    for col in text.columns[1:]:
-        joined = joined + _SEP + text[col]
+    """One comparable string per row from the normalised values of ``columns``."""
+    joined = None
+    for col in columns:
+        text = normalised_value(clean, col).astype("string").fillna("")
+        joined = text if joined is None else joined + _SEP + text
     return joined
 
 
-def find_duplicates(keys: pd.DataFrame) -> dict[int, list[str]]:
-    """Row number -> duplicate reason codes, per §4 (judged among rows that passed).
+def duplicate_counts(keys: pd.DataFrame) -> pd.DataFrame:
+    """What the duplicates suite judges, per row that passed the row rules (§4).
 
     ``keys`` has ``row_number``, ``key`` (normalised key values) and ``row`` (all normalised
-    values). Every copy after the first of an identical row is ``exact_duplicate``; every row
-    of a key shared by rows that differ elsewhere is ``duplicate_key``.
+    values). ``earlier_identical_rows`` > 0 marks a later copy of an identical row;
+    ``distinct_rows_with_key`` > 1 marks a key shared by rows that differ elsewhere.
     """
-    out: dict[int, list[str]] = {}
-    if keys.empty:
-        return out
     keys = keys.sort_values("row_number", kind="stable")
-    exact = keys["row"].duplicated(keep="first")
-    distinct_rows = keys.groupby("key")["row"].transform("nunique")
-    conflicting = distinct_rows > 1
-    for row_number in keys.loc[exact, "row_number"]:
-        out.setdefault(int(row_number), []).append("exact_duplicate")
-    for row_number in keys.loc[conflicting, "row_number"]:
-        out.setdefault(int(row_number), []).append("duplicate_key")
-    return out
+    return pd.DataFrame(
+        {
+            "earlier_identical_rows": keys.groupby("row").cumcount().to_numpy(),
+            "distinct_rows_with_key": keys.groupby("key")["row"].transform("nunique").to_numpy(),
+        },
+        index=pd.Index(keys["row_number"].to_numpy()),
+    )
+
+
+def find_duplicates(keys: pd.DataFrame, suites_dir: Path) -> tuple[dict[int, list[str]], object]:
+    """Row number -> duplicate reason codes, read from the GX duplicates suite's results."""
+    if keys.empty:
+        return {}, None
+    frame = duplicate_counts(keys)
+    result = runner(suites_dir).validate("duplicates", frame, {})
+    found: dict[int, list[str]] = {}
+    for outcome in outcomes(result):
+        for row_number in sorted(outcome.unexpected_index):
+            found.setdefault(int(row_number), []).append(outcome.reason_code)
+    return {row: sorted(codes, reverse=True) for row, codes in sorted(found.items())}, result
+
+
+def _expectation_rows(suite: str, result) -> list[dict]:
+    """Per-expectation counts for ``audit.validation_results`` (no values, no row lists)."""
+    return [
+        {
+            "suite": suite,
+            "expectation_type": o.expectation_type,
+            "column_name": o.column,
+            "reason_code": o.reason_code,
+            "severity": o.severity,
+            "success": o.success,
+            "element_count": o.element_count,
+            "unexpected_count": len(o.unexpected_index),
+        }
+        for o in outcomes(result)
+    ]
 
 
 def judge_file(
@@ -145,6 +180,7 @@ def judge_file(
     spill_dir: Path,
     pii_key: bytes,
     threshold: float,
+    suites_dir: Path,
     chunk_rows: int = 200_000,
 ) -> Verdict:
     """Judge ``path`` as version ``ref.version`` and spill its rows under ``spill_dir``."""
@@ -158,10 +194,13 @@ def judge_file(
     quarantine = SpillWriter(spill_dir, ROW_REJECTIONS, "quarantine")
     verdict = Verdict(ACCEPTED, extra_columns=list(table.extra_columns))
     key_parts: list[pd.DataFrame] = []
+    personal = set(spec.personal)
 
     for chunk in table.chunks(chunk_rows):
-        chunk = chunk.reset_index(drop=True)
-        judged = judge_chunk(spec, chunk, ref.context)
+        chunk = chunk.set_index(pd.Index(chunk["row_number"].to_numpy(), name="row_number"))
+        judged = judge_chunk(spec, chunk, ref.context, suites_dir)
+        verdict.expectation_results += _expectation_rows(spec.name, judged.result)
+        verdict.gx_results.append(sanitise(judged.result, personal))
         rejected = judged.rejected
         verdict.rows_total += len(chunk)
         verdict.rows_rejected += int(rejected.sum())
@@ -170,24 +209,25 @@ def judge_file(
         quarantine.write(_quarantine_frame(ref, chunk, judged.reason_strings()))
 
         passed = judged.clean[~rejected]
-        row_numbers = chunk.loc[~rejected, "row_number"]
         for code, mask in judged.warnings.items():
-            verdict.warning_rows += [
-                (int(r), code) for r in chunk.loc[mask & ~rejected, "row_number"]
-            ]
+            verdict.warning_rows += [(int(r), code) for r in passed.index[mask[~rejected]]]
         key_parts.append(
             pd.DataFrame(
                 {
-                    "row_number": row_numbers.to_numpy(),
+                    "row_number": passed.index.to_numpy(),
                     "key": _normalised_strings(passed, spec.key).to_numpy(),
-                    "row": _normalised_strings(passed, _compared_columns(spec)).to_numpy(),
+                    "row": _normalised_strings(passed, spec.columns).to_numpy(),
                 }
             )
         )
-        accepted.write(_raw_frame(ref, passed, row_numbers, pii_key))
+        accepted.write(_raw_frame(ref, passed, pii_key))
 
-    duplicates = find_duplicates(pd.concat(key_parts) if key_parts else pd.DataFrame())
-    del key_parts
+    keys = pd.concat(key_parts) if key_parts else pd.DataFrame()
+    duplicates, result = find_duplicates(keys, suites_dir)
+    del key_parts, keys
+    if result is not None:
+        verdict.expectation_results += _expectation_rows("duplicates", result)
+        verdict.gx_results.append(sanitise(result, personal))
     if duplicates:
         _quarantine_duplicates(table, ref, duplicates, quarantine, chunk_rows)
         for codes in duplicates.values():
@@ -214,18 +254,14 @@ def judge_file(
     return verdict
 
 
-def _compared_columns(spec: DatasetSpec) -> tuple[str, ...]:
-    """Columns whose normalised values make two rows identical (all of the contract's)."""
-    return spec.columns
-
-
 def _quarantine_duplicates(table, ref, duplicates, quarantine, chunk_rows) -> None:
     """Second pass over the file for the (rare) duplicate rows' original values."""
     for chunk in table.chunks(chunk_rows):
         hit = chunk["row_number"].isin(duplicates)
         if hit.any():
-            rows = chunk[hit].reset_index(drop=True)
+            rows = chunk[hit]
+            rows = rows.set_index(pd.Index(rows["row_number"].to_numpy(), name="row_number"))
             reasons = pd.Series(
-                [";".join(duplicates[int(r)]) for r in rows["row_number"]], index=rows.index
+                [";".join(duplicates[int(r)]) for r in rows.index], index=rows.index
             )
             quarantine.write(_quarantine_frame(ref, rows, reasons))

@@ -123,6 +123,7 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
                     spill_dir,
                     settings.pii_key,
                     settings.reject_threshold,
+                    settings.suites_dir,
                 )
             if verdict.extra_columns:
                 notices.append(

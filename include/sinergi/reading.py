@@ -54,11 +54,11 @@ XLSX
       generators write wrong ones, which would silently truncate the rows read.
     * The header row is the first of worksheet rows 1-10 whose normalised cells contain every
       requested column; rows above it are ignored. When no row qualifies the file is
-      ``missing_columns``. Its ``rows_total`` (contract §7 counts data rows "wherever the
-      header can be located") is counted below the row of rows 1-10 holding the most requested
-      columns, provided that row holds at least half of them (it is then clearly the header,
-      with a column renamed or missing); otherwise no header is found and ``rows_total`` is 0.
-      Set :data:`XLSX_HEADER_MIN_SHARE` above 1 to never count.
+      ``missing_columns`` with ``rows_total`` 0: the contract *defines* the XLSX header row as
+      one holding every required column, so with a column missing no header row is found
+      (§7: 0 "when no header row is found"; the literal reading, docs/contract-decisions.md).
+      The message names the likely header row (the one of rows 1-10 holding the most required
+      columns, at least :data:`XLSX_HEADER_MIN_SHARE` of them) and what it lacks.
     * Cell conversion: text as is; int -> its digits; a float with an integral value -> the
       integer's digits (``3578014501900001.0`` -> ``"3578014501900001"``, contract §7); any
       other float is first rounded to 15 significant digits, Excel's own precision, which
@@ -102,7 +102,7 @@ __all__ = [
 ]
 
 #: XLSX files without a complete header row: the best candidate among rows 1-10 must hold at
-#: least this share of the requested columns for its data rows to be counted in ``rows_total``.
+#: least this share of the requested columns to be named in the message as the likely header.
 XLSX_HEADER_MIN_SHARE = 0.5
 
 #: Rows searched for the XLSX header (contract §2: "among the first 10").
@@ -584,8 +584,8 @@ def _open_xlsx(path: Path, required: list[str], wanted: list[str]) -> OpenedTabl
         if missing:
             raise FileRejected(
                 MISSING_COLUMNS,
-                _missing_detail(missing, f"header taken as row {number}; {_no_header_where()}"),
-                rows_total=sum(1 for _ in data_rows),
+                _missing_detail(missing, f"likely header row {number}; {_no_header_where()}"),
+                rows_total=0,  # literal §2/§7: no row holds every column, so no header is found
             )
         if next(data_rows, None) is None:
             raise FileRejected(EMPTY, f"no data rows below the header (row {number})")

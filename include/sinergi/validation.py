@@ -1,0 +1,145 @@
+"""Running the Great Expectations suites and turning their results into reason codes.
+
+One GX context per process (created lazily: importing GX costs seconds), with the suites
+loaded from the reviewed JSON files in ``expectations/suites``. ``result_format`` COMPLETE is
+required: row-level rejection needs every unexpected index, not GX's partial list.
+
+Results are stored for auditors (Data Docs) only after ``sanitise``: GX puts the failing
+*values* into its results, and values of NIK / No. KK columns must never reach a report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+COMPLETE = {"result_format": "COMPLETE"}
+# Result keys that carry cell values; dropped from stored results of personal columns and
+# trimmed elsewhere (the full row list is in audit.row_rejections, not in the HTML).
+_VALUE_KEYS = ("unexpected_list", "partial_unexpected_list", "partial_unexpected_counts")
+_INDEX_KEYS = ("unexpected_index_list", "partial_unexpected_index_list")
+
+
+def _quiet_gx_logging() -> None:
+    for name in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@dataclass
+class ExpectationOutcome:
+    """One expectation's verdict on one frame: which rows failed, under which reason code."""
+
+    reason_code: str
+    severity: str
+    expectation_type: str
+    column: str
+    success: bool
+    element_count: int
+    unexpected_index: list = field(default_factory=list)
+
+
+class SuiteRunner:
+    """Validates prepared frames against the stored suites; one per process (see ``runner``)."""
+
+    def __init__(self, suites_dir: Path) -> None:
+        _quiet_gx_logging()
+        import great_expectations as gx
+
+        self.suites_dir = suites_dir
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        asset = self.context.data_sources.add_pandas("sinergi_files").add_dataframe_asset("file")
+        self.batch_definition = asset.add_batch_definition_whole_dataframe("whole_file")
+        self.suites: dict[str, Any] = {}
+
+    def suite(self, name: str):
+        if name not in self.suites:
+            import great_expectations as gx
+
+            path = self.suites_dir / f"sinergi.{name}.json"
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"expectation suite {path} is missing: run `sinergi expectations`"
+                )
+            definition = json.loads(path.read_text(encoding="utf-8"))
+            self.suites[name] = self.context.suites.add(gx.ExpectationSuite(**definition))
+        return self.suites[name]
+
+    def validate(self, name: str, frame: pd.DataFrame, parameters: dict[str, Any]):
+        """Run suite ``name`` on ``frame`` (index = the file's row numbers)."""
+        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        return batch.validate(
+            self.suite(name), expectation_parameters=parameters, result_format=COMPLETE
+        )
+
+
+_RUNNERS: dict[Path, SuiteRunner] = {}
+
+
+def runner(suites_dir: Path) -> SuiteRunner:
+    """The process-wide runner for ``suites_dir`` (GX import and context set-up once)."""
+    if suites_dir not in _RUNNERS:
+        _RUNNERS[suites_dir] = SuiteRunner(suites_dir)
+    return _RUNNERS[suites_dir]
+
+
+def outcomes(result) -> list[ExpectationOutcome]:
+    """Per-expectation outcomes of a suite validation result, in suite order."""
+    out = []
+    for item in result.results:
+        config = item.expectation_config
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            message = item.exception_info.get("exception_message")
+            raise RuntimeError(f"expectation {config.type} could not run: {message}")
+        kwargs = config.kwargs
+        column = kwargs.get("column") or f"{kwargs.get('column_A')}, {kwargs.get('column_B')}"
+        res = item.result or {}
+        out.append(
+            ExpectationOutcome(
+                reason_code=config.meta["reason_code"],
+                severity=str(getattr(config.severity, "value", config.severity)),
+                expectation_type=config.type,
+                column=column,
+                success=bool(item.success),
+                element_count=int(res.get("element_count") or 0),
+                unexpected_index=list(res.get("unexpected_index_list") or []),
+            )
+        )
+    return out
+
+
+def sanitise(result, personal_columns: set[str]):
+    """A copy of ``result`` fit for a report: no values of personal columns, short lists."""
+    data = result.to_json_dict()
+    for item in data.get("results", []):
+        kwargs = item["expectation_config"]["kwargs"]
+        columns = {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")}
+        personal = any(
+            c and (c in personal_columns or c.split("__")[0] in personal_columns) for c in columns
+        )
+        res = item.get("result") or {}
+        for key in _VALUE_KEYS:
+            if key in res:
+                res[key] = [] if personal else res[key][:20]
+        for key in _INDEX_KEYS:
+            if key in res:
+                res[key] = res[key][:20]
+        res.pop("unexpected_index_query", None)
+    return data
+
+
+def write_result(result_dict: dict, folder: Path, run_name: str) -> Path:
+    """Store a sanitised result as JSON for the run's Data Docs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"{run_name.replace('/', '__')}__{stamp}.json"
+    path.write_text(json.dumps(result_dict, default=str), encoding="utf-8")
+    return path
