@@ -88,12 +88,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def explain(code: str) -> tuple[str, str, str]:
+# Reason codes without a ``:<column>`` suffix, and the column the operator should look at.
+_CODE_COLUMNS = {
+    "period_mismatch": "periode",
+    "district_mismatch": "kode_kabkota",
+    "invalid_subdistrict_code": "kode_kecamatan",
+    "invalid_village_code": "kode_desa",
+    "total_mismatch": "jumlah",
+    "implausible_birthdate": "tanggal_lahir",
+    "amount_out_of_range": "nilai_bantuan",
+    "disbursement_outside_period": "tanggal_salur",
+    "invalid_kk": "no_kk",
+}
+
+
+def explain(code: str, dataset: str = "") -> tuple[str, str, str]:
     """(column, what is wrong, what to do) for a reason code like ``invalid_date:tanggal_lahir``."""
     base, _, column = code.partition(":")
     wrong, todo = MESSAGES.get(base, (code, "Periksa baris ini"))
-    if not column and base in ("invalid_nik",):
-        column = "nik / nik_kepala_keluarga"
+    if not column:
+        column = _CODE_COLUMNS.get(base, "")
+        if base == "invalid_nik":
+            column = "nik_kepala_keluarga" if dataset == "dtks" else "nik"
+        elif base in ("exact_duplicate", "duplicate_key") and dataset in SPECS:
+            column = ", ".join(SPECS[dataset].key)
     return column, wrong, todo
 
 
@@ -123,9 +141,9 @@ def _write_feedback(folder: Path, district: str, versions: list[tuple], rejectio
                 out.writerow([file_name, version, status, "", "", f"{wrong} ({detail})", todo])
             elif status == "ACCEPTED":
                 out.writerow([file_name, version, status, "", "", "Diterima tanpa masalah", ""])
-        for file_name, version, status, row_number, codes in rejections:
+        for dataset, file_name, version, status, row_number, codes in rejections:
             for code in codes.split(";"):
-                column, wrong, todo = explain(code)
+                column, wrong, todo = explain(code, dataset)
                 out.writerow([file_name, version, status, row_number, column, wrong, todo])
     return path
 
@@ -162,7 +180,7 @@ def publish(period_text: str, districts: list[dict], build: dict, settings: Sett
     for district, dataset, file_name, version, file_status, row_number, codes in rejected_rows:
         if (district, dataset, version) in latest_keys:
             rejections_by_district.setdefault(district, []).append(
-                (file_name, version, file_status, row_number, codes)
+                (dataset, file_name, version, file_status, row_number, codes)
             )
     for district, versions in by_district.items():
         _write_feedback(feedback_dir, district, versions, rejections_by_district.get(district, []))
