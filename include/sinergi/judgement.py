@@ -162,6 +162,7 @@ def _expectation_rows(suite: str, result) -> list[dict]:
     return [
         {
             "suite": suite,
+            "expectation_id": o.expectation_id,
             "expectation_type": o.expectation_type,
             "column_name": o.column,
             "reason_code": o.reason_code,

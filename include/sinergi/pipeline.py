@@ -16,6 +16,7 @@ from pathlib import Path
 from sinergi import reference
 from sinergi.archive import archive_file
 from sinergi.config import Settings
+from sinergi.datadocs import save_results
 from sinergi.datasets import SPECS
 from sinergi.inbox import Notice, received_at, scan_district, scan_period_notices, sha256_of
 from sinergi.judgement import REJECTED, Verdict, VersionRef, judge_file, rejected_file
@@ -147,6 +148,13 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
             )
             record_version(wh, record, verdict, spill_dir)
             shutil.rmtree(spill_dir, ignore_errors=True)
+            save_results(
+                settings.reports_dir,
+                f"{period}-{district_code}-{dataset}-v{version}",
+                record.received_at,
+                path.name,
+                verdict.gx_results,
+            )
             seen[sha] = version
             outcome = FileOutcome(
                 dataset,

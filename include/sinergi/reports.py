@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sinergi import reference
 from sinergi.config import Settings
+from sinergi.datadocs import build_site
 from sinergi.datasets import SPECS
 from sinergi.periods import Period
 from sinergi.warehouse.connection import open_warehouse
@@ -193,6 +194,7 @@ def publish(period_text: str, districts: list[dict], build: dict, settings: Sett
         "reports_dir": str(folder),
         "feedback_dir": str(feedback_dir),
     }
+    summary["data_docs"] = str(build_site(settings.reports_dir))
     (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (folder / "summary.md").write_text(render_summary(summary), encoding="utf-8")
     log.info("reports for %s written to %s", period, folder)
@@ -225,5 +227,10 @@ def render_summary(summary: dict) -> str:
         )
     lines += ["", "| mart | rows |", "|---|---|"]
     lines += [f"| {name} | {count} |" for name, count in summary["marts"].items()]
-    lines += ["", f"District feedback: {summary['feedback_dir']}", ""]
+    lines += [
+        "",
+        f"District feedback: {summary['feedback_dir']}",
+        f"Validation reports (Great Expectations Data Docs): {summary.get('data_docs')}",
+        "",
+    ]
     return "\n".join(lines)

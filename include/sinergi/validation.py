@@ -37,6 +37,7 @@ def _quiet_gx_logging() -> None:
 class ExpectationOutcome:
     """One expectation's verdict on one frame: which rows failed, under which reason code."""
 
+    expectation_id: str
     reason_code: str
     severity: str
     expectation_type: str
@@ -104,6 +105,7 @@ def outcomes(result) -> list[ExpectationOutcome]:
         res = item.result or {}
         out.append(
             ExpectationOutcome(
+                expectation_id=str(config.id),
                 reason_code=config.meta["reason_code"],
                 severity=str(getattr(config.severity, "value", config.severity)),
                 expectation_type=config.type,
@@ -133,7 +135,7 @@ def sanitise(result, personal_columns: set[str]):
             if key in res:
                 res[key] = res[key][:20]
         res.pop("unexpected_index_query", None)
-    return data
+    return json.loads(json.dumps(data, default=str))
 
 
 def write_result(result_dict: dict, folder: Path, run_name: str) -> Path:

@@ -26,6 +26,7 @@ from sinergi.warehouse.schema import (
     RAW_TABLES,
     ROW_REJECTIONS,
     ROW_WARNINGS,
+    VALIDATION_RESULTS,
 )
 from sinergi.warehouse.spill import SpillWriter
 
@@ -72,6 +73,10 @@ def record_version(wh: Warehouse, record: VersionRecord, verdict: Verdict, spill
         frame["version"] = record.version
         warnings.write(frame)
 
+    checks = SpillWriter(spill_dir, VALIDATION_RESULTS, "validation")
+    if verdict.expectation_results:
+        checks.write(_aggregate_checks(record, verdict.expectation_results))
+
     with wh.transaction() as conn:
         if verdict.is_servable:
             wh.copy_parquet(
@@ -79,6 +84,7 @@ def record_version(wh: Warehouse, record: VersionRecord, verdict: Verdict, spill
             )
         wh.copy_parquet(conn, ROW_REJECTIONS, verdict.quarantine_parts)
         wh.copy_parquet(conn, ROW_WARNINGS, warnings.parts)
+        wh.copy_parquet(conn, VALIDATION_RESULTS, checks.parts)
         values = (
             record.period.first_day,
             record.district_code,
@@ -100,6 +106,22 @@ def record_version(wh: Warehouse, record: VersionRecord, verdict: Verdict, spill
         )
         placeholders = ", ".join(["%s"] * len(values))
         wh.execute(conn, f"insert into {FILE_VERSIONS.qualified} values ({placeholders})", values)
+
+
+def _aggregate_checks(record: VersionRecord, rows: list[dict]) -> pd.DataFrame:
+    """One row per expectation of the version (chunks of a large file summed)."""
+    frame = pd.DataFrame(rows)
+    keys = ["suite", "expectation_id", "expectation_type", "column_name", "reason_code", "severity"]
+    frame = frame.groupby(keys, as_index=False).agg(
+        success=("success", "all"),
+        element_count=("element_count", "sum"),
+        unexpected_count=("unexpected_count", "sum"),
+    )
+    frame["period"] = pd.Timestamp(record.period.first_day)
+    frame["district_code"] = record.district_code
+    frame["dataset"] = record.dataset
+    frame["version"] = record.version
+    return frame
 
 
 def record_notices(wh: Warehouse, period: Period, notices: Iterable[Notice]) -> None:

@@ -163,6 +163,27 @@ INBOX_NOTICES = Table(
     ("period", "path", "notice_code"),
 )
 
+VALIDATION_RESULTS = Table(
+    "audit",
+    "validation_results",
+    (
+        ("period", "date not null"),
+        ("district_code", "varchar not null"),
+        ("dataset", "varchar not null"),
+        ("version", "integer not null"),
+        ("suite", "varchar not null"),
+        ("expectation_id", "varchar not null"),
+        ("expectation_type", "varchar not null"),
+        ("column_name", "varchar not null"),
+        ("reason_code", "varchar not null"),
+        ("severity", "varchar not null"),
+        ("success", "boolean not null"),
+        ("element_count", "bigint not null"),
+        ("unexpected_count", "bigint not null"),
+    ),
+    ("period", "district_code", "dataset", "version", "expectation_id"),
+)
+
 PROCESSED_PERIODS = Table(
     "audit",
     "processed_periods",
@@ -174,6 +195,7 @@ AUDIT_TABLES: tuple[Table, ...] = (
     FILE_VERSIONS,
     ROW_REJECTIONS,
     ROW_WARNINGS,
+    VALIDATION_RESULTS,
     INBOX_NOTICES,
     PROCESSED_PERIODS,
 )
