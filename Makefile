@@ -45,7 +45,7 @@ demo: setup
 	$(BIN)/sinergi demo
 
 test: setup
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test-fast: setup
 	$(BIN)/pytest -n 2 -m "not integration"
@@ -53,6 +53,7 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests
 
 format: setup
 	$(BIN)/ruff format .

@@ -112,12 +112,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_db_init(args: argparse.Namespace) -> int:
     from sinergi.config import load_settings
-    from sinergi.warehouse.connection import open_warehouse, redact
+    from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse, redact
+    from sinergi.warehouse.roles import init_postgres
 
     _set_targets(None, args.warehouse)
     settings = load_settings()
-    open_warehouse(settings.warehouse_url).ensure_schema()
-    print(f"warehouse schemas ready: {redact(settings.warehouse_url)}")
+    wh = open_warehouse(settings.warehouse_url)
+    wh.ensure_schema()
+    print(f"warehouse tables ready: {redact(settings.warehouse_url)}")
+    if isinstance(wh, PostgresWarehouse):
+        for line in init_postgres(wh):
+            print(f"granted {line}")
+    else:
+        print("DuckDB has no roles: grants apply to a PostgreSQL warehouse only")
     return 0
 
 
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, ValueError) as problem:
+    except (UsageError, ValueError, PermissionError) as problem:
         print(f"sinergi: {problem}", file=sys.stderr)
         return 2
 

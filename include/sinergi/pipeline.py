@@ -23,7 +23,8 @@ from sinergi.judgement import REJECTED, Verdict, VersionRef, judge_file, rejecte
 from sinergi.periods import Period
 from sinergi.reading import FileRejected, open_table
 from sinergi.rules import Context
-from sinergi.warehouse.connection import open_warehouse
+from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse
+from sinergi.warehouse.roles import init_postgres
 from sinergi.warehouse.loader import (
     VersionRecord,
     known_versions,
@@ -39,6 +40,8 @@ def prepare_period(period: Period, settings: Settings) -> list[dict]:
     """Create the warehouse tables, mark P processed, record notices; one job per district."""
     wh = open_warehouse(settings.warehouse_url)
     wh.ensure_schema()
+    if isinstance(wh, PostgresWarehouse):
+        init_postgres(wh)  # idempotent: reader roles keep their grants on rebuilt marts
     record_processed_period(wh, period)
     notices = scan_period_notices(settings.inbox, period)
     record_notices(wh, period, notices)

@@ -1,0 +1,89 @@
+-- Rupiah paid, paid rows' persons and failed rows per (period, district) in fct_program_reach
+-- agree with the served `penerima_bantuan` rows re-derived here straight from the sources
+-- (served version = greatest ACCEPTED / PARTIAL version), independently of the models.
+with
+
+file_versions as (
+    select * from {{ source('audit', 'file_versions') }}
+),
+
+raw_rows as (
+    select * from {{ source('raw', 'penerima_bantuan') }}
+),
+
+processed_periods as (
+    select * from {{ source('audit', 'processed_periods') }}
+),
+
+program_reach as (
+    select * from {{ ref('fct_program_reach') }}
+),
+
+served as (
+    select
+        file_versions.period,
+        file_versions.district_code,
+        max(file_versions.version) as version
+    from file_versions
+    where file_versions.dataset = 'penerima_bantuan'
+        and file_versions.status in ('ACCEPTED', 'PARTIAL')
+        and file_versions.period in (select processed_periods.period from processed_periods)
+    group by
+        file_versions.period,
+        file_versions.district_code
+),
+
+from_raw as (
+    select
+        raw_rows._period as period,
+        raw_rows._district_code as district_code,
+        cast(
+            coalesce(
+                sum(case when raw_rows.status_salur = 'SALUR' then raw_rows.nilai_bantuan end),
+                0
+            ) as bigint
+        ) as amount_idr,
+        count(case when raw_rows.status_salur = 'GAGAL' then 1 end) as failed_rows
+    from raw_rows
+    inner join served
+        on raw_rows._period = served.period
+        and raw_rows._district_code = served.district_code
+        and raw_rows._version = served.version
+    group by
+        raw_rows._period,
+        raw_rows._district_code
+),
+
+from_mart as (
+    select
+        period,
+        district_code,
+        sum(amount_disbursed_idr) as amount_idr,
+        sum(failed_disbursements) as failed_rows
+    from program_reach
+    where is_reported
+    group by
+        period,
+        district_code
+),
+
+compared as (
+    select
+        coalesce(from_raw.period, from_mart.period) as period,
+        coalesce(from_raw.district_code, from_mart.district_code) as district_code,
+        from_raw.amount_idr as raw_amount_idr,
+        from_mart.amount_idr as mart_amount_idr,
+        from_raw.failed_rows as raw_failed_rows,
+        from_mart.failed_rows as mart_failed_rows
+    from from_raw
+    full outer join from_mart
+        on from_raw.period = from_mart.period
+        and from_raw.district_code = from_mart.district_code
+)
+
+select *
+from compared
+where raw_amount_idr is null
+    or mart_amount_idr is null
+    or raw_amount_idr <> mart_amount_idr
+    or raw_failed_rows <> mart_failed_rows

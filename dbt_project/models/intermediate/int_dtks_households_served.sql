@@ -1,0 +1,11 @@
+-- Served `dtks` rows of every (period, district); see macros/served_rows.sql.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['period', 'district_code'],
+        on_schema_change='fail',
+    )
+}}
+
+{{ served_rows(ref('stg_raw__dtks_households'), 'dtks') }}

@@ -1,0 +1,300 @@
+"""Run the dbt project in-process against the warehouse named by a URL.
+
+The dbt profile (``dbt_project/profiles.yml``) reads its connection from environment
+variables, so one project serves both engines: :func:`dbt_env` turns the pipeline's
+``SINERGI_WAREHOUSE`` URL into those variables and :func:`run_dbt` sets them for the duration
+of one ``dbtRunner`` invocation, then puts the environment back.
+
+Decisions worth knowing:
+
+* dbt is imported inside :func:`run_dbt` only: importing it costs seconds, and DAG files and
+  the CLI import this module at parse time.
+* Partial parsing is **off** by default (``--no-partial-parse``): a full parse of this
+  project costs about 2 s, and it guarantees that nothing parsed for one warehouse (rendered
+  ``env_var`` values, the eligibility threshold) is reused for another. dbt 1.11 would also
+  invalidate its cache itself when the connection changes (the profile hash covers the DuckDB
+  path and the PostgreSQL host/database), so callers that run many commands against one
+  warehouse may pass ``partial_parse=True``.
+* ``target_path`` / ``log_path`` default to ``dbt_project/target`` and ``dbt_project/logs``
+  (where ``manifest.json`` is expected by tools that render the DAG from it). Processes that
+  may run dbt at the same time (parallel tests, two warehouses) must pass their own folders.
+* Environment variables are process-wide, so invocations are serialised with a lock; run
+  concurrent dbt builds in separate processes (Airflow tasks are).
+* DuckDB allows one writing process per file. For a DuckDB warehouse the run holds the
+  exclusive ``<file>.lock`` that ``sinergi.warehouse.connection`` takes around every DuckDB
+  connection, so dbt and district loads wait for each other instead of failing; do not call
+  :func:`run_dbt` while holding a warehouse connection yourself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sinergi.paths import DBT_PROJECT_DIR
+
+# Every variable dbt_project/profiles.yml reads; all are cleared for a run, then the ones
+# the URL defines are set, so nothing from an earlier warehouse or the caller's shell leaks in.
+DBT_ENV_VARS: tuple[str, ...] = (
+    "SINERGI_DBT_TARGET",
+    "SINERGI_DUCKDB_PATH",
+    "SINERGI_PG_HOST",
+    "SINERGI_PG_PORT",
+    "SINERGI_PG_USER",
+    "SINERGI_PG_PASSWORD",
+    "SINERGI_PG_DBNAME",
+)
+
+# Node statuses that mean the node did not do its job. ``warn`` (a test with severity warn)
+# and ``skipped`` (downstream of a failure, already reported through that failure) are not.
+_FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+_RUN_LOCK = threading.Lock()
+
+
+class DbtRunError(RuntimeError):
+    """dbt did not complete successfully; ``outcome`` has every node's result."""
+
+    def __init__(self, message: str, outcome: DbtOutcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """What happened to one node (model, seed, test, unit test, ...)."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    execution_time: float
+    message: str | None
+    failures: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in _FAILED_STATUSES
+
+
+@dataclass(frozen=True)
+class DbtOutcome:
+    """The result of one dbt command."""
+
+    args: tuple[str, ...]
+    success: bool
+    nodes: tuple[NodeResult, ...] = ()
+    elapsed_seconds: float | None = None
+    error: str | None = None
+    target_path: Path | None = None
+    # The raw dbt result (RunExecutionResult, Manifest, list of names for ``ls``, ...).
+    result: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def failed_nodes(self) -> tuple[NodeResult, ...]:
+        return tuple(node for node in self.nodes if node.failed)
+
+    def describe_failure(self) -> str:
+        """A short, human-readable account of what failed (no stack trace)."""
+        command = " ".join(self.args[:1]) or "dbt"
+        lines = [f"dbt {command} failed"]
+        if self.error:
+            lines.append(f"  {self.error.strip()}")
+        for node in self.failed_nodes:
+            detail = (node.message or "").strip().replace("\n", " ")
+            if len(detail) > 300:
+                detail = detail[:297] + "..."
+            lines.append(f"  - {node.unique_id} [{node.status}]: {detail}")
+        return "\n".join(lines)
+
+
+def dbt_env(warehouse_url: str) -> dict[str, str]:
+    """The environment variables ``profiles.yml`` needs for ``warehouse_url``.
+
+    The URL forms are the warehouse connection's (``sinergi.warehouse.connection``):
+    ``duckdb:///abs/path.duckdb`` (an absolute path after the three slashes, as
+    ``f"duckdb:///{path}"`` writes it) or ``duckdb:///relative.duckdb`` (relative to the
+    current directory, made absolute here so dbt sees the same file);
+    ``postgresql://user:password@host:port/dbname``, also ``postgres://`` and
+    ``postgresql+psycopg://``, with percent-escapes decoded, a ``?host=/socket/dir`` query
+    parameter honoured, user ``postgres`` and port 5432 by default.
+    """
+    from sinergi.warehouse.connection import duckdb_path, postgres_conninfo
+
+    scheme = urlsplit(warehouse_url).scheme.lower()
+    if scheme == "duckdb":
+        path = duckdb_path(warehouse_url)
+        if path.name in ("", ":memory:"):
+            raise ValueError(f"DuckDB URL must name a database file: {warehouse_url!r}")
+        return {"SINERGI_DBT_TARGET": "duckdb", "SINERGI_DUCKDB_PATH": str(path.absolute())}
+
+    parts = urlsplit(postgres_conninfo(warehouse_url))  # ValueError for other schemes
+    dbname = unquote(parts.path.lstrip("/"))
+    if not dbname:
+        raise ValueError(f"PostgreSQL URL must name a database: {warehouse_url!r}")
+    host = unquote(parts.hostname or "") or parse_qs(parts.query).get("host", ["localhost"])[0]
+    return {
+        "SINERGI_DBT_TARGET": "postgres",
+        "SINERGI_PG_HOST": host,
+        "SINERGI_PG_PORT": str(parts.port or 5432),
+        "SINERGI_PG_USER": unquote(parts.username or "postgres"),
+        "SINERGI_PG_PASSWORD": unquote(parts.password or ""),
+        "SINERGI_PG_DBNAME": dbname,
+    }
+
+
+@contextmanager
+def _environment(values: Mapping[str, str], clear: tuple[str, ...]) -> Iterator[None]:
+    """Set ``values`` (after removing ``clear``) in os.environ; restore everything after."""
+    saved = {name: os.environ.get(name) for name in (*clear, *values)}
+    try:
+        for name in clear:
+            os.environ.pop(name, None)
+        os.environ.update(values)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _duckdb_file_lock(env: Mapping[str, str]) -> Iterator[None]:
+    """Hold the DuckDB file's exclusive lock (same lock file as the loader) during the run."""
+    if env.get("SINERGI_DBT_TARGET") != "duckdb":
+        yield
+        return
+    path = Path(env["SINERGI_DUCKDB_PATH"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _close_duckdb_environment() -> None:
+    """Close the database dbt-duckdb keeps open in this process after a run.
+
+    dbt-duckdb holds its DuckDB connection in a class-level environment for the life of the
+    process; left open, it keeps the file locked for other processes and makes a later
+    ``duckdb.connect(path, read_only=True)`` in this process fail ("different
+    configuration than existing connections").
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            environment.close()
+
+
+def _accepted_options(cli: Any, args: list[str]) -> set[str]:
+    """Option names the dbt (sub)command named by ``args`` accepts (click introspection)."""
+    command = cli
+    for word in args:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        command = sub
+    return {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+
+
+def _node_results(result: Any) -> tuple[NodeResult, ...]:
+    nodes = []
+    for item in getattr(result, "results", None) or ():
+        node = getattr(item, "node", None)
+        status = getattr(item, "status", "")
+        nodes.append(
+            NodeResult(
+                unique_id=getattr(node, "unique_id", "?"),
+                name=getattr(node, "name", "?"),
+                resource_type=str(getattr(node, "resource_type", "?")),
+                status=str(getattr(status, "value", status)),
+                execution_time=float(getattr(item, "execution_time", 0.0) or 0.0),
+                message=getattr(item, "message", None),
+                failures=getattr(item, "failures", None),
+            )
+        )
+    return tuple(nodes)
+
+
+def run_dbt(
+    args: list[str],
+    warehouse_url: str,
+    *,
+    vars: Mapping[str, Any] | None = None,
+    target_path: str | os.PathLike[str] | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    partial_parse: bool = False,
+    raise_on_failure: bool = True,
+) -> DbtOutcome:
+    """Run ``dbt <args>`` (e.g. ``["build"]``, ``["build", "--select", "marts"]``) in-process.
+
+    Returns the outcome with one :class:`NodeResult` per executed node. When dbt fails (a
+    node errors or fails, or dbt cannot even start: bad project, no connection) and
+    ``raise_on_failure`` is true, raises :class:`DbtRunError` whose message lists the failing
+    nodes; the outcome is attached to it.
+    """
+    if not args:
+        raise ValueError("run_dbt needs a dbt command, e.g. ['build']")
+    env = dbt_env(warehouse_url)
+    target_dir = Path(target_path) if target_path else DBT_PROJECT_DIR / "target"
+    log_dir = Path(log_path) if log_path else DBT_PROJECT_DIR / "logs"
+
+    from dbt.cli.main import cli, dbtRunner  # heavy: only when dbt actually runs
+
+    options: list[tuple[str, ...]] = [
+        ("--project-dir", str(DBT_PROJECT_DIR)),
+        ("--profiles-dir", str(DBT_PROJECT_DIR)),
+        ("--target-path", str(target_dir)),
+        ("--log-path", str(log_dir)),
+        ("--no-version-check",),  # no network from workers
+        ("--no-send-anonymous-usage-stats",),
+        ("--no-use-colors",),
+    ]
+    if not partial_parse:
+        options.append(("--no-partial-parse",))
+    if vars:
+        options.append(("--vars", json.dumps(dict(vars))))
+    accepted = _accepted_options(cli, args)
+    cli_args = [*args]
+    for option in options:
+        if option[0] in accepted:  # e.g. `dbt debug` has no --target-path
+            cli_args += option
+
+    with _RUN_LOCK, _duckdb_file_lock(env), _environment(env, clear=DBT_ENV_VARS):
+        try:
+            res = dbtRunner().invoke(cli_args)
+        finally:
+            if env["SINERGI_DBT_TARGET"] == "duckdb":
+                _close_duckdb_environment()
+
+    result = res.result
+    error = None
+    if res.exception is not None:
+        error = f"{type(res.exception).__name__}: {res.exception}"
+    outcome = DbtOutcome(
+        args=tuple(args),
+        success=bool(res.success),
+        nodes=_node_results(result),
+        elapsed_seconds=getattr(result, "elapsed_time", None),
+        error=error,
+        target_path=target_dir,
+        result=result,
+    )
+    if raise_on_failure and not outcome.success:
+        raise DbtRunError(outcome.describe_failure(), outcome)
+    return outcome

@@ -1,0 +1,583 @@
+"""dbt build on hand-made warehouse contents, on DuckDB and on PostgreSQL: exact mart values.
+
+The fixtures (``dbt_fixtures.py``) are small enough that every expected figure below is
+worked out by hand in a comment; nothing is computed with the project's own code. Each
+engine gets one fresh warehouse and two builds: the three processed periods, then a re-run of
+the first period (a correction) that must change later periods' carry-forward, year-to-date
+and duplicate figures.
+
+One test per engine runs every ``check_*`` below and reports all that fail (not just the
+first). A build costs ~8 s, and with pytest 9.2 / pytest-xdist 3.8 ``xdist_group`` does not
+keep tests together (pytest 9 ignores xdist's node-id suffix), so module-scoped fixtures shared
+by many small tests would be rebuilt on every worker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from sinergi.dbt import DbtRunError, run_dbt
+from tests.integration.dbt_fixtures import (
+    P1,
+    P2,
+    P3,
+    P4,
+    deadline,
+    load_correction,
+    load_story,
+    scratch_warehouse,
+    utc,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("engine", ["duckdb", "postgres"]),
+]
+
+MARTS = (
+    "dim_districts",
+    "dim_programs",
+    "dim_ppks_categories",
+    "dim_psks_types",
+    "fct_submissions",
+    "fct_reporting_rates",
+    "fct_program_reach",
+    "fct_household_reach",
+    "fct_ppks",
+    "fct_psks",
+    "fct_poverty",
+    "fct_cross_district_duplicates",
+)
+
+
+class Marts:
+    """Every mart's rows, read once right after a build."""
+
+    def __init__(self, warehouse, outcome, seconds: float) -> None:
+        self.outcome = outcome
+        self.seconds = seconds
+        self.tables = {name: warehouse.query(f"select * from marts.{name}") for name in MARTS}
+        self.columns = warehouse.query(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'marts'"
+        )
+        self.served_disbursements = warehouse.query(
+            "select period, district_code, version, count(*) as n "
+            "from intermediate.int_disbursements_served group by 1, 2, 3"
+        )
+
+    def rows(self, table: str, **keys: Any) -> list[dict[str, Any]]:
+        return [r for r in self.tables[table] if all(r[k] == v for k, v in keys.items())]
+
+    def one(self, table: str, **keys: Any) -> dict[str, Any]:
+        found = self.rows(table, **keys)
+        assert len(found) == 1, f"{table} {keys}: {len(found)} rows"
+        return found[0]
+
+
+def assert_values(row: dict[str, Any], **expected: Any) -> None:
+    """Exact comparison that tells NULL from 0 and true from 1; floats to 1e-9."""
+    for column, want in expected.items():
+        got = row[column]
+        if want is None:
+            assert got is None, f"{column}: expected NULL, got {got!r}"
+        elif isinstance(want, bool):
+            assert got is want, f"{column}: expected {want}, got {got!r}"
+        elif isinstance(want, float):
+            assert got is not None and got == pytest.approx(want, rel=1e-9, abs=1e-12), (
+                f"{column}: expected {want}, got {got!r}"
+            )
+        else:
+            assert got == want and got is not None, f"{column}: expected {want!r}, got {got!r}"
+
+
+def build(warehouse, work) -> Marts:
+    started = time.perf_counter()
+    outcome = run_dbt(["build"], warehouse.url, target_path=work / "target", log_path=work / "logs")
+    seconds = time.perf_counter() - started
+    print(f"\ndbt build on {warehouse.engine}: {seconds:.1f} s, {len(outcome.nodes)} nodes")
+    return Marts(warehouse, outcome, seconds)
+
+
+# ---------------------------------------------------------------- the build itself
+
+
+def check_build_runs_every_node_including_unit_and_data_tests(marts):
+    assert marts.outcome.success
+    kinds = {n.resource_type for n in marts.outcome.nodes}
+    assert not marts.outcome.failed_nodes
+    assert {"model", "seed", "test", "unit_test"} <= kinds
+    assert len([n for n in marts.outcome.nodes if n.resource_type == "unit_test"]) >= 8
+
+
+def check_marts_have_no_person_or_household_keys(marts):
+    names = {c["column_name"].lower() for c in marts.columns}
+    assert {t.lower() for t in MARTS} == {c["table_name"].lower() for c in marts.columns}
+    assert not {n for n in names if "key" in n or "hmac" in n or "nik" in n or "kk" in n}
+
+
+# ---------------------------------------------------------------- dimensions
+
+
+def check_dimensions_keep_codes_as_text(marts):
+    assert len(marts.tables["dim_districts"]) == 38
+    assert len(marts.tables["dim_programs"]) == 8
+    assert len(marts.tables["dim_ppks_categories"]) == 26
+    assert len(marts.tables["dim_psks_types"]) == 12
+    # "35.10" would become 35.1 if the seed were inferred as a number.
+    assert_values(marts.one("dim_districts", district_code="3510"), kemendagri_code="35.10")
+    assert_values(marts.one("dim_districts", district_code="3520"), kemendagri_code="35.20")
+    assert all(isinstance(r["district_code"], str) for r in marts.tables["dim_districts"])
+    assert_values(marts.one("dim_ppks_categories", ppks_code="PPKS08"), abbreviation="LUT")
+    assert_values(
+        marts.one("dim_programs", program_code="PKH"), max_amount_per_disbursement_idr=3000000
+    )
+
+
+# ---------------------------------------------------------------- completeness register
+
+
+def check_submissions_cover_every_processed_period_district_and_dataset(marts):
+    rows = marts.tables["fct_submissions"]
+    assert len(rows) == 3 * 38 * 4
+    assert {r["period"] for r in rows} == {P1, P2, P3}  # 2026-02 was never processed
+
+
+def check_submission_rejected_resubmission_keeps_served_version(marts):
+    # 3507 2026-01: v1, v2 ACCEPTED, v3 REJECTED (10 rows: 7 passed, but REJECTED loads none).
+    assert_values(
+        marts.one("fct_submissions", period=P3, district_code="3507", dataset="penerima_bantuan"),
+        status="REJECTED",
+        versions_received=3,
+        served_version=2,
+        first_received_at=utc(2026, 2, 1),
+        last_received_at=utc(2026, 2, 20),
+        is_on_time=True,  # v1, the first servable version, arrived before 2026-02-10
+        rows_total=10,
+        rows_accepted=0,
+        rows_rejected=10,
+        rejection_reason="too_many_invalid_rows",
+    )
+
+
+def check_submission_late_accepted_after_on_time_rejection_is_not_on_time(marts):
+    assert_values(
+        marts.one("fct_submissions", period=P2, district_code="3507", dataset="psks"),
+        status="ACCEPTED",
+        versions_received=2,
+        served_version=2,
+        first_received_at=utc(2026, 1, 5),
+        last_received_at=utc(2026, 1, 15),
+        is_on_time=False,
+        rows_total=1,
+        rows_accepted=1,
+        rows_rejected=0,
+        rejection_reason=None,
+    )
+
+
+def check_submission_statuses_partial_rejected_missing_and_deadline(marts):
+    assert_values(
+        marts.one("fct_submissions", period=P1, district_code="3507", dataset="psks"),
+        status="PARTIAL", served_version=1, rows_total=5, rows_accepted=4, rows_rejected=1,
+        is_on_time=True, rejection_reason=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_submissions", period=P1, district_code="3507", dataset="dtks"),
+        status="ACCEPTED", versions_received=2, served_version=2, is_on_time=True,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_submissions", period=P2, district_code="3578", dataset="dtks"),
+        status="REJECTED", versions_received=1, served_version=None, is_on_time=False,
+        rows_total=0, rows_accepted=0, rows_rejected=0, rejection_reason="unreadable",
+        first_received_at=utc(2026, 1, 3), last_received_at=utc(2026, 1, 3),
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_submissions", period=P3, district_code="3578", dataset="penerima_bantuan"),
+        status="REJECTED", served_version=None, is_on_time=False,
+        rows_total=4, rows_accepted=0, rows_rejected=4, rejection_reason="missing_columns",
+    )  # fmt: skip
+    # Received at exactly 23:59:59 Asia/Jakarta on day 10: on time (inclusive).
+    assert_values(
+        marts.one("fct_submissions", period=P2, district_code="3501", dataset="penerima_bantuan"),
+        status="ACCEPTED", is_on_time=True, first_received_at=deadline(P2),
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_submissions", period=P1, district_code="3501", dataset="dtks"),
+        status="ACCEPTED", is_on_time=False,  # 2025-12-11: a day late
+    )  # fmt: skip
+    for dataset in ("ppks", "psks", "penerima_bantuan", "dtks"):
+        assert_values(
+            marts.one("fct_submissions", period=P3, district_code="3571", dataset=dataset),
+            status="MISSING", versions_received=0, served_version=None,
+            first_received_at=None, last_received_at=None, is_on_time=False,
+            rows_total=0, rows_accepted=0, rows_rejected=0, rejection_reason=None,
+        )  # fmt: skip
+
+
+def check_reporting_rates(marts):
+    rows = marts.tables["fct_reporting_rates"]
+    assert len(rows) == 12
+    expected = {
+        # (period, dataset): (actual, on time) — see the story in dbt_fixtures.py
+        (P1, "ppks"): (1, 1),
+        (P1, "psks"): (1, 1),
+        (P1, "penerima_bantuan"): (3, 3),
+        (P1, "dtks"): (2, 1),  # 3501's dtks was late
+        (P2, "ppks"): (0, 0),
+        (P2, "psks"): (1, 0),  # served v2 late; the on-time v1 was REJECTED
+        (P2, "penerima_bantuan"): (2, 1),  # 3507 late, 3501 exactly on the deadline
+        (P2, "dtks"): (0, 0),  # 3578's was unreadable
+        (P3, "ppks"): (0, 0),
+        (P3, "psks"): (0, 0),
+        (P3, "penerima_bantuan"): (1, 1),  # 3578 REJECTED
+        (P3, "dtks"): (1, 1),
+    }
+    for (period, dataset), (actual, on_time) in expected.items():
+        assert_values(
+            marts.one("fct_reporting_rates", period=period, dataset=dataset),
+            expected_reports=38,
+            actual_reports=actual,
+            reports_on_time=on_time,
+            reporting_rate=actual / 38,
+            reporting_rate_on_time=on_time / 38,
+        )
+
+
+# ---------------------------------------------------------------- programme reach
+
+
+def check_program_reach_has_every_period_district_programme(marts):
+    assert len(marts.tables["fct_program_reach"]) == 3 * 38 * 8
+
+
+def check_program_reach_malang_first_month(marts):
+    # Served dtks v2 (not the decoy v1): eligible K1 (d1), K2 (d4), K5 (d3) -> 3.
+    # PKH paid: P1a/P1c (K1), P2a (K2), P3a (K3, decile 5), PDUP (K50, not registered).
+    assert_values(
+        marts.one("fct_program_reach", period=P1, district_code="3507", program_code="PKH"),
+        is_reported=True, recipients=5, households_reached=4, amount_disbursed_idr=3_750_000,
+        failed_disbursements=1, dtks_period=P1, eligible_households=3,
+        eligible_households_reached=2, coverage_rate=2 / 3, inclusion_error_rate=0.5,
+    )  # fmt: skip
+    # SEMBAKO: P1b (K1, eligible) and P9x (K99, outside the register).
+    assert_values(
+        marts.one("fct_program_reach", period=P1, district_code="3507", program_code="SEMBAKO"),
+        recipients=2, households_reached=2, amount_disbursed_idr=400_000,
+        failed_disbursements=0, eligible_households_reached=1, coverage_rate=1 / 3,
+        inclusion_error_rate=0.5,
+    )  # fmt: skip
+    # A programme the roster does not mention: zeros, coverage 0, inclusion error 0/0 = NULL.
+    assert_values(
+        marts.one("fct_program_reach", period=P1, district_code="3507", program_code="RTLH"),
+        is_reported=True, recipients=0, households_reached=0, amount_disbursed_idr=0,
+        failed_disbursements=0, dtks_period=P1, eligible_households=3,
+        eligible_households_reached=0, coverage_rate=0.0, inclusion_error_rate=None,
+    )  # fmt: skip
+
+
+def check_program_reach_nobody_paid_gives_zeros_not_nulls(marts):
+    # 3501 2025-11: PKH rows are GAGAL and TUNDA only; TUNDA is not a failure.
+    assert_values(
+        marts.one("fct_program_reach", period=P1, district_code="3501", program_code="PKH"),
+        is_reported=True, recipients=0, households_reached=0, amount_disbursed_idr=0,
+        failed_disbursements=1, dtks_period=P1, eligible_households=2,
+        eligible_households_reached=0, coverage_rate=0.0, inclusion_error_rate=None,
+    )  # fmt: skip
+
+
+def check_program_reach_without_snapshot_has_null_eligibility(marts):
+    assert_values(
+        marts.one("fct_program_reach", period=P1, district_code="3578", program_code="PKH"),
+        is_reported=True, recipients=1, households_reached=1, amount_disbursed_idr=600_000,
+        failed_disbursements=0, dtks_period=None, eligible_households=None,
+        eligible_households_reached=None, coverage_rate=None, inclusion_error_rate=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_program_reach", period=P1, district_code="3578", program_code="SEMBAKO"),
+        recipients=0, households_reached=0, amount_disbursed_idr=0, failed_disbursements=1,
+    )  # fmt: skip
+
+
+def check_program_reach_not_reported_keeps_only_the_snapshot(marts):
+    # 3501 sent nothing in 2026-01; its 2025-11 dtks is still in effect.
+    assert_values(
+        marts.one("fct_program_reach", period=P3, district_code="3501", program_code="PKH"),
+        is_reported=False, recipients=None, households_reached=None, amount_disbursed_idr=None,
+        failed_disbursements=None, dtks_period=P1, eligible_households=2,
+        eligible_households_reached=None, coverage_rate=None, inclusion_error_rate=None,
+    )  # fmt: skip
+    # 3578's roster of 2026-01 was REJECTED: not reported either.
+    assert_values(
+        marts.one("fct_program_reach", period=P3, district_code="3578", program_code="PKH"),
+        is_reported=False, recipients=None, dtks_period=None, eligible_households=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_program_reach", period=P2, district_code="3571", program_code="PKH"),
+        is_reported=False, recipients=None, dtks_period=None, eligible_households=None,
+    )  # fmt: skip
+
+
+def check_program_reach_serves_the_resubmission_and_carries_dtks_forward(marts):
+    # 2025-12: no dtks from 3507, the 2025-11 snapshot carries forward.
+    assert_values(
+        marts.one("fct_program_reach", period=P2, district_code="3507", program_code="BLT_DD"),
+        is_reported=True, recipients=1, households_reached=1, amount_disbursed_idr=300_000,
+        dtks_period=P1, eligible_households=3, eligible_households_reached=1,
+        coverage_rate=1 / 3, inclusion_error_rate=0.0,
+    )  # fmt: skip
+    # 2026-01: v2 served (v1's 999 rupiah row is ignored, v3 REJECTED); new snapshot in which
+    # K2 (decile 6) is no longer eligible but K6 is.
+    assert_values(
+        marts.one("fct_program_reach", period=P3, district_code="3507", program_code="PKH"),
+        is_reported=True, recipients=2, households_reached=2, amount_disbursed_idr=1_500_000,
+        failed_disbursements=0, dtks_period=P3, eligible_households=3,
+        eligible_households_reached=1, coverage_rate=1 / 3, inclusion_error_rate=0.5,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- household reach
+
+
+def check_household_reach_month_and_year_to_date(marts):
+    assert len(marts.tables["fct_household_reach"]) == 3 * 38
+    # 2025-11: paid K1, K2, K3, K99, K50; eligible {K1, K2, K5}: K5 unreached.
+    assert_values(
+        marts.one("fct_household_reach", period=P1, district_code="3507"),
+        is_reported=True, dtks_period=P1, eligible_households=3, households_reached=5,
+        eligible_households_reached=2, unreached_eligible_households=1, unreached_rate=1 / 3,
+        eligible_households_reached_ytd=2, unreached_rate_ytd=1 / 3,
+    )  # fmt: skip
+    # 2025-12: paid K5, K1 (K2 unreached this month, but reached in November: YTD 3 of 3).
+    assert_values(
+        marts.one("fct_household_reach", period=P2, district_code="3507"),
+        is_reported=True, dtks_period=P1, eligible_households=3, households_reached=2,
+        eligible_households_reached=2, unreached_eligible_households=1, unreached_rate=1 / 3,
+        eligible_households_reached_ytd=3, unreached_rate_ytd=0.0,
+    )  # fmt: skip
+    # 2026-01: a new year restarts the count; new snapshot {K1, K5, K6}; paid K6, K2.
+    assert_values(
+        marts.one("fct_household_reach", period=P3, district_code="3507"),
+        is_reported=True, dtks_period=P3, eligible_households=3, households_reached=2,
+        eligible_households_reached=1, unreached_eligible_households=2, unreached_rate=2 / 3,
+        eligible_households_reached_ytd=1, unreached_rate_ytd=2 / 3,
+    )  # fmt: skip
+
+
+def check_household_reach_nulls_and_zeros(marts):
+    # Reported, nobody paid.
+    assert_values(
+        marts.one("fct_household_reach", period=P1, district_code="3501"),
+        is_reported=True, dtks_period=P1, eligible_households=2, households_reached=0,
+        eligible_households_reached=0, unreached_eligible_households=2, unreached_rate=1.0,
+        eligible_households_reached_ytd=0, unreached_rate_ytd=1.0,
+    )  # fmt: skip
+    # Roster not served in 2026-01: YTD NULL although earlier months were served.
+    assert_values(
+        marts.one("fct_household_reach", period=P3, district_code="3501"),
+        is_reported=False, dtks_period=P1, eligible_households=2, households_reached=None,
+        eligible_households_reached=None, unreached_eligible_households=None,
+        unreached_rate=None, eligible_households_reached_ytd=None, unreached_rate_ytd=None,
+    )  # fmt: skip
+    # Reported without any snapshot.
+    assert_values(
+        marts.one("fct_household_reach", period=P1, district_code="3578"),
+        is_reported=True, dtks_period=None, eligible_households=None, households_reached=2,
+        eligible_households_reached=None, unreached_eligible_households=None,
+        unreached_rate=None, eligible_households_reached_ytd=None, unreached_rate_ytd=None,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- PPKS / PSKS
+
+
+def check_ppks_sums_over_subdistricts_with_zeros_and_nulls(marts):
+    assert len(marts.tables["fct_ppks"]) == 3 * 38 * 26 * 2
+    key = {"period": P1, "district_code": "3507"}
+    assert_values(
+        marts.one("fct_ppks", **key, ppks_code="PPKS01", location="LUAR_UPT"),
+        is_reported=True, male_count=4, female_count=3, total_count=7,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_ppks", **key, ppks_code="PPKS08", location="DALAM_UPT"),
+        male_count=0, female_count=4, total_count=4,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_ppks", **key, ppks_code="PPKS01", location="DALAM_UPT"),
+        is_reported=True, male_count=0, female_count=0, total_count=0,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_ppks", period=P2, district_code="3507", ppks_code="PPKS01",
+                  location="LUAR_UPT"),
+        is_reported=False, male_count=None, female_count=None, total_count=None,
+    )  # fmt: skip
+
+
+def check_psks_served_version_with_zeros_and_nulls(marts):
+    assert len(marts.tables["fct_psks"]) == 3 * 38 * 12
+    expected_p1 = {"PSKS01": 12, "PSKS02": 0, "PSKS03": 0, "PSKS04": 3, "PSKS05": 1}
+    for code, count in expected_p1.items():
+        assert_values(
+            marts.one("fct_psks", period=P1, district_code="3507", psks_code=code),
+            is_reported=True,
+            resource_count=count,
+        )
+    assert_values(
+        marts.one("fct_psks", period=P2, district_code="3507", psks_code="PSKS01"),
+        is_reported=True,
+        resource_count=15,
+    )
+    assert_values(
+        marts.one("fct_psks", period=P3, district_code="3507", psks_code="PSKS01"),
+        is_reported=False,
+        resource_count=None,
+    )
+
+
+# ---------------------------------------------------------------- poverty, duplicates
+
+
+def check_poverty_rows_for_bps_and_processed_years(marts):
+    rows = marts.tables["fct_poverty"]
+    assert {r["year"] for r in rows} == set(range(2020, 2027))  # BPS 2020-2025, processed 2026
+    assert len(rows) == 7 * 38
+    assert_values(
+        marts.one("fct_poverty", year=2025, district_code="3507"),
+        poverty_rate_pct=8.78, poor_population_thousands=235.62, poverty_line_idr=436153,
+        p1=0.9, p2=0.15, as_of_period=P2, eligible_households=3, eligible_individuals=8,
+        eligible_households_reached_ytd=3, eligible_individuals_per_poor_person=8 / 235_620,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_poverty", year=2025, district_code="3501"),
+        poverty_rate_pct=None, poor_population_thousands=None, poverty_line_idr=386174,
+        p1=1.77, p2=0.36, as_of_period=P2, eligible_households=2, eligible_individuals=5,
+        eligible_households_reached_ytd=0, eligible_individuals_per_poor_person=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_poverty", year=2026, district_code="3507"),
+        poverty_rate_pct=None, poverty_line_idr=None, as_of_period=P3, eligible_households=3,
+        eligible_individuals=12, eligible_households_reached_ytd=1,
+        eligible_individuals_per_poor_person=None,
+    )  # fmt: skip
+    # 2026 for 3501: snapshot still in effect, roster not served -> YTD NULL.
+    assert_values(
+        marts.one("fct_poverty", year=2026, district_code="3501"),
+        as_of_period=P3, eligible_households=2, eligible_individuals=5,
+        eligible_households_reached_ytd=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_poverty", year=2024, district_code="3578"),
+        poverty_rate_pct=3.96, poor_population_thousands=116.62, poverty_line_idr=742678,
+        p1=None, p2=None, as_of_period=None, eligible_households=None,
+        eligible_individuals=None, eligible_households_reached_ytd=None,
+        eligible_individuals_per_poor_person=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_poverty", year=2020, district_code="3507"),
+        poverty_rate_pct=None, poor_population_thousands=None, as_of_period=None,
+    )  # fmt: skip
+
+
+def check_cross_district_duplicates(marts):
+    rows = marts.tables["fct_cross_district_duplicates"]
+    assert len(rows) == 3 * 8
+    # PDUP paid PKH by 3507 (750,000) and 3578 (600,000); P1b's SEMBAKO in 3578 failed.
+    for row in rows:
+        if (row["period"], row["program_code"]) == (P1, "PKH"):
+            assert_values(
+                row, duplicate_persons=1, duplicate_rows=2, duplicate_amount_idr=1_350_000
+            )
+        else:
+            assert_values(row, duplicate_persons=0, duplicate_rows=0, duplicate_amount_idr=0)
+
+
+# ---------------------------------------------------------------- a correction re-run
+
+
+def after_correction_later_periods_are_updated(corrected):
+    assert corrected.outcome.success
+    # The served rows of (2025-11, 3507) were reloaded from v2 only; other months untouched.
+    served = {
+        (r["period"], r["district_code"]): (r["version"], r["n"])
+        for r in corrected.served_disbursements
+    }
+    assert served[(P1, "3507")] == (2, 7)
+    assert served[(P2, "3507")] == (1, 2)
+    assert served[(P3, "3507")] == (2, 2)
+    assert (P4, "3507") not in served
+    # New 2025-11 snapshot: eligible {K1, K5}; corrected roster without PDUP.
+    assert_values(
+        corrected.one("fct_program_reach", period=P1, district_code="3507", program_code="PKH"),
+        recipients=4, households_reached=3, amount_disbursed_idr=3_000_000,
+        failed_disbursements=1, eligible_households=2, eligible_households_reached=1,
+        coverage_rate=0.5, inclusion_error_rate=2 / 3,
+    )  # fmt: skip
+    # 2025-12 carries the corrected snapshot forward; YTD: K1 and K5 both reached.
+    assert_values(
+        corrected.one("fct_household_reach", period=P2, district_code="3507"),
+        dtks_period=P1, eligible_households=2, households_reached=2,
+        eligible_households_reached=2, unreached_eligible_households=0, unreached_rate=0.0,
+        eligible_households_reached_ytd=2, unreached_rate_ytd=0.0,
+    )  # fmt: skip
+    assert_values(
+        corrected.one("fct_poverty", year=2025, district_code="3507"),
+        eligible_households=2, eligible_individuals=5, eligible_households_reached_ytd=2,
+    )  # fmt: skip
+    assert_values(
+        corrected.one("fct_cross_district_duplicates", period=P1, program_code="PKH"),
+        duplicate_persons=0, duplicate_rows=0, duplicate_amount_idr=0,
+    )  # fmt: skip
+    assert_values(
+        corrected.one("fct_submissions", period=P1, district_code="3507", dataset="dtks"),
+        versions_received=3, served_version=3, status="ACCEPTED",
+    )  # fmt: skip
+    # 2026-01 has its own snapshot: unchanged.
+    assert_values(
+        corrected.one("fct_household_reach", period=P3, district_code="3507"),
+        eligible_households=3, eligible_households_reached_ytd=1,
+    )  # fmt: skip
+
+
+def run_checks(marts: Marts, prefix: str = "check_") -> list[str]:
+    """Run every module-level ``check_*`` function; the failures, by name."""
+    failures = []
+    for name, check in globals().items():
+        if name.startswith(prefix) and callable(check):
+            try:
+                check(marts)
+            except AssertionError as error:
+                failures.append(f"{name}: {error}")
+    return failures
+
+
+def test_marts_from_hand_made_fixtures(engine, tmp_path):
+    with scratch_warehouse(engine, tmp_path) as warehouse:
+        load_story(warehouse)
+        marts = build(warehouse, tmp_path / "first")
+        failures = run_checks(marts)
+        load_correction(warehouse)
+        corrected = build(warehouse, tmp_path / "correction")
+        failures += run_checks(corrected, prefix="after_correction_")
+    assert not failures, "\n".join(failures)
+
+
+def test_failing_build_raises_a_readable_error(engine, tmp_path):
+    """A warehouse without the raw/audit schemas: dbt fails, the error names the nodes."""
+    with (
+        scratch_warehouse(engine, tmp_path) as bare,
+        pytest.raises(DbtRunError) as info,
+    ):
+        run_dbt(
+            ["build", "--select", "stg_audit__processed_periods"],
+            bare.url,
+            target_path=tmp_path / "target",
+            log_path=tmp_path / "logs",
+        )
+    message = str(info.value)
+    assert message.startswith("dbt build failed")
+    assert "model.sinergi.stg_audit__processed_periods [error]" in message
+    assert "Traceback" not in message
+    assert info.value.outcome.success is False
