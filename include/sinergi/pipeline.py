@@ -24,7 +24,6 @@ from sinergi.periods import Period
 from sinergi.reading import FileRejected, open_table
 from sinergi.rules import Context
 from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse
-from sinergi.warehouse.roles import init_postgres
 from sinergi.warehouse.loader import (
     VersionRecord,
     known_versions,
@@ -32,6 +31,7 @@ from sinergi.warehouse.loader import (
     record_processed_period,
     record_version,
 )
+from sinergi.warehouse.roles import init_postgres
 
 log = logging.getLogger(__name__)
 

@@ -61,11 +61,10 @@ def init_postgres(wh: PostgresWarehouse) -> list[str]:
         conn.execute(f'grant connect on database "{database}" to {BI_ROLE}, {AUDITOR_ROLE}')
         for schema in WAREHOUSE_SCHEMAS:
             conn.execute(f"create schema if not exists {schema}")
+        everyone = f"public, {BI_ROLE}, {AUDITOR_ROLE}"
         for schema in PRIVATE:
-            conn.execute(f"revoke all on schema {schema} from public, {BI_ROLE}, {AUDITOR_ROLE}")
-            conn.execute(
-                f"revoke all on all tables in schema {schema} from public, {BI_ROLE}, {AUDITOR_ROLE}"
-            )
+            conn.execute(f"revoke all on schema {schema} from {everyone}")
+            conn.execute(f"revoke all on all tables in schema {schema} from {everyone}")
         conn.execute(f"revoke all on schema audit from public, {BI_ROLE}")
         conn.execute(f"revoke all on all tables in schema audit from public, {BI_ROLE}")
         for schema, roles in READERS.items():
