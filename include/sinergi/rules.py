@@ -12,7 +12,7 @@ Duplicates across the whole file and the 20 % threshold are in ``sinergi.judgeme
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +44,14 @@ class Context:
             "district_values": [self.district_code],
             "subdistrict_regex": rf"^{self.district_code}\d{{2}}$",
             "village_regex": rf"^{self.district_code}\d{{6}}$",
-            "period_first_day": datetime.combine(first, datetime.min.time()),
-            "period_last_day": datetime.combine(last, datetime.min.time()),
-            "oldest_birth_date": datetime.combine(oldest_birth_date(last), datetime.min.time()),
+            "period_first_yyyymmdd": _yyyymmdd(first),
+            "period_last_yyyymmdd": _yyyymmdd(last),
+            "oldest_birth_yyyymmdd": _yyyymmdd(oldest_birth_date(last)),
         }
+
+
+def _yyyymmdd(day: date) -> int:
+    return day.year * 10_000 + day.month * 100 + day.day
 
 
 def oldest_birth_date(on: date, max_age: int = 120) -> date:
@@ -92,15 +96,6 @@ class ChunkJudgement:
         return parts.str.lstrip(";")
 
 
-def _iso_text(cells: pd.Series) -> pd.Series:
-    """Rewrite ``DD/MM/YYYY`` and ``DD-MM-YYYY`` as ``YYYY-MM-DD`` text (no validity check)."""
-    text = cells.astype("string")
-    day_first = text.str.extract(r"^(\d{2})[/-](\d{2})[/-](\d{4})$")
-    rewritten = day_first[2] + "-" + day_first[1] + "-" + day_first[0]
-    same_separator = text.str.match(r"^\d{2}/\d{2}/\d{4}$|^\d{2}-\d{2}-\d{4}$").fillna(False)
-    return text.where(~same_separator.astype(bool), rewritten)
-
-
 def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
     """Normalised cells plus typed companions, indexed by the operator's row number."""
     # Unnamed index: GX then reports unexpected rows as plain row numbers, without values.
@@ -126,9 +121,12 @@ def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
         source = frame[column] if column not in PAID_ONLY else frame[column].where(paid)
         frame[f"{column}__int"] = parse_integer(source).values
     for column in DATE_COLUMNS.get(spec.name, ()):
-        frame[column] = _iso_text(frame[column])
         source = frame[column] if column not in PAID_ONLY else frame[column].where(paid)
-        frame[f"{column}__date"] = parse_date(source).values
+        parsed = parse_date(source).values
+        frame[f"{column}__date"] = parsed
+        frame[f"{column}__yyyymmdd"] = (
+            parsed.dt.year * 10_000 + parsed.dt.month * 100 + parsed.dt.day
+        ).astype("Int64")
     if spec.name == "ppks":
         frame["jumlah__sum_of_parts"] = (
             frame["jumlah_laki_laki__int"] + frame["jumlah_perempuan__int"]

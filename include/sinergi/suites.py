@@ -5,10 +5,11 @@ of a file are read from the expectations' ``unexpected_index_list`` (the data fr
 is the operator's row number), never computed a second time beside GX.
 
 Expectations run on a *prepared* frame (``sinergi.rules.prepare_chunk``): the reader's cells
-normalised as the contract says (trimmed, codes upper-cased, dots removed from region codes,
-the three date forms rewritten to ``YYYY-MM-DD`` text) plus typed companions ``<col>__int`` /
-``<col>__date``. Values that depend on the folder (period, district, date bounds) are suite
-parameters (``$PARAMETER``), supplied per file by ``sinergi.validation``.
+normalised as the contract says (trimmed, codes upper-cased, dots removed from region codes)
+plus typed companions ``<col>__int``, ``<col>__date`` and ``<col>__yyyymmdd`` (a date as an
+integer such as 20250331: readable in Data Docs, and compared vectorised). Values that depend
+on the folder (period, district, date bounds) are suite parameters (``$PARAMETER``),
+supplied per file by ``sinergi.rules.Context.suite_parameters``.
 
 The suites are written to ``expectations/suites/*.json`` by ``sinergi expectations`` for
 review; a test fails when the files and this code disagree.
@@ -27,7 +28,6 @@ from sinergi.datasets import SPECS, DatasetSpec
 
 INTEGER_TEXT = r"^-?(?:\d+|\d{1,3}(?:\.\d{3})+)$"
 NEGATIVE_TEXT = r"^-(?:\d+|\d{1,3}(?:\.\d{3})+)$"
-ISO_DATE = "%Y-%m-%d"
 LOKASI = ("DALAM_UPT", "LUAR_UPT")
 SEX = ("L", "P")
 STATUS_SALUR = ("GAGAL", "SALUR", "TUNDA")
@@ -116,15 +116,26 @@ def _integers(dataset: str) -> Iterator[dict]:
         )
 
 
+def _given(column: str) -> dict:
+    return {"type": "nullity", "column": {"name": column}, "is_null": False}
+
+
 def _dates(dataset: str) -> Iterator[dict]:
+    """A given date must be one of the accepted forms and a real calendar day.
+
+    The prepared frame parses each cell (``<col>__date``, empty when the text is not a valid
+    date); the rule is that wherever the cell is given, the parsed date exists. Checking the
+    parsed column keeps GX vectorised (its strftime expectation parses row by row in Python).
+    """
     for column in DATE_COLUMNS.get(dataset, ()):
-        condition = {"row_condition": _paid()} if column in PAID_ONLY else {}
+        condition = _given(column)
+        if column in PAID_ONLY:
+            condition = _paid(condition)
         yield _exp(
-            "expect_column_values_to_match_strftime_format",
+            "expect_column_values_to_not_be_null",
             f"invalid_date:{column}",
-            column=column,
-            strftime_format=ISO_DATE,
-            **condition,
+            column=f"{column}__date",
+            row_condition=condition,
         )
 
 
@@ -170,9 +181,9 @@ def _penerima_bantuan() -> Iterator[dict]:
     yield _exp(
         "expect_column_values_to_be_between",
         "implausible_birthdate",
-        column="tanggal_lahir__date",
-        min_value=_param("oldest_birth_date"),
-        max_value=_param("period_last_day"),
+        column="tanggal_lahir__yyyymmdd",
+        min_value=_param("oldest_birth_yyyymmdd"),
+        max_value=_param("period_last_yyyymmdd"),
     )
     yield _exp(
         "expect_column_values_to_match_regex",
@@ -207,9 +218,9 @@ def _penerima_bantuan() -> Iterator[dict]:
     yield _exp(
         "expect_column_values_to_be_between",
         "disbursement_outside_period",
-        column="tanggal_salur__date",
-        min_value=_param("period_first_day"),
-        max_value=_param("period_last_day"),
+        column="tanggal_salur__yyyymmdd",
+        min_value=_param("period_first_yyyymmdd"),
+        max_value=_param("period_last_yyyymmdd"),
         row_condition=_paid(),
     )
     yield _exp(
