@@ -11,7 +11,9 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
+import time as time_module
 from datetime import datetime, time
 from pathlib import Path
 
@@ -63,7 +65,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     periods = parse_periods(args.periods)
     out = Path(args.out)
     manifest = generate_inbox(
-        out, periods, seed=args.seed, scale=args.scale, faults=args.faults, progress=print
+        out,
+        periods,
+        seed=args.seed,
+        scale=args.scale,
+        faults=args.faults,
+        progress=print,
+        overwrite=args.overwrite,
     )
     files = sum(1 for _ in out.rglob("*") if _.is_file())
     print(f"generated {files} files for {len(periods)} period(s) in {out}")
@@ -87,25 +95,57 @@ def print_summary(period: Period) -> None:
         print(path.read_text(encoding="utf-8"))
 
 
+def _run_logged(period: str, log_path: Path) -> str:
+    """Run ``sinergi run`` for one period in a child process, its log in ``log_path``.
+
+    Airflow's task logs are long; the demo shows one progress line instead and keeps the
+    whole log for whoever wants to read it.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "sinergi.cli", "run", "--period", period]
+    with open(log_path, "w", encoding="utf-8") as log:
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        started = time_module.monotonic()
+        while child.poll() is None:
+            time_module.sleep(2)
+            text = log_path.read_text(encoding="utf-8", errors="replace")
+            done = text.count("[DAG TEST] end task")
+            elapsed = time_module.monotonic() - started
+            print(f"\r    {done} task(s) finished, {elapsed:.0f} s", end="", flush=True)
+    print()
+    return "success" if child.returncode == 0 else "failed"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sinergi.config import load_settings
-    from sinergi.generate import generate_inbox, parse_periods
+    from sinergi.generate import MANIFEST_NAME, generate_inbox, parse_periods
 
     periods = parse_periods(args.periods)
     settings = load_settings()
-    inbox = Path(args.inbox) if args.inbox else settings.inbox.parent / "demo-inbox"
-    print(f"[1/{len(periods) + 1}] generating a faulty sample inbox in {inbox} ...", flush=True)
-    generate_inbox(inbox, periods, seed=args.seed, scale=args.scale, faults=True)
+    inbox = Path(args.inbox) if args.inbox else settings.data_dir / "demo-inbox"
+    steps = len(periods) + 1
+    wanted = {"periods": periods, "seed": args.seed, "scale": args.scale, "faults": True}
+    manifest = inbox / MANIFEST_NAME
+    if manifest.exists() and json.loads(manifest.read_text())["parameters"] == wanted:
+        print(f"[1/{steps}] sample inbox already in {inbox}", flush=True)
+    else:
+        print(f"[1/{steps}] generating a sample inbox with faulty files in {inbox} ...", flush=True)
+        generate_inbox(
+            inbox, periods, seed=args.seed, scale=args.scale, faults=True, overwrite=True
+        )
     _set_targets(str(inbox), args.warehouse)
+    ensure_metadata_db()
     states = {}
+    logs = settings.data_dir / "logs"
     for step, text in enumerate(periods, start=2):
-        print(f"[{step}/{len(periods) + 1}] running the monthly DAG for {text} ...", flush=True)
-        states[text] = run_period(Period.parse(text))
+        print(f"[{step}/{steps}] monthly DAG for {text} (log: {logs / f'run-{text}.log'})")
+        states[text] = _run_logged(text, logs / f"run-{text}.log")
     for text in periods:
         print_summary(Period.parse(text))
     settings = load_settings()
-    print(f"Reports (summaries, district feedback): {settings.reports_dir}")
+    print(f"Reports (summaries, district feedback, Data Docs): {settings.reports_dir}")
     print(f"Warehouse: {settings.warehouse_url}")
+    print("Inspect the runs in Airflow's UI: make airflow  (http://localhost:8080)")
     print("Run states: " + json.dumps(states))
     return 0 if all(s == "success" for s in states.values()) else 1
 
@@ -147,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--scale", type=float, default=0.01, help="1.0 = a province-scale month")
     gen.add_argument("--faults", action="store_true", help="include faulty files and rows")
+    gen.add_argument("--overwrite", action="store_true", help="replace existing period folders")
     gen.set_defaults(func=cmd_generate)
 
     run = sub.add_parser("run", help="run the monthly DAG for one period (in-process)")
@@ -181,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, ValueError, PermissionError) as problem:
+    except (UsageError, ValueError, PermissionError, FileExistsError) as problem:
         print(f"sinergi: {problem}", file=sys.stderr)
         return 2
 

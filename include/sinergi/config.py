@@ -81,8 +81,8 @@ def _development_key(key_file: Path) -> bytes:
     return key_file.read_text(encoding="ascii").strip().encode("utf-8")
 
 
-def default_warehouse_url() -> str:
-    return f"duckdb:///{DATA_DIR / 'warehouse.duckdb'}"
+def default_warehouse_url(data_dir: Path = DATA_DIR) -> str:
+    return f"duckdb:///{data_dir / 'warehouse.duckdb'}"
 
 
 def load_settings() -> Settings:
@@ -93,7 +93,7 @@ def load_settings() -> Settings:
     data_dir = Path(_env("SINERGI_DATA_DIR", str(DATA_DIR)))
     return Settings(
         inbox=Path(_env("SINERGI_INBOX", str(data_dir / "inbox"))),
-        warehouse_url=_env("SINERGI_WAREHOUSE", default_warehouse_url()),
+        warehouse_url=_env("SINERGI_WAREHOUSE", default_warehouse_url(data_dir)),
         reports_dir=Path(_env("SINERGI_REPORTS_DIR", str(data_dir / "reports"))),
         archive_dir=Path(_env("SINERGI_ARCHIVE_DIR", str(data_dir / "archive"))),
         work_dir=Path(_env("SINERGI_WORK_DIR", str(data_dir / "work"))),
