@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pytest
 
@@ -67,9 +69,36 @@ def codes(judgement) -> list[str]:
     return judgement.reason_strings().tolist()[0].split(";") if judgement.rejected.any() else []
 
 
+def _key(changes: dict) -> tuple:
+    return tuple(sorted(changes.items(), key=lambda item: item[0]))
+
+
+@functools.cache
+def _batch(dataset: str) -> dict[tuple, list[str]]:
+    """Every parametrized row of ``dataset`` judged in ONE suite validation (GX has a fixed
+    cost per validation; one row per case keeps the cases independent all the same)."""
+    variants = [{}] + [c for d, c, _ in CASES if d == dataset]
+    variants += [c for d, c in ACCEPTED_VARIANTS if d == dataset]
+    variants += [{column: None} for d, column in REQUIRED if d == dataset]
+    frame = pd.DataFrame([{**VALID[dataset], **c} for c in variants], dtype=object)
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame["row_number"] = range(2, len(frame) + 2)
+    judged = judge_chunk(SPECS[dataset], frame, CTX, SUITES)
+    reasons = judged.reason_strings()
+    return {
+        _key(c): (reasons[row].split(";") if row in reasons.index else [])
+        for c, row in zip(variants, frame["row_number"], strict=True)
+    }
+
+
+def codes_of(dataset: str, **changes) -> list[str]:
+    return _batch(dataset)[_key(changes)]
+
+
 @pytest.mark.parametrize("dataset", sorted(VALID))
 def test_valid_row_has_no_reason(dataset):
-    assert codes(judge(dataset)) == []
+    assert codes_of(dataset) == []
+    assert codes(judge(dataset)) == []  # alone as well as among the other cases
 
 
 CASES = [
@@ -110,12 +139,22 @@ CASES = [
     ("dtks", {"desil": "11"}, ["out_of_range:desil"]),
     ("dtks", {"status_dtks": "MATI"}, ["unknown_code:status_dtks"]),
     ("dtks", {"nik_kepala_keluarga": "12"}, ["invalid_nik"]),
+    ("ppks", {"jumlah_laki_laki": "-1"}, ["negative_value:jumlah_laki_laki"]),
+    ("ppks", {"jumlah_perempuan": "3,0"}, ["invalid_integer:jumlah_perempuan"]),
+    ("ppks", {"jumlah_laki_laki": "dua"}, ["invalid_integer:jumlah_laki_laki"]),
+    ("ppks", {"jumlah_perempuan": "-3"}, ["negative_value:jumlah_perempuan"]),
+    ("penerima_bantuan", {"nilai_bantuan": "-600000"}, ["negative_value:nilai_bantuan"]),
+    ("penerima_bantuan", {"nilai_bantuan": "600,000"}, ["invalid_integer:nilai_bantuan"]),
+    ("dtks", {"jumlah_anggota": "-4"}, ["negative_value:jumlah_anggota"]),
+    ("dtks", {"jumlah_anggota": "4.5"}, ["invalid_integer:jumlah_anggota"]),
+    ("dtks", {"desil": "-2"}, ["negative_value:desil"]),
+    ("dtks", {"desil": "II"}, ["invalid_integer:desil"]),
 ]
 
 
 @pytest.mark.parametrize(("dataset", "changes", "expected"), CASES)
 def test_reason_codes(dataset, changes, expected):
-    assert codes(judge(dataset, **changes)) == expected
+    assert codes_of(dataset, **changes) == expected
 
 
 ACCEPTED_VARIANTS = [
@@ -135,7 +174,15 @@ ACCEPTED_VARIANTS = [
 
 @pytest.mark.parametrize(("dataset", "changes"), ACCEPTED_VARIANTS)
 def test_accepted_variants(dataset, changes):
-    assert codes(judge(dataset, **changes)) == []
+    assert codes_of(dataset, **changes) == []
+
+
+REQUIRED = [(dataset, column) for dataset, spec in SPECS.items() for column in spec.required]
+
+
+@pytest.mark.parametrize(("dataset", "column"), REQUIRED)
+def test_each_required_column_missing_gives_only_missing_value(dataset, column):
+    assert codes_of(dataset, **{column: None}) == [f"missing_value:{column}"]
 
 
 def test_empty_cell_gives_only_missing_value():
@@ -186,3 +233,20 @@ def test_reason_codes_come_from_the_gx_result():
         r.expectation_config.meta["reason_code"] for r in judged.result.results if not r.success
     }
     assert failed == {"total_mismatch", "unknown_code:kode_ppks"}
+
+
+def test_every_reason_code_of_the_suites_has_a_failing_case_here():
+    """A new rule in sinergi.suites must come with a case in CASES (or the duplicate tests)."""
+    from sinergi.suites import all_suites
+
+    defined = {
+        e["meta"]["reason_code"]
+        for name, suite in all_suites().items()
+        if name != "duplicates"
+        for e in suite["expectations"]
+        if e["severity"] == "critical"
+    }
+    covered = {code for _, _, expected in CASES for code in expected}
+    covered |= {f"missing_value:{c}" for _, c in REQUIRED}
+    missing = sorted(defined - covered)
+    assert not missing, f"reason codes without a failing case in CASES: {missing}"

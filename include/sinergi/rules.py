@@ -144,7 +144,8 @@ def _add_nik_birth_digits(frame: pd.DataFrame) -> None:
     born = frame["tanggal_lahir__date"]
     sex = frame["jenis_kelamin"]
     usable = born.notna() & sex.isin(["L", "P"]).fillna(False).astype(bool)
-    day = born.dt.day.where(usable) + np.where(sex == "P", 40, 0)
+    women = (sex == "P").fillna(False).astype(bool)
+    day = born.dt.day.where(usable) + np.where(women, 40, 0)
     digits = (
         day.astype("Int64").astype("string").str.zfill(2)
         + born.dt.month.astype("Int64").astype("string").str.zfill(2)
