@@ -40,6 +40,7 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.synced
 	@touch $@
 
 setup: $(VENV)/.synced $(AIRFLOW_HOME)/.migrated
+	@$(BIN)/python -m sinergi.dbt parse --if-stale
 
 demo: setup
 	$(BIN)/sinergi demo

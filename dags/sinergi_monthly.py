@@ -6,25 +6,39 @@ Takes one reporting month of district submissions from the inbox
 
 1. **discover** – creates the warehouse tables if needed, marks the period processed and
    records stray folders/files in the inbox as notices.
-2. **validate_and_load** – one mapped task per district (38 map indexes, labelled with the
+2. **check_deadline** – after the submission deadline, lists the districts and datasets with
+   no file (and late files) in `<reports>/<period>/deadline-alert.json` and the log
+   (`SINERGI_DEADLINE_ALERTS`).
+3. **validate_and_load** – one mapped task per district (38 map indexes, labelled with the
    district code): every new file version is archived, judged against the submission
    contract and loaded atomically; bad data is recorded in `audit`, it never fails the task.
    Clear one map index to re-run that district alone.
-3. **dbt_build** – seeds, staging, intermediate and marts (`dbt build`).
-4. **publish_reports** – the run summary and per-district feedback files.
+4. **dbt** – one task per dbt model and seed (`dbt build` of that node with its unit and data
+   tests), rendered by astronomer-cosmos from `manifest.json`, then **cross_model_tests**
+   (relationships and `data-tests/`). A failing model is its own task; clear it to re-run it
+   and what depends on it. Without a usable manifest (`python -m sinergi.dbt parse`) dbt runs
+   as the single task **dbt_build**.
+5. **dbt_docs** – the dbt docs site (`<reports>/dbt-docs/`), next to the Data Docs.
+6. **publish_reports** – the run summary and per-district feedback files; it runs even when
+   dbt failed (district feedback does not depend on the marts) and records the dbt outcome.
 
-Scheduled on day 11 of each month (after the day-10 deadline) for the previous month;
+A failed task logs one `SINERGI ALERT` line (task, district, period, error) and appends it to
+`<reports>/<period>/alerts.log`. Data-test failures fail at once; infrastructure errors are
+retried. Scheduled on day 11 of each month (after the day-10 deadline) for the previous month;
 trigger it with the `period` parameter (`YYYY-MM`) for any month. Re-running a period with
-unchanged files changes nothing. Configuration comes from `SINERGI_*` environment
-variables (see `.env.example`).
+unchanged files changes nothing. Configuration comes from `SINERGI_*` environment variables
+(see `.env.example`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, TriggerRule, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
+
+from sinergi.alerts import task_failure_alert
+from sinergi.orchestration import FALLBACK_TASK_ID, dbt_task_group
 
 DISTRICT_RETRIES = {
     "retries": 3,
@@ -41,7 +55,13 @@ DISTRICT_RETRIES = {
     catchup=False,
     max_active_runs=1,
     tags=["sinergi", "monthly", "dinsos-jatim"],
-    default_args={"owner": "sinergi", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={
+        "owner": "sinergi",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        # Task level: a DAG-level on_failure_callback never fires on Airflow 3.3.
+        "on_failure_callback": task_failure_alert,
+    },
     params={
         "period": Param(
             "",
@@ -61,6 +81,17 @@ def sinergi_monthly():
         period = resolve_period(params.get("period"), logical_date)
         return prepare_period(period, load_settings())
 
+    @task
+    def check_deadline(jobs: list[dict]) -> dict | None:
+        from dataclasses import asdict
+
+        from sinergi.alerts import check_deadline as deadline_report
+        from sinergi.config import load_settings
+        from sinergi.periods import Period
+
+        report = deadline_report(Period.parse(jobs[0]["period"]), load_settings())
+        return asdict(report) if report else None
+
     @task(map_index_template="{{ task.op_kwargs['district_code'] }}", **DISTRICT_RETRIES)
     def validate_and_load(period: str, district_code: str) -> dict:
         from sinergi.config import load_settings
@@ -69,22 +100,39 @@ def sinergi_monthly():
 
         return process_district(Period.parse(period), district_code, load_settings())
 
+    @task(task_id=FALLBACK_TASK_ID, retries=1)
+    def dbt_build(jobs: list[dict]) -> dict:
+        from sinergi.config import load_settings
+        from sinergi.orchestration import build_marts_once
+
+        return build_marts_once(jobs, load_settings())
+
     @task(retries=1)
-    def dbt_build(districts: list[dict]) -> dict:
+    def dbt_docs() -> str:
         from sinergi.config import load_settings
-        from sinergi.pipeline import build_marts
+        from sinergi.dbt import generate_docs
 
-        return build_marts(list(districts), load_settings())
+        settings = load_settings()
+        return str(generate_docs(settings.warehouse_url, settings.reports_dir / "dbt-docs"))
 
-    @task
-    def publish_reports(districts: list[dict], build: dict) -> dict:
+    # ALL_DONE: district feedback goes out even when a dbt model failed. The run still fails
+    # then: dbt_docs (a leaf, default ALL_SUCCESS) ends upstream_failed.
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def publish_reports(jobs: list[dict], **context) -> dict:
         from sinergi.config import load_settings
+        from sinergi.orchestration import dbt_outcome
         from sinergi.reports import publish
 
-        return publish(build["period"], list(districts), build, load_settings())
+        period = jobs[0]["period"]
+        return publish(period, list(jobs), dbt_outcome(period, context), load_settings())
 
-    loaded = validate_and_load.expand_kwargs(discover())
-    publish_reports(loaded, dbt_build(loaded))
+    jobs = discover()
+    check_deadline(jobs)
+    loaded = validate_and_load.expand_kwargs(jobs)
+    dbt = dbt_task_group()
+    if dbt is None:  # no usable manifest (logged): one `dbt build` task
+        dbt = dbt_build(jobs)
+    loaded >> dbt >> [dbt_docs(), publish_reports(jobs)]
 
 
 sinergi_monthly()

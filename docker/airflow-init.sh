@@ -31,6 +31,7 @@ PY
 
 echo "[3/4] creating the warehouse schemas (sinergi db init)"
 sinergi db init
+python -m sinergi.dbt parse  # the manifest the DAG renders its per-model dbt tasks from
 
 echo "[4/4] checking the folders"
 mkdir -p "${SINERGI_REPORTS_DIR}" "${SINERGI_ARCHIVE_DIR}" "${SINERGI_WORK_DIR}" \

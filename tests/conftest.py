@@ -21,6 +21,9 @@ os.environ["AIRFLOW_HOME"] = str(_ROOT / "airflow")
 os.environ["SINERGI_DATA_DIR"] = str(_ROOT / "data")
 os.environ["SINERGI_PII_KEY"] = "test-only-pii-key-" + uuid.uuid4().hex
 os.environ.setdefault("SINERGI_DEADLINE_ALERTS", "false")
+# One dbt task per model costs ~1 s per model per run; tests that are not about the dbt task
+# group run dbt as the single task (the end-to-end DuckDB run switches per-model back on).
+os.environ.setdefault("SINERGI_DBT_TASKS", "single")
 
 from sinergi.airflow_env import apply_airflow_defaults  # noqa: E402
 

@@ -49,8 +49,10 @@ def run_period(period: Period) -> str:
     ensure_metadata_db()
     from airflow.dag_processing.dagbag import DagBag
 
+    from sinergi.dbt import ensure_manifest
     from sinergi.paths import DAGS_DIR
 
+    ensure_manifest()  # the DAG renders one task per dbt model from the current manifest
     bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
     if bag.import_errors:
         raise UsageError(f"the DAG does not import: {bag.import_errors}")

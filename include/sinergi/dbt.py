@@ -15,22 +15,32 @@ Decisions worth knowing:
   invalidate its cache itself when the connection changes (the profile hash covers the DuckDB
   path and the PostgreSQL host/database), so callers that run many commands against one
   warehouse may pass ``partial_parse=True``.
-* ``target_path`` / ``log_path`` default to ``dbt_project/target`` and ``dbt_project/logs``
-  (where ``manifest.json`` is expected by tools that render the DAG from it). Processes that
-  may run dbt at the same time (parallel tests, two warehouses) must pass their own folders.
+* ``target_path`` / ``log_path`` default to ``$DBT_TARGET_PATH`` / ``$DBT_LOG_PATH`` when set
+  (the production image mounts the project read-only and points them at the work volume),
+  else ``dbt_project/target`` and ``dbt_project/logs``. Processes that may run dbt at the same
+  time (parallel tests, two warehouses) must pass their own folders.
+* The monthly DAG renders one Airflow task per dbt node from ``manifest.json``
+  (:func:`manifest_path`); ``python -m sinergi.dbt parse`` writes it (atomically, so a DAG
+  parse never reads half a file) and ``python -m sinergi.dbt docs --out DIR`` publishes the
+  static dbt docs site.
 * Environment variables are process-wide, so invocations are serialised with a lock; run
   concurrent dbt builds in separate processes (Airflow tasks are).
 * DuckDB allows one writing process per file. For a DuckDB warehouse the run holds the
   exclusive ``<file>.lock`` that ``sinergi.warehouse.connection`` takes around every DuckDB
   connection, so dbt and district loads wait for each other instead of failing; do not call
-  :func:`run_dbt` while holding a warehouse connection yourself.
+  :func:`run_dbt` while holding a warehouse connection yourself. :func:`warehouse_session`
+  is that guard on its own, for dbt invocations made by someone else (the cosmos tasks).
 """
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import os
+import shutil
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -58,6 +68,42 @@ DBT_ENV_VARS: tuple[str, ...] = (
 _FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
 _RUN_LOCK = threading.Lock()
+
+# What `dbt docs generate --static` leaves in the target folder that the docs site needs:
+# index.html loads manifest.json and catalog.json; static_index.html has both built in (it
+# also works opened from disk or behind a server that serves only one file).
+DOCS_FILES: tuple[str, ...] = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+
+
+def default_target_dir() -> Path:
+    """dbt's artifact folder: ``$DBT_TARGET_PATH`` (read-only project mounts) or ``target``."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target")
+
+
+def default_log_dir() -> Path:
+    """dbt's log folder: ``$DBT_LOG_PATH`` or ``dbt_project/logs``."""
+    return Path(os.environ.get("DBT_LOG_PATH") or DBT_PROJECT_DIR / "logs")
+
+
+def manifest_path() -> Path:
+    """The ``manifest.json`` the monthly DAG renders its dbt tasks from: ``<target>/dag/``.
+
+    Not dbt's own ``<target>/manifest.json``: every dbt command rewrites that one in place (a
+    DAG parse could read half a file) with whatever the last command parsed; this one is
+    written only by :func:`write_manifest`, atomically. It follows ``$DBT_TARGET_PATH``, so
+    the production stack keeps it on the work volume every Airflow container mounts.
+    """
+    return default_target_dir() / "dag" / "manifest.json"
+
+
+def dbt_target(warehouse_url: str) -> str:
+    """The ``profiles.yml`` output for a warehouse URL: ``duckdb`` or ``postgres`` (no secrets)."""
+    scheme = urlsplit(warehouse_url).scheme.lower().split("+", 1)[0]
+    if scheme == "duckdb":
+        return "duckdb"
+    if scheme in ("postgresql", "postgres"):
+        return "postgres"
+    raise ValueError(f"unsupported warehouse URL scheme {scheme!r}")
 
 
 class DbtRunError(RuntimeError):
@@ -192,6 +238,8 @@ def _close_duckdb_environment() -> None:
     ``duckdb.connect(path, read_only=True)`` in this process fail ("different
     configuration than existing connections").
     """
+    if "dbt.adapters.duckdb.connections" not in sys.modules:
+        return  # dbt-duckdb never opened a database in this process
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     with DuckDBConnectionManager._LOCK:
@@ -199,6 +247,24 @@ def _close_duckdb_environment() -> None:
         DuckDBConnectionManager._ENV = None
         if environment is not None:
             environment.close()
+
+
+@contextmanager
+def warehouse_session(warehouse_url: str) -> Iterator[dict[str, str]]:
+    """Guard one in-process dbt invocation on ``warehouse_url``; yields the profile variables.
+
+    Serialises dbt invocations in this process, holds the DuckDB file's exclusive lock for a
+    DuckDB warehouse (one writer per file, shared with the district loads) and closes the
+    database dbt-duckdb keeps open afterwards. The caller passes the yielded variables to dbt
+    (:func:`run_dbt` puts them in ``os.environ``; cosmos passes them to its own invocation).
+    """
+    env = dbt_env(warehouse_url)
+    with _RUN_LOCK, _duckdb_file_lock(env):
+        try:
+            yield env
+        finally:
+            if env["SINERGI_DBT_TARGET"] == "duckdb":
+                _close_duckdb_environment()
 
 
 def _accepted_options(cli: Any, args: list[str]) -> set[str]:
@@ -250,9 +316,9 @@ def run_dbt(
     """
     if not args:
         raise ValueError("run_dbt needs a dbt command, e.g. ['build']")
-    env = dbt_env(warehouse_url)
-    target_dir = Path(target_path) if target_path else DBT_PROJECT_DIR / "target"
-    log_dir = Path(log_path) if log_path else DBT_PROJECT_DIR / "logs"
+    dbt_env(warehouse_url)  # a bad URL fails here, before dbt is imported
+    target_dir = Path(target_path) if target_path else default_target_dir()
+    log_dir = Path(log_path) if log_path else default_log_dir()
 
     from dbt.cli.main import cli, dbtRunner  # heavy: only when dbt actually runs
 
@@ -275,12 +341,8 @@ def run_dbt(
         if option[0] in accepted:  # e.g. `dbt debug` has no --target-path
             cli_args += option
 
-    with _RUN_LOCK, _duckdb_file_lock(env), _environment(env, clear=DBT_ENV_VARS):
-        try:
-            res = dbtRunner().invoke(cli_args)
-        finally:
-            if env["SINERGI_DBT_TARGET"] == "duckdb":
-                _close_duckdb_environment()
+    with warehouse_session(warehouse_url) as env, _environment(env, clear=DBT_ENV_VARS):
+        res = dbtRunner().invoke(cli_args)
 
     result = res.result
     error = None
@@ -298,3 +360,137 @@ def run_dbt(
     if raise_on_failure and not outcome.success:
         raise DbtRunError(outcome.describe_failure(), outcome)
     return outcome
+
+
+# Folders and files whose change changes the dbt graph (what ``dbt parse`` reads).
+_PROJECT_SOURCES: tuple[str, ...] = (
+    "dbt_project.yml",
+    "models",
+    "seeds",
+    "macros",
+    "data-tests",
+    "snapshots",
+    "analyses",
+)
+
+
+def newer_project_file(manifest: Path) -> Path | None:
+    """A dbt project file changed after ``manifest`` was written, or None (also when missing).
+
+    A stat of ~100 files: cheap enough for DAG parsing, so a stale manifest (a model added
+    since the last ``parse``) is noticed instead of silently skipping the new model.
+    """
+    try:
+        written = manifest.stat().st_mtime
+    except OSError:
+        return None
+    for name in _PROJECT_SOURCES:
+        root = DBT_PROJECT_DIR / name
+        paths = [root] if root.is_file() else (p for p in root.rglob("*") if p.is_file())
+        for path in paths:
+            if path.stat().st_mtime > written:
+                return path
+    return None
+
+
+def write_manifest(
+    warehouse_url: str | None = None, manifest: str | os.PathLike[str] | None = None
+) -> Path:
+    """``dbt parse`` into ``manifest`` (default :func:`manifest_path`), replaced atomically.
+
+    dbt parses in a scratch folder next to the destination and the finished file is moved
+    into place, so a DAG parse running at the same moment reads the old or the new manifest,
+    never half of one. No warehouse connection is opened; the warehouse URL only selects the
+    profile output (default: ``SINERGI_WAREHOUSE``).
+    """
+    from sinergi.config import load_settings
+
+    url = warehouse_url or load_settings().warehouse_url
+    dest = Path(manifest) if manifest else manifest_path()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parse-", dir=dest.parent) as scratch:
+        run_dbt(["parse"], url, target_path=Path(scratch) / "target", log_path=default_log_dir())
+        os.replace(Path(scratch) / "target" / "manifest.json", dest)
+    return dest
+
+
+def ensure_manifest(
+    warehouse_url: str | None = None, manifest: str | os.PathLike[str] | None = None
+) -> Path:
+    """:func:`write_manifest` when the manifest is missing or older than the project."""
+    dest = Path(manifest) if manifest else manifest_path()
+    if not dest.is_file() or newer_project_file(dest) is not None:
+        write_manifest(warehouse_url, dest)
+    return dest
+
+
+def generate_docs(
+    warehouse_url: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    vars: Mapping[str, Any] | None = None,
+) -> Path:
+    """``dbt docs generate --static`` and publish the site to ``out_dir``; returns its index.
+
+    The catalog is read from the warehouse (table and column types of what the last build
+    made; no row data). dbt writes to a scratch target folder, never over the manifest the
+    DAG is rendered from; the new site replaces the old one in a single rename.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".dbt-docs-", dir=out.parent) as scratch:
+        target = Path(scratch) / "target"
+        run_dbt(
+            ["docs", "generate", "--static"],
+            warehouse_url,
+            vars=vars,
+            target_path=target,
+            log_path=default_log_dir(),
+        )
+        site = Path(scratch) / "site"
+        site.mkdir()
+        for name in DOCS_FILES:
+            shutil.copy2(target / name, site / name)
+        old = Path(scratch) / "old"
+        if out.exists():
+            os.replace(out, old)
+        os.replace(site, out)
+    return out / "index.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sinergi.dbt parse|docs``: the manifest for the DAG, the docs for auditors."""
+    parser = argparse.ArgumentParser(prog="python -m sinergi.dbt", description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    parse = sub.add_parser("parse", help="write manifest.json for the monthly DAG")
+    parse.add_argument(
+        "--manifest", help="default: <target path>/dag/manifest.json (the DAG reads it there)"
+    )
+    parse.add_argument("--if-stale", action="store_true", help="only if missing or out of date")
+    docs = sub.add_parser("docs", help="generate the static dbt docs site")
+    docs.add_argument("--out", required=True, help="folder for index.html, catalog.json, ...")
+    for command in (parse, docs):
+        command.add_argument("--warehouse", help="default: $SINERGI_WAREHOUSE")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "parse":
+            if args.if_stale:
+                print(f"manifest: {ensure_manifest(args.warehouse, args.manifest)}")
+            else:
+                print(f"wrote {write_manifest(args.warehouse, args.manifest)}")
+        else:
+            from sinergi.config import load_settings
+
+            url = args.warehouse or load_settings().warehouse_url
+            print(f"wrote {generate_docs(url, args.out)}")
+    except DbtRunError as problem:
+        print(str(problem), file=sys.stderr)
+        return 1
+    except ValueError as problem:
+        print(f"sinergi.dbt: {problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

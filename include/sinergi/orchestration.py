@@ -1,0 +1,315 @@
+"""How the monthly DAG runs dbt: one Airflow task per dbt model and seed, with astronomer-cosmos.
+
+The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decided here.
+
+* **Rendering.** Cosmos renders the task group from a manifest (``LoadMode.DBT_MANIFEST``,
+  0.1-0.4 s; no dbt import at parse time) that ``python -m sinergi.dbt parse`` writes to
+  ``dbt_project/target/dag/manifest.json`` (``sinergi.dbt.manifest_path``). When it is
+  missing, unreadable or older than the dbt project, :func:`dbt_task_group` returns None
+  and logs why; the DAG then falls back to its single ``dbt_build`` task (the same
+  ``dbt build`` as before). A stale manifest is never rendered: it would silently skip a
+  model added since.
+* **Test behaviour: ``TestBehavior.BUILD``.** Each model or seed is one ``dbt build`` task
+  that runs the node, its unit tests and its own data tests, so a failing model or test is
+  its own red task and the task count stays at models + seeds. Tests that span several
+  nodes (``relationships`` and the cross-model checks in ``data-tests/``) are excluded from
+  those builds (cosmos would otherwise run them with their *first* parent, before the other
+  exists) and run together in one ``cross_model_tests`` task after all their parents.
+* **Connection.** The profile is ``dbt_project/profiles.yml``, which reads ``SINERGI_*``
+  variables. :class:`WarehouseProfileConfig` derives them from ``SINERGI_WAREHOUSE`` inside
+  the task, around each dbt invocation (``sinergi.dbt.warehouse_session``): no connection
+  detail is in the DAG file, the serialized DAG or a rendered template field.
+* **DuckDB: one writer.** The same session holds the DuckDB file's exclusive lock (shared with
+  the district loads) for each dbt invocation and closes dbt-duckdb's handle afterwards, so
+  cosmos tasks running in parallel under a real scheduler queue for the file instead of
+  failing, whatever the executor or pool set-up; PostgreSQL runs them in parallel.
+* **Retries.** Infrastructure errors (warehouse unreachable, a lock timeout) are retried.
+  A failing data test or unit test is a fact about the data, and retrying it only repeats
+  the failure (cosmos#1537): :func:`fail_fast_on_data_tests` turns it into
+  ``AirflowFailException``, which Airflow never retries.
+* **Cost.** One ``dbt build`` per node costs about 1.2 s in-process (dbt start, partial parse
+  from cosmos' cache, cosmos' clean-up) against ~0.1 s per node inside a single build, and
+  a fresh worker process per task under a scheduler adds the DAG parse and the dbt import.
+  The tasks run dbt with ``--no-write-json``, which saves ~0.9 s a task (two writes of the
+  1.4 MB manifest); statuses come from dbt's events instead (:func:`record_node_result`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+    TestBehavior,
+)
+from cosmos.operators.local import DbtTestLocalOperator
+
+from sinergi.dbt import DBT_PROJECT_DIR, dbt_target, manifest_path, newer_project_file
+
+log = logging.getLogger(__name__)
+
+DBT_GROUP_ID = "dbt"
+FALLBACK_TASK_ID = "dbt_build"
+CROSS_MODEL_TESTS_TASK_ID = "cross_model_tests"
+PROFILE_NAME = "sinergi"
+PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
+
+# The resource types cosmos renders as one `dbt build` task each under TestBehavior.BUILD.
+_BUILD_RESOURCES = frozenset({"model", "seed", "snapshot"})
+_FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+
+class WarehouseProfileConfig(ProfileConfig):
+    """``profiles.yml`` with the connection taken from ``SINERGI_WAREHOUSE`` at run time.
+
+    Cosmos enters :meth:`ensure_profile` around every dbt invocation of a task and adds the
+    variables it yields to that invocation's environment only. The ``target_name`` given at
+    parse time is a placeholder: the target (``duckdb`` / ``postgres``) is re-read here, in
+    the worker, from the same URL.
+    """
+
+    @contextmanager
+    def ensure_profile(
+        self, desired_profile_path: Path | None = None, use_mock_values: bool = False
+    ) -> Iterator[tuple[Path, dict[str, str]]]:
+        from sinergi.config import load_settings
+        from sinergi.dbt import warehouse_session
+
+        settings = load_settings()
+        _node_results.clear()
+        with warehouse_session(settings.warehouse_url) as env:
+            self.target_name = env["SINERGI_DBT_TARGET"]
+            variables = {**env, "SINERGI_ELIGIBLE_MAX_DECILE": str(settings.eligible_max_decile)}
+            # cosmos copies the invocation's environment into os.environ for its OpenLineage
+            # step and leaves it there; put it back, so nothing outlives this invocation in a
+            # process that runs more tasks (`sinergi run`, dag.test).
+            saved = {name: os.environ.get(name) for name in variables}
+            try:
+                yield Path(str(self.profiles_yml_filepath)), variables
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest as a dict, or None (with one log line saying why) when it cannot be used."""
+    if not path.is_file():
+        log.warning(
+            "dbt manifest %s not found: dbt runs as the single task %r. "
+            "Write it with `python -m sinergi.dbt parse` (make setup does).",
+            path,
+            FALLBACK_TASK_ID,
+        )
+        return None
+    changed = newer_project_file(path)
+    if changed is not None:
+        log.warning(
+            "dbt manifest %s is older than %s: dbt runs as the single task %r. "
+            "Refresh it with `python -m sinergi.dbt parse`.",
+            path,
+            changed,
+            FALLBACK_TASK_ID,
+        )
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as problem:
+        log.warning(
+            "dbt manifest %s is unreadable (%s): dbt runs as the single task %r.",
+            path,
+            problem,
+            FALLBACK_TASK_ID,
+        )
+        return None
+
+
+def cross_model_tests(manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Tests that are not about exactly one model/seed: ``{test name: [parent unique ids]}``.
+
+    These cannot run inside one node's ``dbt build`` task (their other parents may not be
+    built yet), so they run in ``cross_model_tests`` after all their parents.
+    """
+    tests = {}
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") != "test":
+            continue
+        parents = sorted(set(node.get("depends_on", {}).get("nodes", [])))
+        single = len(parents) == 1 and parents[0].split(".", 1)[0] in _BUILD_RESOURCES
+        if not single:
+            tests[node["name"]] = parents
+    return dict(sorted(tests.items()))
+
+
+# (unique_id, status) of every node the current dbt invocation finished, from dbt's own
+# events: the cosmos tasks run dbt with --no-write-json (writing the 1.4 MB manifest and
+# run_results.json twice per task cost ~0.9 s a task), so there is no run_results.json to read.
+# Module level, not an object: Airflow may deep-copy operators and their arguments. One dbt
+# invocation at a time per process (sinergi.dbt.warehouse_session serialises them).
+_node_results: list[tuple[str, str]] = []
+
+
+def _short_name(unique_id: str) -> str:
+    """``test.sinergi.not_null_x.1a2b`` -> ``not_null_x``; unit tests keep their model."""
+    parts = unique_id.split(".")
+    if len(parts) < 3:
+        return unique_id
+    return ".".join(parts[2:]) if parts[0] == "unit_test" else parts[2]
+
+
+def record_node_result(event: Any) -> None:
+    """dbtRunner callback: remember each finished node's status (no data, ids only)."""
+    if event.info.name == "NodeFinished":
+        data = event.data
+        _node_results.append((data.node_info.unique_id, data.run_result.status))
+
+
+def fail_fast_on_data_tests(project_dir: str, context: Any = None, **_: Any) -> None:
+    """Cosmos post-run callback: log the dbt results; data-test failures fail without retry.
+
+    Runs after every dbt invocation of a cosmos task, before cosmos raises for a failure. When
+    every failed node is a failed (data or unit) test, the data is wrong and a retry would
+    fail the same way: raise ``AirflowFailException``. Anything else (a model error, dbt not
+    starting) is left to cosmos and Airflow's retries.
+    """
+    results = list(_node_results)
+    _node_results.clear()
+    counts: dict[str, int] = {}
+    for _, status in results:
+        counts[status] = counts.get(status, 0) + 1
+    log.info(
+        "dbt: %d node(s): %s",
+        len(results),
+        ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none",
+    )
+    failed = [(node, status) for node, status in results if status in _FAILED_STATUSES]
+    if failed and all(status == "fail" for _, status in failed):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        names = ", ".join(_short_name(node) for node, _ in failed[:5])
+        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+        raise AirflowFailException(
+            f"dbt data test(s) failed (not retried: the data must change): {names}{more}"
+        )
+
+
+def build_marts_once(jobs: list[dict], settings: Any) -> dict:
+    """The fallback ``dbt_build`` task: one ``dbt build``; failed data tests are not retried."""
+    from sinergi.dbt import DbtRunError
+    from sinergi.pipeline import build_marts
+
+    try:
+        return build_marts(jobs, settings)
+    except DbtRunError as problem:
+        failed = problem.outcome.failed_nodes
+        if failed and all(node.status == "fail" for node in failed):
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(
+                "dbt data test(s) failed (not retried: the data must change): "
+                + ", ".join(node.name for node in failed[:5])
+                + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+            ) from problem
+        raise
+
+
+def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTaskGroup | None:
+    """The ``dbt`` task group (one task per model/seed + ``cross_model_tests``), or None.
+
+    None means the manifest cannot be used (see :func:`read_manifest`): the caller runs dbt
+    as one task instead. Call inside a DAG definition.
+    """
+    if os.environ.get("SINERGI_DBT_TASKS", "per-model").strip().lower() == "single":
+        log.info("SINERGI_DBT_TASKS=single: dbt runs as the single task %s", FALLBACK_TASK_ID)
+        return None
+    path = manifest or manifest_path()
+    data = read_manifest(path)
+    if data is None:
+        return None
+    from sinergi.config import load_settings
+
+    cross = cross_model_tests(data)
+    profile = WarehouseProfileConfig(
+        profile_name=PROFILE_NAME,
+        # placeholder for rendering (no secret: the engine name); re-read in the task
+        target_name=dbt_target(load_settings().warehouse_url),
+        profiles_yml_filepath=PROFILES_YML,
+    )
+    dbt_args = {
+        "retries": retries,
+        "emit_datasets": False,  # no Airflow assets per model; publish_reports reads the marts
+        "callback": fail_fast_on_data_tests,
+        "dbt_runner_callbacks": [record_node_result],
+        "dbt_cmd_global_flags": ["--no-use-colors"],
+        # --target-path: cosmos reads compiled SQL and partial parsing from <its copy>/target;
+        # a DBT_TARGET_PATH meant for sinergi.dbt (production sets one) must not redirect it.
+        "dbt_cmd_flags": ["--no-write-json", "--target-path", "target"],
+    }
+    group = DbtTaskGroup(
+        group_id=DBT_GROUP_ID,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR, manifest_path=path, install_dbt_deps=False
+        ),
+        profile_config=profile,
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            emit_datasets=False,
+            # exposures (BI dashboards) document consumers; dbt has nothing to run for them
+            exclude=["resource_type:exposure"],
+        ),
+        operator_args={**dbt_args, "exclude": " ".join(cross) or None},
+    )
+    if cross:
+        with group:
+            tests = DbtTestLocalOperator(
+                task_id=CROSS_MODEL_TESTS_TASK_ID,
+                project_dir=str(DBT_PROJECT_DIR),
+                profile_config=profile,
+                select=" ".join(cross),
+                append_env=True,
+                install_deps=False,  # no dbt packages (the group's ProjectConfig says the same)
+                invocation_mode=InvocationMode.DBT_RUNNER,
+                doc_md="dbt tests spanning several models (relationships, `data-tests/`).",
+                **dbt_args,
+            )
+        parents = {parent for parents in cross.values() for parent in parents}
+        for parent in sorted(parents & set(group.tasks_map)):
+            group.tasks_map[parent] >> tests
+    return group
+
+
+def dbt_outcome(period: str, context: dict[str, Any]) -> dict[str, Any]:
+    """``{"period", "success", "failed"}`` of this run's dbt tasks, from their states.
+
+    ``publish_reports`` runs whatever dbt did (district feedback does not depend on the
+    marts), so it asks Airflow how the dbt tasks ended instead of receiving their output.
+    """
+    ti = context["ti"]
+    run_id = context["run_id"]
+    if FALLBACK_TASK_ID in context["dag"].task_ids:
+        selector: dict[str, Any] = {"task_ids": [FALLBACK_TASK_ID]}
+    else:
+        selector = {"task_group_id": DBT_GROUP_ID}
+    found = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id], **selector)
+    states = found.get(run_id, {})
+    failed = sorted(task for task, state in states.items() if state != "success")
+    return {"period": period, "success": bool(states) and not failed, "failed": failed}

@@ -1,0 +1,205 @@
+"""The dbt glue without a warehouse: paths, profile variables, manifest checks, fail-fast rules."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from sinergi import dbt as sdbt
+from sinergi import orchestration as orch
+
+PG_URL = "postgresql://etl:pw-s3cret@db.example:6543/sinergi"
+
+
+def test_dbt_target_names_the_engine_only():
+    assert sdbt.dbt_target("duckdb:///tmp/x.duckdb") == "duckdb"
+    assert sdbt.dbt_target(PG_URL) == "postgres"
+    assert sdbt.dbt_target("postgresql+psycopg://u@h/d") == "postgres"
+    with pytest.raises(ValueError):
+        sdbt.dbt_target("mysql://u@h/d")
+
+
+def test_paths_follow_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    assert sdbt.manifest_path() == sdbt.DBT_PROJECT_DIR / "target" / "dag" / "manifest.json"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "t"))  # production: read-only project
+    assert sdbt.default_target_dir() == tmp_path / "t"
+    assert sdbt.manifest_path() == tmp_path / "t" / "dag" / "manifest.json"
+
+
+def test_warehouse_session_holds_the_duckdb_lock(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    with sdbt.warehouse_session(url) as env:
+        assert env["SINERGI_DUCKDB_PATH"] == str(tmp_path / "wh.duckdb")
+        with (
+            open(tmp_path / "wh.duckdb.lock", "a+b") as other,
+            pytest.raises(BlockingIOError),  # a second writer has to wait
+        ):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(tmp_path / "wh.duckdb.lock", "a+b") as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released afterwards
+
+
+def test_profile_config_takes_the_connection_at_run_time(monkeypatch):
+    monkeypatch.setenv("SINERGI_WAREHOUSE", PG_URL)
+    monkeypatch.setenv("SINERGI_ELIGIBLE_MAX_DECILE", "3")
+    monkeypatch.delenv("SINERGI_PG_PASSWORD", raising=False)
+    profile = orch.WarehouseProfileConfig(
+        profile_name="sinergi", target_name="duckdb", profiles_yml_filepath=orch.PROFILES_YML
+    )
+    with profile.ensure_profile() as (path, variables):
+        assert path == orch.PROFILES_YML
+        assert profile.target_name == "postgres"  # re-read in the task, not at parse time
+        assert variables["SINERGI_PG_PASSWORD"] == "pw-s3cret"
+        assert variables["SINERGI_PG_PORT"] == "6543"
+        assert variables["SINERGI_ELIGIBLE_MAX_DECILE"] == "3"
+        os.environ.update(variables)  # what cosmos does for its OpenLineage step
+    assert "SINERGI_PG_PASSWORD" not in os.environ  # nothing outlives the invocation
+
+
+def manifest_node(name, resource_type, parents):
+    return {"name": name, "resource_type": resource_type, "depends_on": {"nodes": parents}}
+
+
+def test_cross_model_tests_are_those_not_about_exactly_one_node():
+    manifest = {
+        "nodes": {
+            "model.p.a": manifest_node("a", "model", []),
+            "test.p.not_null_a.1": manifest_node("not_null_a", "test", ["model.p.a"]),
+            "test.p.seed_test.2": manifest_node("seed_test", "test", ["seed.p.s"]),
+            "test.p.rel.3": manifest_node("rel", "test", ["model.p.a", "model.p.b"]),
+            "test.p.twice.4": manifest_node("twice", "test", ["model.p.a", "model.p.a"]),
+            "test.p.on_source.5": manifest_node("on_source", "test", ["source.p.raw.x"]),
+            "test.p.singular": manifest_node("singular", "test", ["model.p.a", "source.p.r.y"]),
+        }
+    }
+    assert orch.cross_model_tests(manifest) == {
+        "on_source": ["source.p.raw.x"],
+        "rel": ["model.p.a", "model.p.b"],
+        "singular": ["model.p.a", "source.p.r.y"],
+    }
+
+
+def test_read_manifest_refuses_missing_stale_and_broken_files(tmp_path, caplog):
+    missing = tmp_path / "missing.json"
+    assert orch.read_manifest(missing) is None
+    assert "not found" in caplog.text
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"nodes": {', encoding="utf-8")
+    assert orch.read_manifest(broken) is None
+    assert "unreadable" in caplog.text
+    good = tmp_path / "good.json"
+    good.write_text('{"nodes": {}}', encoding="utf-8")
+    assert orch.read_manifest(good) == {"nodes": {}}
+    os.utime(good, (0, 0))
+    assert sdbt.newer_project_file(good) is not None
+    assert orch.read_manifest(good) is None
+    assert "older than" in caplog.text
+
+
+def finished(unique_id, status):
+    return SimpleNamespace(
+        info=SimpleNamespace(name="NodeFinished"),
+        data=SimpleNamespace(
+            node_info=SimpleNamespace(unique_id=unique_id),
+            run_result=SimpleNamespace(status=status),
+        ),
+    )
+
+
+def replay(*events):
+    orch._node_results.clear()
+    for event in events:
+        orch.record_node_result(event)
+    orch.record_node_result(SimpleNamespace(info=SimpleNamespace(name="MainReportVersion")))
+
+
+def test_failed_data_tests_fail_without_retry():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    replay(
+        finished("model.sinergi.fct_ppks", "success"),
+        finished("test.sinergi.not_null_fct_ppks_period.1a2b", "fail"),
+        finished("unit_test.sinergi.fct_ppks.null_versus_zero", "fail"),
+    )
+    with pytest.raises(AirflowFailException, match="not_null_fct_ppks_period") as raised:
+        orch.fail_fast_on_data_tests("/nowhere")
+    assert "fct_ppks.null_versus_zero" in str(raised.value)
+    assert orch._node_results == []
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [finished("model.sinergi.fct_ppks", "success"), finished("test.sinergi.t.1", "pass")],
+        [finished("model.sinergi.fct_ppks", "error"), finished("test.sinergi.t.1", "skipped")],
+        [finished("model.sinergi.a", "error"), finished("test.sinergi.t.1", "fail")],
+        [finished("test.sinergi.t.1", "warn")],
+        [],  # dbt did not start: left to cosmos and Airflow's retries
+    ],
+)
+def test_everything_else_is_left_to_retries(events):
+    replay(*events)
+    orch.fail_fast_on_data_tests("/nowhere")
+
+
+def test_fallback_build_fails_fast_on_data_tests_only(monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    import sinergi.pipeline
+
+    def outcome(*statuses):
+        nodes = tuple(
+            sdbt.NodeResult(f"test.sinergi.t{i}.x", f"t{i}", "test", status, 0.1, "Got 1 result")
+            for i, status in enumerate(statuses)
+        )
+        return sdbt.DbtOutcome(args=("build",), success=False, nodes=nodes)
+
+    def failing(result):
+        def build_marts(jobs, settings):
+            raise sdbt.DbtRunError(result.describe_failure(), result)
+
+        return build_marts
+
+    monkeypatch.setattr(sinergi.pipeline, "build_marts", failing(outcome("fail", "pass")))
+    with pytest.raises(AirflowFailException, match="t0"):
+        orch.build_marts_once([{"period": "2025-01"}], None)
+    monkeypatch.setattr(sinergi.pipeline, "build_marts", failing(outcome("error", "fail")))
+    with pytest.raises(sdbt.DbtRunError):
+        orch.build_marts_once([{"period": "2025-01"}], None)
+
+
+def test_generate_docs_publishes_the_site_atomically(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_run_dbt(args, url, **kwargs):
+        calls.append((args, kwargs))
+        target = Path(kwargs["target_path"])
+        target.mkdir(parents=True)
+        for name in sdbt.DOCS_FILES:
+            (target / name).write_text(name, encoding="utf-8")
+
+    monkeypatch.setattr(sdbt, "run_dbt", fake_run_dbt)
+    out = tmp_path / "reports" / "dbt-docs"
+    out.mkdir(parents=True)
+    (out / "stale.html").write_text("old", encoding="utf-8")
+    index = sdbt.generate_docs("duckdb:///x.duckdb", out)
+    assert index == out / "index.html"
+    assert sorted(p.name for p in out.iterdir()) == sorted(sdbt.DOCS_FILES)
+    assert calls[0][0] == ["docs", "generate", "--static"]
+    assert [p.name for p in out.parent.iterdir()] == ["dbt-docs"]  # no scratch left behind
+
+
+def test_cli_reports_dbt_failures_without_traceback(monkeypatch, capsys):
+    def fail(*args, **kwargs):
+        outcome = sdbt.DbtOutcome(args=("parse",), success=False, error="CompilationError: bad")
+        raise sdbt.DbtRunError(outcome.describe_failure(), outcome)
+
+    monkeypatch.setattr(sdbt, "write_manifest", fail)
+    assert sdbt.main(["parse"]) == 1
+    err = capsys.readouterr().err
+    assert "dbt parse failed" in err and "Traceback" not in err
