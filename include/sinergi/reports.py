@@ -191,6 +191,8 @@ def publish(period_text: str, districts: list[dict], build: dict, settings: Sett
         "datasets": {ds: dict(counts) for ds, counts in status.items()},
         "marts": marts,
         "dbt_success": build.get("success"),
+        "dbt_failed_tasks": list(build.get("failed") or []),
+        "dbt_docs": str(settings.reports_dir / "dbt-docs" / "index.html"),
         "reports_dir": str(folder),
         "feedback_dir": str(feedback_dir),
     }
@@ -225,12 +227,15 @@ def render_summary(summary: dict) -> str:
             f"| {ds} | {counts.get('ACCEPTED', 0)} | {counts.get('PARTIAL', 0)} | "
             f"{counts.get('REJECTED', 0)} | {counts.get('MISSING', 0)} |"
         )
+    if summary.get("dbt_failed_tasks"):
+        lines += ["", "dbt tasks that FAILED: " + ", ".join(summary["dbt_failed_tasks"])]
     lines += ["", "| mart | rows |", "|---|---|"]
     lines += [f"| {name} | {count} |" for name, count in summary["marts"].items()]
     lines += [
         "",
         f"District feedback: {summary['feedback_dir']}",
         f"Validation reports (Great Expectations Data Docs): {summary.get('data_docs')}",
+        f"dbt docs: {summary.get('dbt_docs')}",
         "",
     ]
     return "\n".join(lines)
