@@ -149,6 +149,10 @@ CASES = [
     ("dtks", {"jumlah_anggota": "4.5"}, ["invalid_integer:jumlah_anggota"]),
     ("dtks", {"desil": "-2"}, ["negative_value:desil"]),
     ("dtks", {"desil": "II"}, ["invalid_integer:desil"]),
+    ("psks", {"jumlah": "99999999999999999999"}, ["invalid_integer:jumlah"]),  # > bigint
+    ("psks", {"jumlah": "\uff11\uff12\uff13"}, ["invalid_integer:jumlah"]),  # full-width
+    ("ppks", {"kode_kecamatan": "3578\uff10\uff11"}, ["invalid_subdistrict_code"]),
+    ("penerima_bantuan", {"nik": "357801450190\uff10\uff10\uff10\uff11"}, ["invalid_nik"]),
 ]
 
 

@@ -18,7 +18,7 @@ import re
 
 from sinergi.reference import nik_province_codes
 
-_SIXTEEN_DIGITS = re.compile(r"^\d{16}$")
+_SIXTEEN_DIGITS = re.compile(r"^[0-9]{16}$")
 
 
 def is_valid_nik(value: str) -> bool:
@@ -53,4 +53,4 @@ def nik_birth_parts(nik: str) -> tuple[int, int, int, str]:
 
 def pseudonymise(value: str, key: bytes) -> str:
     """Keyed HMAC-SHA256 of an identifier, as 64 lowercase hex characters."""
-    return hmac.new(key, value.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -42,8 +42,8 @@ class Context:
         return {
             "period_values": [str(self.period)],
             "district_values": [self.district_code],
-            "subdistrict_regex": rf"^{self.district_code}\d{{2}}$",
-            "village_regex": rf"^{self.district_code}\d{{6}}$",
+            "subdistrict_regex": rf"^{self.district_code}[0-9]{{2}}$",
+            "village_regex": rf"^{self.district_code}[0-9]{{6}}$",
             "period_first_yyyymmdd": _yyyymmdd(first),
             "period_last_yyyymmdd": _yyyymmdd(last),
             "oldest_birth_yyyymmdd": _yyyymmdd(oldest_birth_date(last)),

@@ -25,9 +25,9 @@ from typing import Any
 
 from sinergi import reference
 from sinergi.datasets import SPECS, DatasetSpec
+from sinergi.values import INTEGER_OR_NEGATIVE_TEXT, NEGATIVE_TEXT
 
-INTEGER_TEXT = r"^-?(?:\d+|\d{1,3}(?:\.\d{3})+)$"
-NEGATIVE_TEXT = r"^-(?:\d+|\d{1,3}(?:\.\d{3})+)$"
+INTEGER_TEXT = INTEGER_OR_NEGATIVE_TEXT
 LOKASI = ("DALAM_UPT", "LUAR_UPT")
 SEX = ("L", "P")
 STATUS_SALUR = ("GAGAL", "SALUR", "TUNDA")
@@ -50,14 +50,14 @@ def _provinces() -> str:
 
 def nik_regex() -> str:
     """§4 NIK: province, regency/sub-district, day 01–31 or 41–71, month 01–12, serial ≠ 0000."""
-    day = r"(?:0[1-9]|[12]\d|3[01]|4[1-9]|[56]\d|7[01])"
+    day = r"(?:0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])"
     month = r"(?:0[1-9]|1[0-2])"
-    return rf"^(?:{_provinces()})\d{{4}}{day}{month}\d{{2}}(?!0000)\d{{4}}$"
+    return rf"^(?:{_provinces()})[0-9]{{4}}{day}{month}[0-9]{{2}}(?!0000)[0-9]{{4}}$"
 
 
 def kk_regex() -> str:
     """§4 No. KK: 16 digits, a province code first, serial (digits 13–16) ≠ 0000."""
-    return rf"^(?:{_provinces()})\d{{10}}(?!0000)\d{{4}}$"
+    return rf"^(?:{_provinces()})[0-9]{{10}}(?!0000)[0-9]{{4}}$"
 
 
 def _exp(kind: str, reason: str, severity: str = "critical", **kwargs: Any) -> dict:

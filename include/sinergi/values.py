@@ -12,16 +12,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-_INT_PLAIN = r"\d+"
-_INT_GROUPED = r"\d{1,3}(?:\.\d{3})+"
+# ASCII digits only (Python's \d also matches full-width and other Unicode digits). At most 18
+# digits: the warehouse stores integers as bigint, so a longer number is invalid_integer
+# rather than silently overflowing (docs/contract-decisions.md).
+_INT_PLAIN = r"[0-9]{1,18}"
+_INT_GROUPED = r"[0-9]{1,3}(?:\.[0-9]{3}){1,5}"
+INTEGER_OR_NEGATIVE_TEXT = rf"^-?(?:{_INT_PLAIN}|{_INT_GROUPED})$"
+NEGATIVE_TEXT = rf"^-(?:{_INT_PLAIN}|{_INT_GROUPED})$"
 _INTEGER = rf"^(?:{_INT_PLAIN}|{_INT_GROUPED})$"
-_NEGATIVE = rf"^-(?:{_INT_PLAIN}|{_INT_GROUPED})$"
+_NEGATIVE = NEGATIVE_TEXT
 
 # The three textual date forms of §2; XLSX date cells arrive from the reader as ISO text.
 _DATE_FORMS = (
-    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"),
-    (r"^\d{2}/\d{2}/\d{4}$", "%d/%m/%Y"),
-    (r"^\d{2}-\d{2}-\d{4}$", "%d-%m-%Y"),
+    (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d"),
+    (r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", "%d/%m/%Y"),
+    (r"^[0-9]{2}-[0-9]{2}-[0-9]{4}$", "%d-%m-%Y"),
 )
 
 
