@@ -1,38 +1,39 @@
 """Tests of the synthetic inbox generator (``sinergi.generate``).
 
 The generator is the warehouse's test bed, so these tests hold it to the submission contract
-with an oracle written here, independently of the pipeline's reader and rules: a small
-contract reader (encodings, delimiters, header normalisation, XLSX title rows) and the row
-rules of §4-§6. The manifest must say exactly what the files contain: a clean inbox must be
-clean under the contract (not merely under our own formatter), and every reason code the
-manifest claims for a row must really be produced by that row's cells.
+with the contract oracle (``tests/contract_oracle.py``), written independently of the
+pipeline's reader and rules: a small contract reader (encodings, delimiters, header
+normalisation, XLSX title rows) and the row rules of §4-§6. The manifest must say exactly
+what the files contain: a clean inbox must be clean under the contract (not merely under
+our own formatter), and every reason code the manifest claims for a row must really be
+produced by that row's cells.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from sinergi.datasets import SPECS
 from sinergi.generate import MANIFEST_NAME, generate_inbox, parse_periods
-from sinergi.identity import is_valid_kk, is_valid_nik, nik_birth_parts
 from sinergi.periods import Period
-from sinergi.reference import (
-    district_codes,
-    districts,
-    ppks_codes,
-    program_max_amounts,
-    psks_codes,
+from sinergi.reference import district_codes, districts
+from tests.contract_oracle import (
+    _SEX,
+    Read,
+    is_valid_kk,
+    is_valid_nik,
+    judge_rows,
+    nik_birth_parts,
+    parse_date,
+    read_file,
+    status_of,
 )
 
 SCALE = 0.002  # ~4,000 roster + ~4,000 register rows a month: fast, yet every district has rows
@@ -110,259 +111,6 @@ def entries(manifest: dict):
 
 def dataset_files(entry: dict) -> list[dict]:
     return [f for f in entry["files"] if f["path"] not in entry["ignored_files"]]
-
-
-# --- a contract reader (§2), independent of the pipeline's -------------------------------------
-class Unreadable(Exception):
-    pass
-
-
-@dataclass
-class Read:
-    header: list[str]  # normalised names
-    rows: list[tuple[int, dict[str, str | None]]]  # (row number in the file, cells)
-    empty_rows: int
-    title_rows: int
-    encoding: str | None
-    raw_cells: list[tuple[object, ...]]  # XLSX: the typed cells of the data rows
-
-
-def normalise_header(name: object) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name or "").strip().lower()).strip("_")
-
-
-def _cell_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-def read_file(path: Path, dataset: str) -> Read:
-    data = path.read_bytes()
-    if not data:
-        raise Unreadable("0 bytes")
-    required = set(SPECS[dataset].required)
-    if path.suffix.lower() == ".xlsx":
-        try:
-            sheet = openpyxl.load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
-            grid = [tuple(r) for r in sheet.iter_rows(values_only=True)]
-        except (zipfile.BadZipFile, KeyError, OSError) as error:
-            raise Unreadable(str(error)) from error
-        at = next(
-            (i for i, r in enumerate(grid[:10]) if required <= {normalise_header(c) for c in r}),
-            None,
-        )
-        if at is None:
-            return Read([], [], 0, 0, None, [])
-        header = [normalise_header(c) for c in grid[at]]
-        body = [(i + 1, r) for i, r in enumerate(grid) if i > at]
-        encoding = None
-    else:
-        if b"\x00" in data:
-            raise Unreadable("NUL bytes")
-        try:
-            text, encoding = data.decode("utf-8-sig"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = data.decode("cp1252"), "cp1252"
-        first = text.splitlines()[0]
-        delimiter = ";" if ";" in first else ","
-        grid = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        header = [normalise_header(c) for c in grid[0]]
-        body = [(i + 1, tuple(r)) for i, r in enumerate(grid) if i > 0]
-        at = 0
-    rows, raw, empty = [], [], 0
-    for number, values in body:
-        cells = {h: _cell_text(v) for h, v in zip(header, values, strict=False)}
-        if not any(cells.values()):
-            empty += 1
-            continue
-        rows.append((number, cells))
-        raw.append(values)
-    return Read(header, rows, empty, at, encoding, raw)
-
-
-# --- the contract's row rules (§4-§6), as an oracle --------------------------------------------
-_INT = re.compile(r"^(\d+|\d{1,3}(\.\d{3})+)$")
-_NEG = re.compile(r"^-(\d+|\d{1,3}(\.\d{3})+)$")
-_DATES = (
-    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"),
-    (r"^\d{2}/\d{2}/\d{4}$", "%d/%m/%Y"),
-    (r"^\d{2}-\d{2}-\d{4}$", "%d-%m-%Y"),
-)
-_SEX = {"L": "L", "P": "P", "LAKI-LAKI": "L", "PEREMPUAN": "P"}
-
-
-def parse_int(text: str) -> tuple[int | None, str | None]:
-    if _INT.match(text):
-        return int(text.replace(".", "")), None
-    return None, ("negative_value" if _NEG.match(text) else "invalid_integer")
-
-
-def parse_date(text: str) -> date | None:
-    for pattern, fmt in _DATES:
-        if re.match(pattern, text):
-            try:
-                return datetime.strptime(text, fmt).date()
-            except ValueError:
-                return None
-    return None
-
-
-def region(text: str) -> str:
-    return text.replace(".", "").upper()
-
-
-class RowCheck:
-    """The reasons of one row (§4-§5.4), collected like §6 step 2: all of them."""
-
-    def __init__(self, cells: dict[str, str | None], columns: tuple[str, ...]) -> None:
-        self.value = {c: cells.get(c) for c in columns}
-        self.present = {c for c, v in self.value.items() if v is not None}
-        self.found: set[str] = set()
-        self.norm: dict[str, object] = {}
-
-    def integer(self, col: str, low: int, high: int | None = None) -> int | None:
-        if col not in self.present:
-            return None
-        number, problem = parse_int(self.value[col])
-        if problem:
-            self.found.add(f"{problem}:{col}")
-            return None
-        if number < low or (high is not None and number > high):
-            self.found.add(f"out_of_range:{col}")
-        self.norm[col] = number
-        return number
-
-    def code(self, col: str, allowed, transform=str.upper) -> None:
-        if col in self.present:
-            self.norm[col] = transform(self.value[col])
-            if self.norm[col] not in allowed:
-                self.found.add(f"unknown_code:{col}")
-
-    def common(self, spec, period: Period, code: str) -> None:
-        self.found |= {f"missing_value:{c}" for c in spec.required if c not in self.present}
-        if "periode" in self.present and self.value["periode"] != str(period):
-            self.found.add("period_mismatch")
-        if "kode_kabkota" in self.present and region(self.value["kode_kabkota"]) != code:
-            self.found.add("district_mismatch")
-        for col, length, reason in (
-            ("kode_kecamatan", 6, "invalid_subdistrict_code"),
-            ("kode_desa", 10, "invalid_village_code"),
-        ):
-            if col in self.present:
-                self.norm[col] = text = region(self.value[col])
-                if not (re.fullmatch(rf"\d{{{length}}}", text) and text[:4] == code):
-                    self.found.add(reason)
-        for col, check, reason in (
-            ("nik", is_valid_nik, "invalid_nik"),
-            ("nik_kepala_keluarga", is_valid_nik, "invalid_nik"),
-            ("no_kk", is_valid_kk, "invalid_kk"),
-        ):
-            if col in self.present:
-                self.norm[col] = self.value[col]
-                if not check(self.value[col]):
-                    self.found.add(reason)
-
-    def roster(self, period: Period) -> bool:
-        """§5.3; returns True when the NIK disagrees with birth date / sex (warning)."""
-        self.code("jenis_kelamin", set(_SEX))
-        self.code("kode_program", set(program_max_amounts()))
-        self.code("status_salur", {"SALUR", "GAGAL", "TUNDA"})
-        last = period.last_day
-        born = parse_date(self.value["tanggal_lahir"] or "")
-        if "tanggal_lahir" in self.present:
-            if born is None:
-                self.found.add("invalid_date:tanggal_lahir")
-            else:
-                age = last.year - born.year - ((last.month, last.day) < (born.month, born.day))
-                if born > last or age > 120:
-                    self.found.add("implausible_birthdate")
-                self.norm["tanggal_lahir"] = born
-        if self.norm.get("status_salur") == "SALUR":
-            top = program_max_amounts().get(str(self.norm.get("kode_program")))
-            if "nilai_bantuan" not in self.present:
-                self.found.add("missing_value:nilai_bantuan")
-            else:
-                amount, problem = parse_int(self.value["nilai_bantuan"])
-                if problem:
-                    self.found.add(f"{problem}:nilai_bantuan")
-                elif top is not None and not 1 <= amount <= top:
-                    self.found.add("amount_out_of_range")
-                self.norm["nilai_bantuan"] = amount
-            if "tanggal_salur" not in self.present:
-                self.found.add("missing_value:tanggal_salur")
-            else:
-                paid = parse_date(self.value["tanggal_salur"])
-                if paid is None:
-                    self.found.add("invalid_date:tanggal_salur")
-                elif not period.first_day <= paid <= last:
-                    self.found.add("disbursement_outside_period")
-                self.norm["tanggal_salur"] = paid
-        sex = _SEX.get(str(self.norm.get("jenis_kelamin")))
-        self.norm["jenis_kelamin"] = sex
-        if self.found or born is None or not sex:
-            return False
-        day, month, year, nik_sex = nik_birth_parts(self.value["nik"])
-        return (day, month, year, nik_sex) != (born.day, born.month, born.year % 100, sex)
-
-
-def judge_rows(dataset: str, read: Read, period: Period, code: str):
-    """(reasons by row number, warning row numbers) per contract §4-§6."""
-    spec = SPECS[dataset]
-    reasons: dict[int, set[str]] = {}
-    warnings: set[int] = set()
-    normalised: dict[int, tuple] = {}
-    for number, cells in read.rows:
-        row = RowCheck(cells, spec.columns)
-        row.common(spec, period, code)
-        if dataset == "ppks":
-            row.code("kode_ppks", ppks_codes())
-            row.code("lokasi", {"LUAR_UPT", "DALAM_UPT"}, lambda t: t.upper().replace(" ", "_"))
-            counts = [row.integer(c, 0) for c in ("jumlah_laki_laki", "jumlah_perempuan", "jumlah")]
-            if None not in counts and counts[0] + counts[1] != counts[2]:
-                row.found.add("total_mismatch")
-        elif dataset == "psks":
-            row.code("kode_psks", psks_codes())
-            row.integer("jumlah", 0)
-        elif dataset == "dtks":
-            row.integer("jumlah_anggota", 1, 30)
-            row.integer("desil", 1, 10)
-            row.code("status_dtks", {"AKTIF", "NONAKTIF"})
-        elif row.roster(period):
-            warnings.add(number)
-        if row.found:
-            reasons[number] = row.found
-        else:
-            row.norm["periode"], row.norm["kode_kabkota"] = str(period), code
-            normalised[number] = tuple(row.norm.get(c) for c in spec.columns)
-    # §4 duplicates, judged only among the rows that passed everything else.
-    key_index = [spec.columns.index(k) for k in spec.key]
-    groups: dict[tuple, list[int]] = {}
-    for number, values in normalised.items():
-        groups.setdefault(tuple(values[i] for i in key_index), []).append(number)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        if len({normalised[m] for m in members}) > 1:
-            for m in members:
-                reasons.setdefault(m, set()).add("duplicate_key")
-        else:
-            for m in members[1:]:
-                reasons.setdefault(m, set()).add("exact_duplicate")
-    return reasons, warnings - set(reasons)
-
-
-def status_of(reasons: dict, total: int) -> str:
-    if not reasons:
-        return "ACCEPTED"
-    return "REJECTED" if len(reasons) * 5 > total else "PARTIAL"
 
 
 # --- arguments ---------------------------------------------------------------------------------
