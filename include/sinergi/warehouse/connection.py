@@ -165,13 +165,15 @@ class PostgresWarehouse(Warehouse):
         loaded = 0
         statement = f"copy {table.qualified} ({columns}) from stdin (format csv, header true)"
         with conn.cursor() as cursor, cursor.copy(statement) as copy:
-            for part in parts:
+            for index, part in enumerate(parts):
                 data = pq.read_table(part, columns=table.column_names)
                 if len(excluded) and "_row_number" in table.column_names:
                     keep = pc.invert(pc.is_in(data["_row_number"], value_set=excluded))
                     data = data.filter(keep)
                 buffer = io.BytesIO()
-                pacsv.write_csv(data, buffer)
+                # One COPY stream, one header: only the first part may carry it.
+                options = pacsv.WriteOptions(include_header=index == 0)
+                pacsv.write_csv(data, buffer, write_options=options)
                 copy.write(buffer.getvalue())
                 loaded += data.num_rows
         return loaded
