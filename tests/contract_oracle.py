@@ -258,7 +258,12 @@ _SEX = {"L": "L", "P": "P", "LAKI-LAKI": "L", "PEREMPUAN": "P"}
 
 
 def parse_int(text: str) -> tuple[int | None, str | None]:
-    """(value, None) or (None, "negative_value" | "invalid_integer")."""
+    """(value, None) or (None, "negative_value" | "invalid_integer").
+
+    Decision 19: at most 18 digits (the warehouse's bigint); a longer number, negative or
+    not, is invalid_integer."""
+    if len(text.replace(".", "").lstrip("-")) > 18:
+        return None, "invalid_integer"
     if _INT.fullmatch(text):
         return int(text.replace(".", "")), None
     return None, ("negative_value" if _NEG.fullmatch(text) else "invalid_integer")

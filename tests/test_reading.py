@@ -299,6 +299,33 @@ def test_unclosed_quote_is_unreadable_before_any_row_is_read(tmp_path: Path) -> 
     assert "never closed" in error.detail
 
 
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_text_after_a_closing_quote_is_unreadable(tmp_path: Path, delimiter: str) -> None:
+    """Decision 20: RFC 4180 allows nothing between a closing quote and the delimiter."""
+    lines = [
+        ["periode", "kode_kabkota", "kode_psks", "jumlah"],
+        ["2025-01", "3578", "PSM", "1"],
+        ["2025-01", "3578", '"PSKS01"x', "5"],
+    ]
+    path = write_bytes(tmp_path, "".join(delimiter.join(c) + "\n" for c in lines).encode())
+    error = rejected(path)
+    assert error.reason == "unreadable"
+    assert "row 3" in error.detail
+    assert "quoted cell is followed by other characters" in error.detail
+
+
+def test_quoted_cells_that_follow_rfc_4180_are_readable(tmp_path: Path) -> None:
+    """The strict pass must not reject what RFC 4180 allows (escaped quotes, delimiters and
+    line breaks inside quotes); a quote inside an unquoted cell stays text, as in Excel."""
+    path = write_bytes(
+        tmp_path,
+        b'periode,kode_kabkota,kode_psks,jumlah\n2025-01,3578,"PS""M, x\ny",1\n2025-01,35"78,B,2\n',
+    )
+    frame = read_all(open_table(path, ["periode", "kode_kabkota", "kode_psks", "jumlah"]))
+    assert frame["kode_psks"].tolist() == ['PS"M, x\ny', "B"]
+    assert frame["kode_kabkota"].tolist() == ["3578", '35"78']
+
+
 @pytest.mark.parametrize(
     "body",
     [b"", b"\n\n", b"\r\n \r\n,,,\r\n", b' ,"", \t,\n,,,,,,\n'],
@@ -423,9 +450,11 @@ def test_xlsx_typed_cells_become_the_text_the_district_meant(tmp_path: Path) -> 
          "tanggal_lahir": "1990-05-05", "nilai_bantuan": "600000", "aktif": "TRUE",
          "rata": "12.5", "row_number": 2},
         {"periode": "2025-01", "kode_kabkota": "3578", "nik": "3578014501900002",
-         "tanggal_lahir": "1990-05-06", "nilai_bantuan": "600000", "aktif": "FALSE",
-         "rata": "0.5", "row_number": 3},
+         "tanggal_lahir": "1990-05-06", "nilai_bantuan": "600000.0000000001",
+         "aktif": "FALSE", "rata": "0.5", "row_number": 3},
     ]  # fmt: skip
+    # Decision 21: a float a hair off an integer is not "integral" and must not be rounded
+    # into one (Excel would display 600000; the rules then call it invalid_integer).
 
 
 def test_xlsx_numbers_stored_as_floats(tmp_path: Path) -> None:

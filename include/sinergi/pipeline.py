@@ -21,7 +21,7 @@ from sinergi.datasets import SPECS
 from sinergi.inbox import Notice, received_at, scan_district, scan_period_notices, sha256_of
 from sinergi.judgement import REJECTED, Verdict, VersionRef, judge_file, rejected_file
 from sinergi.periods import Period
-from sinergi.reading import FileRejected, open_table
+from sinergi.reading import UNREADABLE, FileRejected, open_table
 from sinergi.rules import Context
 from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse
 from sinergi.warehouse.loader import (
@@ -70,10 +70,17 @@ class FileOutcome:
 
 
 def _ambiguous(path: Path, spec) -> Verdict:
-    """Both csv and xlsx arrived: reject, but count rows where the header is found (§7)."""
+    """Both csv and xlsx arrived: reject, but count rows where the header is found (§7).
+
+    §6 step 1 lists "unreadable / ambiguous / ..." in that order, so a member of the pair that
+    cannot be read at all is ``unreadable`` (the operator must fix that file whatever else they
+    do); only a readable member is ``ambiguous_submission``.
+    """
     try:
         rows = open_table(path, spec.required, spec.optional).count_data_rows()
     except FileRejected as rejected:
+        if rejected.reason == UNREADABLE:
+            return rejected_file(UNREADABLE, rejected.detail, 0)
         rows = rejected.rows_total
     return rejected_file(
         "ambiguous_submission",

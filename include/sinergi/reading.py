@@ -41,8 +41,9 @@ CSV
       more frequent one, then ``,``. When neither occurs the header is one column (``,``).
     * RFC 4180 quoting (``"`` quotes, ``""`` escapes a quote, quoted fields may hold the
       delimiter and line breaks). A record with fewer fields than the header has empty
-      trailing cells. A quote that is never closed makes the file ``unreadable``; open_table
-      runs a cheap tokenising pass over the whole file to find that before any row is judged.
+      trailing cells. A quote that is never closed, or text after a closing quote
+      (``"PSKS01"x``), makes the file ``unreadable``; open_table runs a strict tokenising pass
+      over files that contain a quote to find that before any row is judged.
     * Parsed with pandas' C parser in chunks (bounded memory). It was measured against
       pyarrow's streaming CSV reader: pyarrow tokenises about 2.5x faster but cannot pad short
       records, cannot tolerate long ones without dropping them, and reports no row numbers when
@@ -61,9 +62,10 @@ XLSX
       columns, at least :data:`XLSX_HEADER_MIN_SHARE` of them) and what it lacks.
     * Cell conversion: text as is; int -> its digits; a float with an integral value -> the
       integer's digits (``3578014501900001.0`` -> ``"3578014501900001"``, contract §7); any
-      other float is first rounded to 15 significant digits, Excel's own precision, which
-      removes binary noise left by formulas (``=0.1*3*2000000`` stores 600000.0000000001 but
-      Excel shows 600000), then written without trailing zeros (``"12.5"``); date and datetime
+      other float is written as its shortest exact decimal (``"12.5"``). It is *not* rounded
+      to Excel's 15 displayed digits: a formula's ``=0.1*3*2000000`` stores
+      600000.0000000001, which is not an "integral value" (§2), so it is ``invalid_integer``
+      (the literal reading, docs/contract-decisions.md); date and datetime
       cells -> ``YYYY-MM-DD`` (a time of day is dropped); time -> ``HH:MM:SS``; booleans ->
       ``TRUE`` / ``FALSE``; error cells keep their text (``#N/A``); empty -> missing.
 
@@ -117,7 +119,6 @@ _SCAN_BLOCK = 1 << 20  # bytes per block of the CSV pre-scan
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _EOF_IN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
-_VALIDATE_CHUNK = 200_000  # rows per chunk of the CSV structure pass (one column kept)
 _LOOKAHEAD_CSV = 1_000  # rows per chunk when looking for the first non-empty CSV row
 
 
@@ -245,20 +246,27 @@ class OpenedTable:
             raise FileRejected(UNREADABLE, _csv_parser_message(exc)) from exc
 
     def _validate_csv_structure(self) -> None:
-        """Tokenise the whole file once, keeping one column, to surface quoting errors.
+        """Tokenise the whole file once under RFC 4180's strict rules (contract §2).
 
-        An unclosed quote swallows the rest of the file and only fails at its end; without this
-        pass the file would be judged row by row before it turned out unreadable.
-        About 0.1 s for 500,000 records.
+        pandas' C parser is lenient: it reads ``"PSKS01"x`` as ``PSKS01x`` and only notices an
+        unclosed quote at the end of the file, after every row was judged. Python's ``csv``
+        module in strict mode rejects both, so this pass runs first and a broken file is
+        ``unreadable`` before any row is read. Quoting can only be broken where a ``"`` occurs,
+        so a file without one is not tokenised at all (a byte scan, ~0.05 s per 100 MB).
         """
-        try:
-            with self._csv_reader(_VALIDATE_CHUNK, [0]) as reader:
-                for _ in reader:
-                    pass
-        except pd.errors.EmptyDataError:
+        assert self.encoding is not None and self.delimiter is not None
+        if not _file_contains(self.path, b'"'):
             return
-        except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
-            raise FileRejected(UNREADABLE, _csv_parser_message(exc)) from exc
+        with open(self.path, encoding=self.encoding, errors="strict", newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.delimiter, quotechar='"', strict=True)
+            record = 0
+            try:
+                for _ in reader:
+                    record += 1
+            except csv.Error as exc:
+                raise FileRejected(UNREADABLE, _strict_csv_message(exc, record + 1)) from exc
+            except UnicodeDecodeError as exc:
+                raise FileRejected(UNREADABLE, _csv_parser_message(exc)) from exc
 
     # -- XLSX ------------------------------------------------------------------------------
 
@@ -460,6 +468,32 @@ def _read_header_record(path: Path, encoding: str, delimiter: str) -> list[str]:
         raise FileRejected(UNREADABLE, f"the header line is not valid CSV: {exc}") from exc
 
 
+def _file_contains(path: Path, needle: bytes, block: int = 1 << 20) -> bool:
+    """Whether a one-byte ``needle`` occurs anywhere in the file (read in 1 MiB blocks)."""
+    with open(path, "rb") as handle:
+        while data := handle.read(block):
+            if needle in data:
+                return True
+    return False
+
+
+def _strict_csv_message(exc: csv.Error, row: int) -> str:
+    """Python's strict csv errors rewritten for a district operator; ``row`` is the record."""
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return (
+            f'not valid CSV: the quoted field opened in row {row} is never closed (a " '
+            "without its closing quote, so the rest of the file would be one cell)"
+        )
+    if "expected after" in text:
+        return (
+            f"not valid CSV: in row {row} a quoted cell is followed by other characters before "
+            f'the next delimiter (write the whole cell inside the quotes, e.g. "PSKS01x", or '
+            "remove the quotes)"
+        )
+    return f"not valid CSV in row {row}: {text}"
+
+
 def _csv_parser_message(exc: Exception) -> str:
     """pandas' tokenizer messages rewritten for a district operator."""
     text = str(exc).strip()
@@ -628,10 +662,7 @@ def _cell_text(value: Any) -> str | None:
     if isinstance(value, float):
         if value.is_integer():
             return str(int(value))
-        if value != value or value in (float("inf"), float("-inf")):
-            return repr(value)
-        rounded = float(f"{value:.15g}")
-        return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+        return repr(value)  # shortest exact decimal; "nan" / "inf" are invalid integers too
     if isinstance(value, dt.datetime):  # before date: datetime is a date
         return value.date().isoformat()
     if isinstance(value, dt.date):
