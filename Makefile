@@ -21,6 +21,7 @@ help:
 	@echo "make test   - set up, run the whole test suite"
 	@echo "make setup  - create .venv from uv.lock and Airflow's local metadata database"
 	@echo "make lint   - ruff (lint + format check) and sqlfluff on the dbt models"
+	@echo "make bench  - province-scale benchmark vs a bare psql \\copy (bench/README.md; ~1 h)"
 	@echo "make airflow- Airflow's own UI on http://localhost:8080 (airflow standalone)"
 	@echo "make up / make down - the production docker compose stack (docs/production.md)"
 
@@ -59,6 +60,10 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Province-scale benchmark (bench/README.md). Big stages once by default; BENCH_* tune it.
+bench: setup
+	BENCH_REPEATS_BIG=$${BENCH_REPEATS_BIG:-1} $(BIN)/python -m bench.run
 
 airflow: setup
 	$(BIN)/airflow standalone

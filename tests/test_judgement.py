@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pandas as pd
@@ -9,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sinergi.datasets import SPECS
-from sinergi.identity import pseudonymise
+from sinergi.identity import pseudonymise, pseudonymise_many
 from sinergi.judgement import VersionRef, find_duplicates, judge_file
 from sinergi.paths import EXPECTATIONS_DIR
 from sinergi.periods import Period
@@ -141,6 +143,14 @@ def test_personal_identifiers_are_pseudonymised_in_the_spill(tmp_path):
     assert "nik" not in table.columns
     assert table["nik_hmac"][0] == pseudonymise("3578014501900001", KEY)
     assert pd.isna(table["nilai_bantuan"][0])
+
+
+def test_batch_pseudonyms_are_the_keyed_hmac_of_each_value():
+    values = ["3578014501900001", "3578010101250001", "3578014501900001", ""]
+    expected = [hmac.new(KEY, v.encode(), hashlib.sha256).hexdigest() for v in values]
+    assert pseudonymise_many(values, KEY) == expected
+    assert [pseudonymise(v, KEY) for v in values] == expected
+    assert pseudonymise_many(values, KEY + b"x") != expected  # the key matters
 
 
 def test_find_duplicates_reports_both_codes_for_a_repeated_conflicting_row():

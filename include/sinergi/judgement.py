@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from sinergi.datasets import DatasetSpec
-from sinergi.identity import pseudonymise
+from sinergi.identity import pseudonymise_many
 from sinergi.reading import FileRejected, open_table
 from sinergi.rules import Context, judge_chunk
 from sinergi.validation import outcomes, runner, sanitise
@@ -80,7 +80,8 @@ def _raw_frame(ref: VersionRef, clean: pd.DataFrame, key: bytes) -> pd.DataFrame
             continue
         if col in spec.personal:
             values = clean[col]
-            mapping = {v: pseudonymise(v, key) for v in values.dropna().unique()}
+            distinct = values.dropna().unique().tolist()  # tolist: no slow Arrow iteration
+            mapping = dict(zip(distinct, pseudonymise_many(distinct, key), strict=True))
             out[f"{col}_hmac"] = values.map(mapping)
         else:
             out[col] = normalised_value(clean, col)

@@ -1,0 +1,566 @@
+"""One benchmark stage, run in its own child process: ``python -m bench.stages SPEC.json``.
+
+The parent (``bench.run``) writes a JSON spec, starts this module in a fresh interpreter and
+reaps it with ``os.wait4`` to get the process's own wall time, CPU time and peak RSS. The
+stage writes its result (inner work time, row counts, breakdowns) to ``spec["result"]``.
+
+The stages call the pipeline's plain functions (``sinergi.pipeline``); nothing here changes
+pipeline behaviour, with one exception that is the point of the split: ``validate`` runs the
+real ``process_district`` with ``record_version`` / ``record_notices`` captured (pickled for
+the ``load`` stage, which calls the real loader with exactly what the pipeline would have
+passed it) and the spill folders kept instead of deleted after the load.
+
+Instrumentation (cheap wrappers, no profiler): time spent in ``open_table`` plus iterating
+``OpenedTable.chunks`` ("read"), in ``SuiteRunner.validate`` and the GX context set-up ("gx"),
+and in ``save_results`` (Data Docs store, "datadocs").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import sys
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+STAGES: dict[str, Any] = {}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def stage(name: str):
+    def register(func):
+        STAGES[name] = func
+        return func
+
+    return register
+
+
+# -- instrumentation -------------------------------------------------------------------------
+
+
+class Timers:
+    """Accumulated seconds per label, filled by wrappers around pipeline functions.
+
+    Nested calls under one label (``open_table`` peeking at the first chunk) count once.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: Counter = Counter()
+        self.depth: Counter = Counter()
+
+    def _enter(self, label: str) -> float:
+        self.depth[label] += 1
+        return time.perf_counter()
+
+    def _leave(self, label: str, started: float) -> None:
+        self.depth[label] -= 1
+        if self.depth[label] == 0:
+            self.seconds[label] += time.perf_counter() - started
+
+    def wrap(self, owner: Any, attribute: str, label: str) -> None:
+        original = getattr(owner, attribute)
+        timers = self
+
+        def timed(*args, **kwargs):
+            started = timers._enter(label)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                timers._leave(label, started)
+
+        setattr(owner, attribute, timed)
+
+    def wrap_generator(self, owner: Any, attribute: str, label: str) -> None:
+        """Time every ``next()`` of a generator method (reading happens lazily, per chunk)."""
+        original = getattr(owner, attribute)
+        timers = self
+
+        def timed(*args, **kwargs):
+            iterator = original(*args, **kwargs)
+            try:
+                while True:
+                    started = timers._enter(label)
+                    try:
+                        item = next(iterator)
+                    except StopIteration:
+                        return
+                    finally:
+                        timers._leave(label, started)
+                    yield item
+            finally:
+                iterator.close()
+
+        setattr(owner, attribute, timed)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in sorted(self.seconds.items())}
+
+
+def instrument_validation() -> Timers:
+    """Wrap reading, GX and Data Docs so a validate run reports where its time went."""
+    import sinergi.datadocs
+    import sinergi.judgement
+    import sinergi.pipeline
+    import sinergi.reading
+    import sinergi.validation
+
+    timers = Timers()
+    timers.wrap(sinergi.judgement, "open_table", "read")
+    timers.wrap(sinergi.pipeline, "open_table", "read")
+    timers.wrap_generator(sinergi.reading.OpenedTable, "chunks", "read")
+    timers.wrap(sinergi.validation.SuiteRunner, "validate", "gx")
+    timers.wrap(sinergi.validation.SuiteRunner, "__init__", "gx")  # GX import + context
+    timers.wrap(sinergi.pipeline, "save_results", "datadocs")
+    timers.wrap(sinergi.pipeline, "archive_file", "archive")
+    return timers
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _settings():
+    from sinergi.config import load_settings
+
+    return load_settings()
+
+
+def _districts(spec: dict) -> list[str]:
+    from sinergi import reference
+
+    codes = sorted(reference.district_codes())
+    return spec.get("districts") or codes
+
+
+def _verdict_counts(verdicts) -> dict:
+    statuses = Counter(v.status for v in verdicts)
+    return {
+        "files": len(verdicts),
+        "rows": sum(v.rows_total for v in verdicts),
+        "rows_rejected": sum(
+            v.rows_total if v.status == "REJECTED" else v.rows_rejected for v in verdicts
+        ),
+        "rows_accepted": sum(v.rows_accepted for v in verdicts),
+        "statuses": dict(sorted(statuses.items())),
+    }
+
+
+# -- stages ----------------------------------------------------------------------------------
+
+
+@stage("warmup")
+def warmup(spec: dict) -> dict:
+    """Import what the stages import, once, so the bytecode cache is filled before timing."""
+    import importlib
+
+    names = [
+        "sinergi.pipeline",
+        "sinergi.cli",
+        "sinergi.generate",
+        "great_expectations",
+        "openpyxl",
+        "duckdb",
+        "psycopg",
+        "pyarrow.parquet",
+        "pyarrow.csv",
+        "dbt.cli.main",
+        "dbt.adapters.postgres",
+        "dbt.adapters.duckdb",
+        "airflow.sdk",
+        "cosmos",
+    ]
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as problem:  # noqa: BLE001 - a warm-up, not a check
+            failed.append(f"{name}: {problem}")
+    return {"failed": failed}
+
+
+@stage("generate")
+def generate(spec: dict) -> dict:
+    from sinergi.generate import generate_inbox
+
+    manifest = generate_inbox(
+        Path(spec["out"]),
+        spec["periods"],
+        seed=spec.get("seed", 42),
+        scale=spec["scale"],
+        faults=spec.get("faults", True),
+        overwrite=True,
+    )
+    summary = manifest["summary"]
+    return {
+        "rows_by_dataset": summary["rows_by_dataset"],
+        "rows": sum(summary["rows_by_dataset"].values()),
+        "files": summary["files_written"],
+        "statuses": summary["submissions_by_status"],
+    }
+
+
+@stage("prepare")
+def prepare(spec: dict) -> dict:
+    from sinergi.periods import Period
+    from sinergi.pipeline import prepare_period
+
+    jobs = prepare_period(Period.parse(spec["period"]), _settings())
+    return {"districts": len(jobs)}
+
+
+@stage("read")
+def read(spec: dict) -> dict:
+    """open_table + every chunk of every dataset file the pipeline would judge."""
+    from sinergi.datasets import SPECS
+    from sinergi.inbox import dataset_of, scan_district
+    from sinergi.periods import Period
+    from sinergi.reading import FileRejected, open_table
+
+    if spec.get("files"):
+        files = [(dataset_of(Path(p)), Path(p)) for p in spec["files"]]
+    else:
+        settings = _settings()
+        period = Period.parse(spec["period"])
+        files = []
+        for code in _districts(spec):
+            found = scan_district(settings.inbox, period, code)
+            for dataset, paths in sorted(found.files.items()):
+                files += [(dataset, p) for p in sorted(paths)]
+    rows = rejected = 0
+    formats: Counter = Counter()
+    for dataset, path in files:
+        spec_ = SPECS[dataset]
+        formats[path.suffix.lower().lstrip(".")] += 1
+        try:
+            table = open_table(path, spec_.required, spec_.optional)
+            for chunk in table.chunks(200_000):
+                rows += len(chunk)
+        except FileRejected as problem:
+            rejected += 1
+            rows += problem.rows_total
+    return {"files": len(files), "rows": rows, "files_rejected": rejected, "formats": formats}
+
+
+@stage("validate")
+def validate(spec: dict) -> dict:
+    """``process_district`` for every district, with the load captured for the load stage."""
+    import types
+
+    import sinergi.pipeline as pipeline
+    from sinergi.periods import Period
+
+    timers = instrument_validation()
+    captured: list[tuple] = []
+    notices: list[tuple] = []
+
+    def capture_version(wh, record, verdict, spill_dir):
+        captured.append((record, verdict, str(spill_dir)))
+
+    def capture_notices(wh, period, found):
+        notices.append((str(period), list(found)))
+
+    pipeline.record_version = capture_version
+    pipeline.record_notices = capture_notices
+    # process_district deletes the spill folder after loading; the load stage still needs it.
+    pipeline.shutil = types.SimpleNamespace(rmtree=lambda *args, **kwargs: None)
+
+    settings = _settings()
+    period = Period.parse(spec["period"])
+    for code in _districts(spec):
+        pipeline.process_district(period, code, settings)
+    with open(spec["out"], "wb") as handle:
+        pickle.dump({"items": captured, "notices": notices}, handle)
+    result = _verdict_counts([v for _, v, _ in captured])
+    result["breakdown"] = timers.as_dict()
+    return result
+
+
+@stage("judge_file")
+def judge_file(spec: dict) -> dict:
+    """``judge_file`` on one file (the 500,000-row roster), verdict pickled for ``load``."""
+    from sinergi.datasets import SPECS
+    from sinergi.inbox import received_at, sha256_of
+    from sinergi.judgement import VersionRef
+    from sinergi.judgement import judge_file as judge
+    from sinergi.periods import Period
+    from sinergi.rules import Context
+    from sinergi.warehouse.loader import VersionRecord
+
+    timers = instrument_validation()
+    settings = _settings()
+    path = Path(spec["file"])
+    period = Period.parse(spec["period"])
+    district = spec["district"]
+    dataset = SPECS[spec["dataset"]]
+    spill_dir = Path(spec["spill_dir"])
+    verdict = judge(
+        path,
+        VersionRef(dataset, Context(period, district), 1),
+        spill_dir,
+        settings.pii_key,
+        settings.reject_threshold,
+        settings.suites_dir,
+    )
+    record = VersionRecord(
+        period,
+        district,
+        dataset.name,
+        1,
+        path.name,
+        sha256_of(path),
+        path.stat().st_size,
+        received_at(path),
+        period.deadline(settings.deadline_day, settings.deadline_time),
+        str(path),
+    )
+    with open(spec["out"], "wb") as handle:
+        pickle.dump({"items": [(record, verdict, str(spill_dir))], "notices": []}, handle)
+    result = _verdict_counts([verdict])
+    result["breakdown"] = timers.as_dict()
+    return result
+
+
+@stage("load")
+def load(spec: dict) -> dict:
+    """The real loader (``record_version``) on what the validate stage captured."""
+    from sinergi.periods import Period
+    from sinergi.warehouse.connection import open_warehouse
+    from sinergi.warehouse.loader import record_notices, record_version
+
+    with open(spec["captured"], "rb") as handle:
+        captured = pickle.load(handle)
+    wh = open_warehouse(_settings().warehouse_url)
+    for period, found in captured["notices"]:
+        record_notices(wh, Period.parse(period), found)
+    for record, verdict, spill_dir in captured["items"]:
+        record_version(wh, record, verdict, Path(spill_dir))
+    verdicts = [v for _, v, _ in captured["items"]]
+    result = _verdict_counts(verdicts)
+    result["rows_loaded_raw"] = sum(v.rows_accepted for v in verdicts if v.is_servable)
+    return result
+
+
+@stage("dbt")
+def dbt(spec: dict) -> dict:
+    from sinergi.pipeline import build_marts
+
+    outcome = build_marts([{"period": spec["period"]}], _settings())
+    if not outcome["success"]:
+        raise RuntimeError("dbt build failed")
+    return {"nodes": len(outcome["nodes"]), "success": outcome["success"]}
+
+
+@stage("month")
+def month(spec: dict) -> dict:
+    """Build one month the way the DAG does, sequentially: prepare, 38 districts, dbt."""
+    from sinergi.periods import Period
+    from sinergi.pipeline import build_marts, prepare_period, process_district
+
+    settings = _settings()
+    period = Period.parse(spec["period"])
+    started = time.perf_counter()
+    jobs = prepare_period(period, settings)
+    codes = spec.get("districts") or [job["district_code"] for job in jobs]
+    files = rows = 0
+    for code in codes:
+        summary = process_district(period, code, settings)
+        files += len(summary["files"])
+        rows += sum(f["rows_total"] for f in summary["files"])
+    processed = time.perf_counter()
+    outcome = build_marts(jobs, settings)
+    if not outcome["success"]:
+        raise RuntimeError("dbt build failed")
+    return {
+        "process_seconds": round(processed - started, 3),
+        "dbt_seconds": round(time.perf_counter() - processed, 3),
+        "files": files,
+        "rows": rows,
+    }
+
+
+def _process_one(args: tuple[str, str]) -> int:
+    from sinergi.periods import Period
+    from sinergi.pipeline import process_district
+
+    period, code = args
+    summary = process_district(Period.parse(period), code, _settings())
+    return sum(f["rows_total"] for f in summary["files"])
+
+
+@stage("month_parallel")
+def month_parallel(spec: dict) -> dict:
+    """Load a history month fast (not timed for the results): districts in a process pool."""
+    import multiprocessing
+
+    from sinergi.periods import Period
+    from sinergi.pipeline import build_marts, prepare_period
+
+    settings = _settings()
+    period = Period.parse(spec["period"])
+    jobs = prepare_period(period, settings)
+    codes = spec.get("districts") or [job["district_code"] for job in jobs]
+    with multiprocessing.get_context("fork").Pool(spec.get("workers", 2)) as pool:
+        rows = sum(pool.map(_process_one, [(str(period), c) for c in codes], chunksize=1))
+    outcome = build_marts(jobs, settings)
+    if not outcome["success"]:
+        raise RuntimeError("dbt build failed")
+    return {"rows": rows}
+
+
+@stage("dag_setup")
+def dag_setup(spec: dict) -> dict:
+    """Airflow metadata database and the dbt manifest the DAG renders its dbt tasks from."""
+    from sinergi.airflow_env import ensure_metadata_db
+    from sinergi.dbt import write_manifest
+
+    ensure_metadata_db()
+    write_manifest(_settings().warehouse_url, os.environ["SINERGI_DBT_MANIFEST"])
+    return {}
+
+
+@stage("dag")
+def dag(spec: dict) -> dict:
+    """The real monthly DAG, in-process (``dag.test``) exactly as ``sinergi run`` does."""
+    from sinergi.cli import run_period
+    from sinergi.periods import Period
+
+    state = run_period(Period.parse(spec["period"]))
+    if state != "success":
+        raise RuntimeError(f"DAG run ended {state}")
+    return {"state": state}
+
+
+@stage("write_roster")
+def write_roster(spec: dict) -> dict:
+    from bench.roster import write_roster as write
+
+    path = write(Path(spec["file"]), spec["rows"], spec["district"], spec["period"])
+    with open(path, encoding="utf-8") as handle:
+        rows = sum(1 for _ in handle) - 1
+    return {"rows": rows, "bytes": path.stat().st_size}
+
+
+# -- profiling ------------------------------------------------------------------------------
+
+
+_STDLIB = re.compile(r"^.*/lib/python3\.\d+/")
+
+
+def _location(func: tuple) -> str:
+    filename, line, name = func
+    if filename == "~":
+        return name  # a builtin, e.g. "<method 'strip' of 'str' objects>"
+    for marker in ("/site-packages/", "/include/", f"{REPO}/"):
+        if marker in filename:
+            filename = filename.split(marker, 1)[1]
+            break
+    else:
+        filename = _STDLIB.sub("", filename)
+    return f"{filename}:{line}:{name}"
+
+
+def _area(func: tuple) -> str:
+    filename = func[0]
+    if filename == "~":
+        return "builtins (C)"
+    if "/include/sinergi/" in filename:
+        return "sinergi"
+    if "/site-packages/" in filename:
+        return filename.split("/site-packages/", 1)[1].split("/", 1)[0]
+    return "python stdlib"
+
+
+def profile_summary(stats_path: Path, top: int = 12) -> dict:
+    """Top functions by self time (with their main caller), project functions by cumulative
+    time, and self time per package."""
+    import pstats
+
+    stats = pstats.Stats(str(stats_path))
+    entries = stats.stats  # func -> (cc, nc, tt, ct, callers)
+    total = sum(tt for _, _, tt, _, _ in entries.values()) or 1.0
+    by_self = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    self_rows = []
+    for func, (_, calls, tt, ct, callers) in by_self:
+        caller = max(callers.items(), key=lambda kv: kv[1][2], default=None)
+        self_rows.append(
+            {
+                "function": _location(func),
+                "self_seconds": round(tt, 3),
+                "self_share": round(tt / total, 4),
+                "cumulative_seconds": round(ct, 3),
+                "calls": calls,
+                "main_caller": _location(caller[0]) if caller else None,
+            }
+        )
+    project = [
+        (func, v)
+        for func, v in entries.items()
+        if "/include/sinergi/" in func[0] and func[2] != "<module>"
+    ]
+    project.sort(key=lambda kv: kv[1][3], reverse=True)
+    project_rows = [
+        {
+            "function": _location(func),
+            "cumulative_seconds": round(ct, 3),
+            "cumulative_share": round(ct / total, 4),
+            "self_seconds": round(tt, 3),
+            "calls": calls,
+        }
+        for func, (_, calls, tt, ct, _) in project[: top * 2]
+    ]
+    areas: Counter = Counter()
+    for func, (_, _, tt, _, _) in entries.items():
+        areas[_area(func)] += tt
+    return {
+        "profiled_seconds": round(total, 3),
+        "top_self": self_rows,
+        "top_project_cumulative": project_rows,
+        "self_by_package": {
+            k: {"seconds": round(v, 3), "share": round(v / total, 4)}
+            for k, v in areas.most_common(10)
+        },
+    }
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    spec_path = Path(argv[0])
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    result_path = Path(spec["result"])
+    func = STAGES[spec["stage"]]
+    started = time.perf_counter()
+    profiler = None
+    if spec.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    try:
+        result = func(spec)
+        ok = True
+    except BaseException as problem:  # noqa: BLE001 - reported to the parent, then exit 1
+        traceback.print_exc()
+        result = {"error": f"{type(problem).__name__}: {problem}"[:2000]}
+        ok = False
+    finally:
+        if profiler is not None:
+            profiler.disable()
+    result["seconds"] = round(time.perf_counter() - started, 4)
+    if isinstance(result.get("breakdown"), dict):
+        accounted = sum(result["breakdown"].values())
+        result["breakdown"]["other"] = round(max(result["seconds"] - accounted, 0.0), 4)
+    if profiler is not None and ok:
+        profiler.dump_stats(spec["profile"])
+        result["profile"] = profile_summary(Path(spec["profile"]))
+    result_path.write_text(json.dumps(result, default=str, indent=1), encoding="utf-8")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
