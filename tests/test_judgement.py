@@ -162,3 +162,36 @@ def test_find_duplicates_reports_both_codes_for_a_repeated_conflicting_row():
         3: ["exact_duplicate", "duplicate_key"],
         4: ["duplicate_key"],
     }
+
+
+def test_stored_gx_results_are_short_and_hold_no_personal_values(tmp_path):
+    """Every bad row is judged from GX's full lists; the stored (Data Docs) copy is trimmed
+    to 20 entries and has no NIK / No. KK values at all."""
+    header = (
+        "periode,kode_kabkota,nik,no_kk,jenis_kelamin,tanggal_lahir,kode_desa,"
+        "kode_program,nilai_bantuan,tanggal_salur,status_salur"
+    )
+    good_row = "2025-03,3578,3578014501900001,3578010101250001,P,1990-01-05,3578010001,PKH,,,GAGAL"
+    bad_niks = [f"99{i:014d}" for i in range(30)]  # province 99 does not exist
+    rows = [good_row.replace("3578014501900001", nik).replace("PKH", "XXX") for nik in bad_niks]
+    path = tmp_path / "penerima_bantuan.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    verdict = judge(tmp_path, path, dataset="penerima_bantuan", threshold=1.0)
+    assert verdict.rows_rejected == 30
+    assert verdict.reason_counts["invalid_nik"] == 30
+    stored = json.dumps(verdict.gx_results)
+    assert not any(nik in stored for nik in bad_niks)
+    for result in verdict.gx_results:
+        for item in result["results"]:
+            res = item.get("result") or {}
+            assert "unexpected_index_query" not in res
+            for key in ("unexpected_list", "unexpected_index_list", "partial_unexpected_list"):
+                assert len(res.get(key, [])) <= 20
+    codes = [
+        item["result"].get("unexpected_list")
+        for result in verdict.gx_results
+        for item in result["results"]
+        if item["expectation_config"]["kwargs"].get("column") == "kode_program"
+        and item["result"].get("unexpected_list")
+    ]
+    assert codes == [["XXX"] * 20]  # non-personal values stay, trimmed
