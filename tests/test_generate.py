@@ -35,41 +35,12 @@ from tests.contract_oracle import (
     read_file,
     status_of,
 )
+from tests.reason_codes import ROW_REASON_CODES, ROW_REASON_PREFIXES
 
 SCALE = 0.002  # ~4,000 roster + ~4,000 register rows a month: fast, yet every district has rows
 CLEAN_PERIODS = ["2025-01", "2025-02"]
 FAULT_PERIODS = ["2025-12", "2026-01"]
 
-# Every reason code the contract defines for rows (§4-§5), as the generator must exercise.
-ROW_REASON_CODES = {
-    "period_mismatch",
-    "district_mismatch",
-    "exact_duplicate",
-    "duplicate_key",
-    "invalid_nik",
-    "invalid_kk",
-    "invalid_subdistrict_code",
-    "invalid_village_code",
-    "total_mismatch",
-    "implausible_birthdate",
-    "amount_out_of_range",
-    "disbursement_outside_period",
-    "unknown_code:kode_ppks",
-    "unknown_code:lokasi",
-    "unknown_code:kode_psks",
-    "unknown_code:jenis_kelamin",
-    "unknown_code:kode_program",
-    "unknown_code:status_salur",
-    "unknown_code:status_dtks",
-    "out_of_range:jumlah_anggota",
-    "out_of_range:desil",
-    "missing_value:nilai_bantuan",
-    "missing_value:tanggal_salur",
-    "invalid_date:tanggal_lahir",
-    "invalid_date:tanggal_salur",
-    "invalid_integer:nilai_bantuan",
-}
-ROW_REASON_PREFIXES = {"missing_value", "negative_value", "invalid_integer", "invalid_date"}
 FILE_FAULT_KINDS = {
     "zero_byte",
     "nul_bytes",

@@ -50,40 +50,12 @@ from tests.integration.independent import (
     period_text,
     shared_run,
 )
+from tests.reason_codes import ROW_REASON_CODES, ROW_REASON_PREFIXES
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faulty-inbox")]
 PERIODS = ["2025-12", "2026-01"]  # over a year boundary
 SEED, SCALE = 11, 0.001
 PII_KEY = "faulty-inbox-test-key"  # a test key, so the oracle can compute the pseudonyms
-
-# Every row-level reason code of contract §4-§5 that the generator plants (§2's
-# ``<problem>:<col>`` codes are checked by prefix below).
-ROW_REASON_CODES = {
-    "period_mismatch",
-    "district_mismatch",
-    "exact_duplicate",
-    "duplicate_key",
-    "invalid_nik",
-    "invalid_kk",
-    "invalid_subdistrict_code",
-    "invalid_village_code",
-    "total_mismatch",
-    "implausible_birthdate",
-    "amount_out_of_range",
-    "disbursement_outside_period",
-    "unknown_code:kode_ppks",
-    "unknown_code:lokasi",
-    "unknown_code:kode_psks",
-    "unknown_code:jenis_kelamin",
-    "unknown_code:kode_program",
-    "unknown_code:status_salur",
-    "unknown_code:status_dtks",
-    "out_of_range:jumlah_anggota",
-    "out_of_range:desil",
-    "missing_value:nilai_bantuan",
-    "missing_value:tanggal_salur",
-}
-ROW_REASON_PREFIXES = {"missing_value", "negative_value", "invalid_integer", "invalid_date"}
 
 
 def build_faulty(folder: Path) -> dict:
