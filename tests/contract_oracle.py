@@ -18,7 +18,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from fractions import Fraction
@@ -608,4 +608,22 @@ def expected_versions(inbox: Path, period: str, known: dict | None = None) -> li
             seen[digest] = version = max(seen.values(), default=0) + 1
             judgement = judge_file(path, dataset, period, district, ambiguous=len(paths) > 1)
             out.append(ExpectedVersion(period, district, dataset, version, path, judgement))
+    return out
+
+
+def expected_history(runs: Iterable[tuple[str, Path]]) -> list[ExpectedVersion]:
+    """The versions a sequence of runs creates from a fresh warehouse, in order.
+
+    ``runs``: (period, inbox) per run, where ``inbox`` holds ``<period>/`` as it was when that
+    run read it (§7: a run reads only its own period's folder). A later run of the same period
+    (a correction) numbers its new files after the versions the earlier runs created, and a
+    file whose bytes equal any of them is no new version (decisions 15-16).
+    """
+    known: dict[str, dict[tuple[str, str], dict[str, int]]] = {}
+    out: list[ExpectedVersion] = []
+    for period, inbox in runs:
+        seen = known.setdefault(str(period), {})
+        for v in expected_versions(Path(inbox), str(period), seen):
+            seen.setdefault((v.district, v.dataset), {})[sha256(v.path)] = v.version
+            out.append(v)
     return out
