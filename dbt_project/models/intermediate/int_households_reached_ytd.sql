@@ -7,18 +7,9 @@ with
 snapshots as (
     select
         period,
-        district_code,
-        dtks_period
+        district_code
     from {{ ref('int_dtks_snapshots_carried_forward') }}
     where dtks_period is not null
-),
-
-eligible_households as (
-    select
-        dtks_period,
-        district_code,
-        household_key
-    from {{ ref('int_dtks_households_eligible') }}
 ),
 
 households_paid as (
@@ -29,23 +20,25 @@ households_paid as (
     from {{ ref('int_households_paid') }}
 ),
 
+eligible_households as (
+    select * from {{ ref('int_dtks_households_in_effect') }}
+),
+
 eligible_reached_in_year as (
     select
-        snapshots.period,
-        snapshots.district_code,
+        eligible_households.period,
+        eligible_households.district_code,
         count(distinct households_paid.household_key) as eligible_households_reached_ytd
-    from snapshots
-    inner join eligible_households
-        on snapshots.district_code = eligible_households.district_code
-        and snapshots.dtks_period = eligible_households.dtks_period
-    left join households_paid
+    from eligible_households
+    inner join households_paid
         on eligible_households.district_code = households_paid.district_code
         and eligible_households.household_key = households_paid.household_key
-        and households_paid.period <= snapshots.period
-        and extract(year from households_paid.period) = extract(year from snapshots.period)
+        and households_paid.period <= eligible_households.period
+        and extract(year from households_paid.period)
+        = extract(year from eligible_households.period)
     group by
-        snapshots.period,
-        snapshots.district_code
+        eligible_households.period,
+        eligible_households.district_code
 ),
 
 with_every_snapshot as (

@@ -3,20 +3,8 @@
 -- snapshot's); no snapshot -> NULL for everything eligibility-derived.
 with
 
-district_periods as (
-    select * from {{ ref('int_district_periods_spined') }}
-),
-
 rosters as (
-    select
-        period,
-        district_code
-    from {{ ref('int_file_versions_served') }}
-    where dataset = 'penerima_bantuan'
-),
-
-snapshots as (
-    select * from {{ ref('int_dtks_snapshots_carried_forward') }}
+    select * from {{ ref('int_rosters_joined_to_snapshots') }}
 ),
 
 households_paid as (
@@ -40,48 +28,30 @@ reached_in_period as (
         district_code
 ),
 
-joined as (
-    select
-        district_periods.period,
-        district_periods.district_code,
-        rosters.period is not null as is_reported,
-        snapshots.dtks_period is not null as has_snapshot,
-        snapshots.dtks_period,
-        snapshots.eligible_households,
-        reached_in_period.households_reached,
-        reached_in_period.eligible_households_reached,
-        reached_ytd.eligible_households_reached_ytd
-    from district_periods
-    left join rosters
-        on district_periods.period = rosters.period
-        and district_periods.district_code = rosters.district_code
-    left join snapshots
-        on district_periods.period = snapshots.period
-        and district_periods.district_code = snapshots.district_code
-    left join reached_in_period
-        on district_periods.period = reached_in_period.period
-        and district_periods.district_code = reached_in_period.district_code
-    left join reached_ytd
-        on district_periods.period = reached_ytd.period
-        and district_periods.district_code = reached_ytd.district_code
-),
-
 measured as (
     select
-        period,
-        district_code,
-        is_reported,
-        dtks_period,
-        eligible_households,
-        case when is_reported then coalesce(households_reached, 0) end as households_reached,
-        case
-            when is_reported and has_snapshot then coalesce(eligible_households_reached, 0)
-        end as eligible_households_reached,
-        case
-            when is_reported and has_snapshot
-                then coalesce(eligible_households_reached_ytd, 0)
-        end as eligible_households_reached_ytd
-    from joined
+        rosters.period,
+        rosters.district_code,
+        rosters.is_reported,
+        rosters.dtks_period,
+        rosters.eligible_households,
+        {{ measure_if_reported('reached_in_period.households_reached', 'rosters.is_reported') }}
+            as households_reached,
+        {{ measure_if_reported(
+            'reached_in_period.eligible_households_reached',
+            'rosters.is_reported and rosters.has_snapshot',
+        ) }} as eligible_households_reached,
+        {{ measure_if_reported(
+            'reached_ytd.eligible_households_reached_ytd',
+            'rosters.is_reported and rosters.has_snapshot',
+        ) }} as eligible_households_reached_ytd
+    from rosters
+    left join reached_in_period
+        on rosters.period = reached_in_period.period
+        and rosters.district_code = reached_in_period.district_code
+    left join reached_ytd
+        on rosters.period = reached_ytd.period
+        and rosters.district_code = reached_ytd.district_code
 ),
 
 final as (

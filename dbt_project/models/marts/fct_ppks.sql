@@ -4,7 +4,8 @@
 with
 
 district_periods as (
-    select * from {{ ref('int_district_periods_spined') }}
+    select * from {{ ref('int_submissions_spined') }}
+    where dataset = 'ppks'
 ),
 
 ppks_categories as (
@@ -12,14 +13,6 @@ ppks_categories as (
 ),
 
 locations as {{ values_relation(ppks_locations(), 'location') }},
-
-reports as (
-    select
-        period,
-        district_code
-    from {{ ref('int_file_versions_served') }}
-    where dataset = 'ppks'
-),
 
 ppks_counts as (
     select * from {{ ref('int_ppks_counts_served') }}
@@ -48,23 +41,22 @@ final as (
         district_periods.district_code,
         ppks_categories.ppks_code,
         locations.location,
-        reports.period is not null as is_reported,
-        case
-            when reports.period is not null then cast(coalesce(summed.male_count, 0) as bigint)
-        end as male_count,
-        case
-            when reports.period is not null
-                then cast(coalesce(summed.female_count, 0) as bigint)
-        end as female_count,
-        case
-            when reports.period is not null then cast(coalesce(summed.total_count, 0) as bigint)
-        end as total_count
+        district_periods.is_reported,
+        cast(
+            {{ measure_if_reported('summed.male_count', 'district_periods.is_reported') }}
+            as bigint
+        ) as male_count,
+        cast(
+            {{ measure_if_reported('summed.female_count', 'district_periods.is_reported') }}
+            as bigint
+        ) as female_count,
+        cast(
+            {{ measure_if_reported('summed.total_count', 'district_periods.is_reported') }}
+            as bigint
+        ) as total_count
     from district_periods
     cross join ppks_categories
     cross join locations
-    left join reports
-        on district_periods.period = reports.period
-        and district_periods.district_code = reports.district_code
     left join summed
         on district_periods.period = summed.period
         and district_periods.district_code = summed.district_code

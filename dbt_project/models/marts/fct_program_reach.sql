@@ -3,24 +3,12 @@
 -- measures (except the snapshot's); no snapshot -> NULL for everything eligibility-derived.
 with
 
-district_periods as (
-    select * from {{ ref('int_district_periods_spined') }}
+rosters as (
+    select * from {{ ref('int_rosters_joined_to_snapshots') }}
 ),
 
 programs as (
     select program_code from {{ ref('dim_programs') }}
-),
-
-rosters as (
-    select
-        period,
-        district_code
-    from {{ ref('int_file_versions_served') }}
-    where dataset = 'penerima_bantuan'
-),
-
-snapshots as (
-    select * from {{ ref('int_dtks_snapshots_carried_forward') }}
 ),
 
 program_totals as (
@@ -29,29 +17,23 @@ program_totals as (
 
 joined as (
     select
-        district_periods.period,
-        district_periods.district_code,
+        rosters.period,
+        rosters.district_code,
         programs.program_code,
-        rosters.period is not null as is_reported,
-        snapshots.dtks_period is not null as has_snapshot,
+        rosters.is_reported,
+        rosters.has_snapshot,
         program_totals.recipients,
         program_totals.households_reached,
         program_totals.amount_disbursed_idr,
         program_totals.failed_disbursements,
         program_totals.eligible_households_reached,
-        snapshots.dtks_period,
-        snapshots.eligible_households
-    from district_periods
+        rosters.dtks_period,
+        rosters.eligible_households
+    from rosters
     cross join programs
-    left join rosters
-        on district_periods.period = rosters.period
-        and district_periods.district_code = rosters.district_code
-    left join snapshots
-        on district_periods.period = snapshots.period
-        and district_periods.district_code = snapshots.district_code
     left join program_totals
-        on district_periods.period = program_totals.period
-        and district_periods.district_code = program_totals.district_code
+        on rosters.period = program_totals.period
+        and rosters.district_code = program_totals.district_code
         and programs.program_code = program_totals.program_code
 ),
 
@@ -61,19 +43,14 @@ measured as (
         district_code,
         program_code,
         is_reported,
-        case when is_reported then coalesce(recipients, 0) end as recipients,
-        case when is_reported then coalesce(households_reached, 0) end as households_reached,
-        case
-            when is_reported then coalesce(amount_disbursed_idr, 0)
-        end as amount_disbursed_idr,
-        case
-            when is_reported then coalesce(failed_disbursements, 0)
-        end as failed_disbursements,
+        {{ measure_if_reported('recipients') }} as recipients,
+        {{ measure_if_reported('households_reached') }} as households_reached,
+        {{ measure_if_reported('amount_disbursed_idr') }} as amount_disbursed_idr,
+        {{ measure_if_reported('failed_disbursements') }} as failed_disbursements,
         dtks_period,
         eligible_households,
-        case
-            when is_reported and has_snapshot then coalesce(eligible_households_reached, 0)
-        end as eligible_households_reached
+        {{ measure_if_reported('eligible_households_reached', 'is_reported and has_snapshot') }}
+            as eligible_households_reached
     from joined
 ),
 

@@ -3,26 +3,24 @@
 with
 
 district_periods as (
-    select * from {{ ref('int_district_periods_spined') }}
+    select * from {{ ref('int_submissions_spined') }}
+    where dataset = 'psks'
 ),
 
 psks_types as (
     select psks_code from {{ ref('dim_psks_types') }}
 ),
 
-reports as (
+psks_counts as (
     select
         period,
-        district_code
-    from {{ ref('int_file_versions_served') }}
-    where dataset = 'psks'
+        district_code,
+        psks_code,
+        resource_count
+    from {{ ref('int_psks_counts_served') }}
 ),
 
-psks_counts as (
-    select * from {{ ref('int_psks_counts_served') }}
-),
-
-summed as (
+resources_per_type as (
     select
         period,
         district_code,
@@ -40,20 +38,19 @@ final as (
         district_periods.period,
         district_periods.district_code,
         psks_types.psks_code,
-        reports.period is not null as is_reported,
-        case
-            when reports.period is not null
-                then cast(coalesce(summed.resource_count, 0) as bigint)
-        end as resource_count
+        district_periods.is_reported,
+        cast(
+            {{ measure_if_reported(
+                'resources_per_type.resource_count', 'district_periods.is_reported'
+            ) }}
+            as bigint
+        ) as resource_count
     from district_periods
     cross join psks_types
-    left join reports
-        on district_periods.period = reports.period
-        and district_periods.district_code = reports.district_code
-    left join summed
-        on district_periods.period = summed.period
-        and district_periods.district_code = summed.district_code
-        and psks_types.psks_code = summed.psks_code
+    left join resources_per_type
+        on district_periods.period = resources_per_type.period
+        and district_periods.district_code = resources_per_type.district_code
+        and psks_types.psks_code = resources_per_type.psks_code
 )
 
 select * from final

@@ -4,29 +4,28 @@
 -- status while the earlier version stays served.
 with
 
-district_periods as (
-    select * from {{ ref('int_district_periods_spined') }}
+spined_submissions as (
+    select
+        period,
+        district_code,
+        dataset,
+        served_version
+    from {{ ref('int_submissions_spined') }}
 ),
-
-datasets as {{ values_relation(datasets(), 'dataset') }},
 
 file_versions as (
     select * from {{ ref('int_file_versions_summarised') }}
 ),
 
-served_versions as (
-    select * from {{ ref('int_file_versions_served') }}
-),
-
 submissions as (
     select
-        district_periods.period,
-        district_periods.district_code,
-        datasets.dataset,
+        spined_submissions.period,
+        spined_submissions.district_code,
+        spined_submissions.dataset,
         file_versions.latest_status,
         file_versions.latest_status = 'REJECTED' as is_latest_rejected,
         file_versions.versions_received,
-        served_versions.served_version,
+        spined_submissions.served_version,
         file_versions.first_received_at,
         file_versions.last_received_at,
         file_versions.is_on_time,
@@ -34,16 +33,11 @@ submissions as (
         file_versions.latest_rows_accepted,
         file_versions.latest_rows_rejected,
         file_versions.latest_rejection_reason
-    from district_periods
-    cross join datasets
+    from spined_submissions
     left join file_versions
-        on district_periods.period = file_versions.period
-        and district_periods.district_code = file_versions.district_code
-        and datasets.dataset = file_versions.dataset
-    left join served_versions
-        on district_periods.period = served_versions.period
-        and district_periods.district_code = served_versions.district_code
-        and datasets.dataset = served_versions.dataset
+        on spined_submissions.period = file_versions.period
+        and spined_submissions.district_code = file_versions.district_code
+        and spined_submissions.dataset = file_versions.dataset
 ),
 
 final as (
