@@ -54,11 +54,11 @@ def nik_birth_parts(nik: str) -> tuple[int, int, int, str]:
 
 def pseudonymise(value: str, key: bytes) -> str:
     """Keyed HMAC-SHA256 of an identifier, as 64 lowercase hex characters."""
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return pseudonymise_many([value], key)[0]
 
 
 def pseudonymise_many(values: Iterable[str], key: bytes) -> list[str]:
-    """:func:`pseudonymise` of many identifiers, in order; the same digests.
+    """Keyed HMAC-SHA256 (64 lowercase hex characters) of many identifiers, in order.
 
     A province month pseudonymises ~5 million identifiers. Keying HMAC once and copying the
     keyed state per value skips the key padding that ``hmac.new`` repeats for every call
