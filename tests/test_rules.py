@@ -130,6 +130,17 @@ CASES = [
     ("penerima_bantuan", {"status_salur": "LUNAS"}, ["unknown_code:status_salur"]),
     ("penerima_bantuan", {"nilai_bantuan": "3.000.001"}, ["amount_out_of_range"]),
     ("penerima_bantuan", {"nilai_bantuan": "0"}, ["amount_out_of_range"]),
+    # each programme's own ceiling, whatever the spelling of its code
+    (
+        "penerima_bantuan",
+        {"kode_program": "sembako", "nilai_bantuan": "600001"},
+        ["amount_out_of_range"],
+    ),
+    (
+        "penerima_bantuan",
+        {"kode_program": "PBI_JK", "nilai_bantuan": "100001"},
+        ["amount_out_of_range"],
+    ),
     ("penerima_bantuan", {"nilai_bantuan": None}, ["missing_value:nilai_bantuan"]),
     ("penerima_bantuan", {"tanggal_salur": None}, ["missing_value:tanggal_salur"]),
     ("penerima_bantuan", {"tanggal_salur": "2025-04-01"}, ["disbursement_outside_period"]),
@@ -170,6 +181,21 @@ ACCEPTED_VARIANTS = [
     ("penerima_bantuan", {"tanggal_lahir": "05/01/1990", "tanggal_salur": "31-03-2025"}),
     ("penerima_bantuan", {"tanggal_lahir": "1904-04-01"}),  # exactly 120 at 2025-03-31
     ("penerima_bantuan", {"nilai_bantuan": "3.000.000"}),
+    ("penerima_bantuan", {"kode_program": "Sembako", "nilai_bantuan": "600000"}),
+    (
+        "penerima_bantuan",
+        {
+            "kode_program": "RTLH",
+            "nilai_bantuan": "25000000",
+            "tanggal_salur": None,
+            "status_salur": "GAGAL",
+        },
+    ),
+    ("penerima_bantuan", {"kode_program": "RTLH", "nilai_bantuan": "25.000.000"}),
+    (
+        "penerima_bantuan",
+        {"status_salur": "GAGAL", "nilai_bantuan": "0"},
+    ),  # amount of an unpaid row
     ("penerima_bantuan", {"status_salur": "GAGAL", "nilai_bantuan": "abc", "tanggal_salur": "x"}),
     ("penerima_bantuan", {"status_salur": "tunda", "nilai_bantuan": None, "tanggal_salur": None}),
     ("dtks", {"desil": "10", "jumlah_anggota": "30"}),

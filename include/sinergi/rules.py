@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sinergi import reference
 from sinergi.datasets import DatasetSpec
 from sinergi.periods import Period
 from sinergi.suites import DATE_COLUMNS, INTEGER_COLUMNS, PAID_ONLY, nik_regex
@@ -133,7 +134,23 @@ def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
         )
     if spec.name == "penerima_bantuan":
         _add_nik_birth_digits(frame)
+        _add_program_bounds(frame, paid)
     return frame
+
+
+def _add_program_bounds(frame: pd.DataFrame, paid: pd.Series) -> None:
+    """The amount bounds of a paid row's programme (§5.3: 1 to the programme's ceiling).
+
+    Empty where the row is not paid or its programme is unknown (that row gets
+    ``unknown_code:kode_program``, not an amount reason), so the suite's pair expectations
+    skip it. The ceilings come from the official programme list, like the suite's code sets.
+    """
+    ceilings = reference.program_max_amounts()
+    ceiling = frame["kode_program"].map(ceilings).astype("Int64").where(paid)
+    frame["nilai_bantuan__program_ceiling"] = ceiling
+    frame["nilai_bantuan__program_floor"] = pd.Series(1, index=frame.index, dtype="Int64").where(
+        ceiling.notna()
+    )
 
 
 def _add_nik_birth_digits(frame: pd.DataFrame) -> None:

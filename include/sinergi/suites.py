@@ -48,16 +48,21 @@ def _provinces() -> str:
     return "|".join(sorted(reference.nik_province_codes()))
 
 
+# Four digits other than 0000, spelled without a look-ahead: pandas then matches with
+# Arrow's RE2 engine instead of Python's ``re`` row by row (5x faster on 500,000 NIKs).
+NONZERO_SERIAL = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+
+
 def nik_regex() -> str:
     """§4 NIK: province, regency/sub-district, day 01–31 or 41–71, month 01–12, serial ≠ 0000."""
     day = r"(?:0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])"
     month = r"(?:0[1-9]|1[0-2])"
-    return rf"^(?:{_provinces()})[0-9]{{4}}{day}{month}[0-9]{{2}}(?!0000)[0-9]{{4}}$"
+    return rf"^(?:{_provinces()})[0-9]{{4}}{day}{month}[0-9]{{2}}{NONZERO_SERIAL}$"
 
 
 def kk_regex() -> str:
     """§4 No. KK: 16 digits, a province code first, serial (digits 13–16) ≠ 0000."""
-    return rf"^(?:{_provinces()})[0-9]{{10}}(?!0000)[0-9]{{4}}$"
+    return rf"^(?:{_provinces()})[0-9]{{10}}{NONZERO_SERIAL}$"
 
 
 def _exp(kind: str, reason: str, severity: str = "critical", **kwargs: Any) -> dict:
@@ -199,16 +204,27 @@ def _penerima_bantuan() -> Iterator[dict]:
         column="nilai_bantuan",
         row_condition=_paid(),
     )
-    for program, ceiling in sorted(reference.program_max_amounts().items()):
-        known = _equals("kode_program", program)
-        yield _exp(
-            "expect_column_values_to_be_between",
-            "amount_out_of_range",
-            column="nilai_bantuan__int",
-            min_value=1,
-            max_value=ceiling,
-            row_condition=_paid(known),
-        )
+    # 1 <= amount <= the programme's ceiling, for paid rows of a known programme. The bounds
+    # are columns of the prepared frame (``sinergi.rules``: empty where the row is unpaid or
+    # its programme unknown), so two pair expectations state the rule for every programme;
+    # one `between` per programme under a row condition cost 8 filtered copies of the frame
+    # (half of the roster suite's time).
+    yield _exp(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "amount_out_of_range",
+        column_A="nilai_bantuan__int",
+        column_B="nilai_bantuan__program_floor",
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
+    yield _exp(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "amount_out_of_range",
+        column_A="nilai_bantuan__program_ceiling",
+        column_B="nilai_bantuan__int",
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
     yield _exp(
         "expect_column_values_to_not_be_null",
         "missing_value:tanggal_salur",
