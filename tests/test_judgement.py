@@ -145,12 +145,14 @@ def test_personal_identifiers_are_pseudonymised_in_the_spill(tmp_path):
     assert pd.isna(table["nilai_bantuan"][0])
 
 
-def test_batch_pseudonyms_are_the_keyed_hmac_of_each_value():
-    values = ["3578014501900001", "3578010101250001", "3578014501900001", ""]
-    expected = [hmac.new(KEY, v.encode(), hashlib.sha256).hexdigest() for v in values]
-    assert pseudonymise_many(values, KEY) == expected
-    assert [pseudonymise(v, KEY) for v in values] == expected
-    assert pseudonymise_many(values, KEY + b"x") != expected  # the key matters
+@pytest.mark.parametrize("key", [KEY, b"k" * 64, b"\xff" * 65, bytes(range(200))])
+def test_batch_pseudonyms_are_the_keyed_hmac_of_each_value(key):
+    """Short, block-sized (64 bytes) and longer keys, which RFC 2104 hashes first."""
+    values = ["3578014501900001", "3578010101250001", "3578014501900001", "", "Ä"]
+    expected = [hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values]
+    assert pseudonymise_many(values, key) == expected
+    assert [pseudonymise(v, key) for v in values] == expected
+    assert pseudonymise_many(values, key + b"x") != expected  # the key matters
 
 
 def test_find_duplicates_reports_both_codes_for_a_repeated_conflicting_row():

@@ -13,7 +13,6 @@ key can recover or confirm a NIK by hashing candidates.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Iterable
 
@@ -60,14 +59,23 @@ def pseudonymise(value: str, key: bytes) -> str:
 def pseudonymise_many(values: Iterable[str], key: bytes) -> list[str]:
     """Keyed HMAC-SHA256 (64 lowercase hex characters) of many identifiers, in order.
 
-    A province month pseudonymises ~5 million identifiers. Keying HMAC once and copying the
-    keyed state per value skips the key padding that ``hmac.new`` repeats for every call
-    (1.7x faster, measured on 200,000 NIKs).
+    A province month pseudonymises ~5 million identifiers, so this is HMAC (RFC 2104) spelled
+    out on two pre-keyed SHA-256 states, ``H((K ^ opad) || H((K ^ ipad) || m))``: copying
+    plain hash states is 1.6x faster than copying an ``hmac`` object per value (measured on
+    300,000 NIKs), 3x faster than ``hmac.digest`` per value. The tests compare it with
+    ``hmac.new`` for short, block-sized and long keys.
     """
-    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    block = hashlib.sha256().block_size
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
     out = []
     for value in values:
-        mac = keyed.copy()
-        mac.update(value.encode("utf-8"))
+        digest = inner.copy()
+        digest.update(value.encode("utf-8"))
+        mac = outer.copy()
+        mac.update(digest.digest())
         out.append(mac.hexdigest())
     return out
