@@ -26,22 +26,19 @@ served_versions as (
 ),
 
 {% if is_incremental() %}
-loaded_versions as (
-    select distinct
-        period,
-        district_code,
-        version
-    from {{ this }}
-),
-
-versions_to_load as (
+-- Materialised: decided on the few served versions first. Inlined, PostgreSQL joined every
+-- raw row of the history to its served version and only then checked each against the
+-- versions already loaded (a nested loop over all raw rows x all loaded versions).
+versions_to_load as materialized (
     select served_versions.*
     from served_versions
-    left join loaded_versions
-        on served_versions.period = loaded_versions.period
-        and served_versions.district_code = loaded_versions.district_code
-        and served_versions.served_version = loaded_versions.version
-    where loaded_versions.version is null
+    where not exists (
+        select 1
+        from {{ this }} as loaded
+        where loaded.period = served_versions.period
+            and loaded.district_code = served_versions.district_code
+            and loaded.version = served_versions.served_version
+    )
 ),
 {% else %}
 versions_to_load as (

@@ -1,29 +1,50 @@
 -- Served `penerima_bantuan` rows per (period, district, programme): persons and households
 -- paid, rupiah paid, failed rows, and eligible households reached. Only combinations with at
 -- least one served row; the marts add the zeros and NULLs.
+--
+-- Incremental like int_households_paid (macros/reach_inputs.sql): only the (period, district)
+-- pairs whose inputs changed are recomputed. No count(distinct): persons are made distinct
+-- first, and households are counted on int_households_paid, already one row per household.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_stale_district_periods() }}",
+    )
+}}
+
 with
+
+to_compute as {{ district_periods_to_compute() }},
 
 disbursements as (
     select
-        period,
-        district_code,
-        program_code,
-        person_key,
-        household_key,
-        amount_idr,
-        is_paid,
-        is_failed
-    from {{ ref('int_disbursements_served') }}
+        served.period,
+        served.district_code,
+        served.program_code,
+        served.person_key,
+        served.amount_idr,
+        served.is_paid,
+        served.is_failed,
+        to_compute.inputs_fingerprint
+    from {{ ref('int_disbursements_served') }} as served
+    inner join to_compute
+        on served.period = to_compute.period
+        and served.district_code = to_compute.district_code
 ),
 
 households_paid as (
     select
-        period,
-        district_code,
-        program_code,
-        household_key,
-        is_eligible
-    from {{ ref('int_households_paid') }}
+        paid.period,
+        paid.district_code,
+        paid.program_code,
+        paid.household_key,
+        paid.is_eligible
+    from {{ ref('int_households_paid') }} as paid
+    inner join to_compute
+        on paid.period = to_compute.period
+        and paid.district_code = to_compute.district_code
 ),
 
 disbursement_totals as (
@@ -31,8 +52,7 @@ disbursement_totals as (
         period,
         district_code,
         program_code,
-        count(distinct case when is_paid then person_key end) as recipients,
-        count(distinct case when is_paid then household_key end) as households_reached,
+        inputs_fingerprint,
         cast(coalesce(sum(case when is_paid then amount_idr end), 0) as bigint)
             as amount_disbursed_idr,
         count(case when is_failed then 1 end) as failed_disbursements
@@ -40,17 +60,42 @@ disbursement_totals as (
     group by
         period,
         district_code,
-        program_code
+        program_code,
+        inputs_fingerprint
 ),
 
-eligible_reached as (
+persons_paid as (
+    select distinct
+        period,
+        district_code,
+        program_code,
+        person_key
+    from disbursements
+    where is_paid
+        and person_key is not null
+),
+
+recipients as (
     select
         period,
         district_code,
         program_code,
-        count(distinct household_key) as eligible_households_reached
+        count(*) as recipients
+    from persons_paid
+    group by
+        period,
+        district_code,
+        program_code
+),
+
+households_reached as (
+    select
+        period,
+        district_code,
+        program_code,
+        count(household_key) as households_reached,
+        count(case when is_eligible then household_key end) as eligible_households_reached
     from households_paid
-    where is_eligible
     group by
         period,
         district_code,
@@ -59,14 +104,25 @@ eligible_reached as (
 
 aggregated as (
     select
-        disbursement_totals.*,
-        coalesce(eligible_reached.eligible_households_reached, 0)
-            as eligible_households_reached
+        disbursement_totals.period,
+        disbursement_totals.district_code,
+        disbursement_totals.program_code,
+        coalesce(recipients.recipients, 0) as recipients,
+        coalesce(households_reached.households_reached, 0) as households_reached,
+        disbursement_totals.amount_disbursed_idr,
+        disbursement_totals.failed_disbursements,
+        coalesce(households_reached.eligible_households_reached, 0)
+            as eligible_households_reached,
+        disbursement_totals.inputs_fingerprint
     from disbursement_totals
-    left join eligible_reached
-        on disbursement_totals.period = eligible_reached.period
-        and disbursement_totals.district_code = eligible_reached.district_code
-        and disbursement_totals.program_code = eligible_reached.program_code
+    left join recipients
+        on disbursement_totals.period = recipients.period
+        and disbursement_totals.district_code = recipients.district_code
+        and disbursement_totals.program_code = recipients.program_code
+    left join households_reached
+        on disbursement_totals.period = households_reached.period
+        and disbursement_totals.district_code = households_reached.district_code
+        and disbursement_totals.program_code = households_reached.program_code
 )
 
 select * from aggregated

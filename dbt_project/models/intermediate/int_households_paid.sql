@@ -1,20 +1,53 @@
 -- Households with at least one paid (`SALUR`) served row, per (period, district, programme),
 -- flagged when the household is eligible in the DTKS snapshot in effect for that
 -- (period, district). Households are identified by their pseudonymised No. KK.
+--
+-- Incremental: only the (period, district) pairs whose roster, snapshot in effect or
+-- eligibility threshold changed are recomputed (macros/reach_inputs.sql), so a month's
+-- build does not redo every earlier month. The flag is looked up through the snapshot in
+-- effect and that snapshot's eligible households (the pairs of int_dtks_households_in_effect).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_stale_district_periods() }}",
+    )
+}}
+
 with
+
+to_compute as {{ district_periods_to_compute() }},
 
 disbursements as (
     select
+        served.period,
+        served.district_code,
+        served.program_code,
+        served.household_key,
+        to_compute.inputs_fingerprint
+    from {{ ref('int_disbursements_served') }} as served
+    inner join to_compute
+        on served.period = to_compute.period
+        and served.district_code = to_compute.district_code
+    where served.is_paid
+),
+
+snapshots as (
+    select
         period,
         district_code,
-        program_code,
-        household_key
-    from {{ ref('int_disbursements_served') }}
-    where is_paid
+        dtks_period
+    from {{ ref('int_dtks_snapshots_carried_forward') }}
+    where dtks_period is not null
 ),
 
 eligible_households as (
-    select * from {{ ref('int_dtks_households_in_effect') }}
+    select
+        dtks_period,
+        district_code,
+        household_key
+    from {{ ref('int_dtks_households_eligible') }}
 ),
 
 households_paid as (
@@ -22,7 +55,8 @@ households_paid as (
         period,
         district_code,
         program_code,
-        household_key
+        household_key,
+        inputs_fingerprint
     from disbursements
 ),
 
@@ -32,11 +66,15 @@ flagged as (
         households_paid.district_code,
         households_paid.program_code,
         households_paid.household_key,
-        eligible_households.household_key is not null as is_eligible
+        eligible_households.household_key is not null as is_eligible,
+        households_paid.inputs_fingerprint
     from households_paid
+    left join snapshots
+        on households_paid.period = snapshots.period
+        and households_paid.district_code = snapshots.district_code
     left join eligible_households
-        on households_paid.period = eligible_households.period
-        and households_paid.district_code = eligible_households.district_code
+        on snapshots.dtks_period = eligible_households.dtks_period
+        and snapshots.district_code = eligible_households.district_code
         and households_paid.household_key = eligible_households.household_key
 )
 

@@ -2,18 +2,38 @@
 -- households eligible in *that* snapshot had a paid row in any served roster of D in the
 -- processed periods from January of P's year up to P. (Whether P's own roster is served, which
 -- makes the figure NULL in the marts, is decided there.)
+--
+-- Incremental (macros/reach_inputs.sql): a (P, D) is recomputed when its snapshot, the
+-- threshold or any served roster of D from January to P changed. Each eligible household is
+-- counted once if a paid row of the year up to P exists (a semi-join), instead of being joined
+-- with every paid period before P.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_stale_district_periods(year_to_date=true) }}",
+    )
+}}
+
 with
+
+to_compute as {{ district_periods_to_compute(year_to_date=true) }},
 
 snapshots as (
     select
-        period,
-        district_code
-    from {{ ref('int_dtks_snapshots_carried_forward') }}
-    where dtks_period is not null
+        snapshots.period,
+        snapshots.district_code,
+        to_compute.inputs_fingerprint
+    from {{ ref('int_dtks_snapshots_carried_forward') }} as snapshots
+    inner join to_compute
+        on snapshots.period = to_compute.period
+        and snapshots.district_code = to_compute.district_code
+    where snapshots.dtks_period is not null
 ),
 
 households_paid as (
-    select distinct
+    select
         period,
         district_code,
         household_key
@@ -21,21 +41,28 @@ households_paid as (
 ),
 
 eligible_households as (
-    select * from {{ ref('int_dtks_households_in_effect') }}
+    select in_effect.*
+    from {{ ref('int_dtks_households_in_effect') }} as in_effect
+    inner join to_compute
+        on in_effect.period = to_compute.period
+        and in_effect.district_code = to_compute.district_code
 ),
 
 eligible_reached_in_year as (
     select
         eligible_households.period,
         eligible_households.district_code,
-        count(distinct households_paid.household_key) as eligible_households_reached_ytd
+        count(distinct eligible_households.household_key) as eligible_households_reached_ytd
     from eligible_households
-    inner join households_paid
-        on eligible_households.district_code = households_paid.district_code
-        and eligible_households.household_key = households_paid.household_key
-        and households_paid.period <= eligible_households.period
-        and extract(year from households_paid.period)
-        = extract(year from eligible_households.period)
+    where exists (
+            select 1
+            from households_paid
+            where households_paid.district_code = eligible_households.district_code
+                and households_paid.household_key = eligible_households.household_key
+                and households_paid.period <= eligible_households.period
+                and extract(year from households_paid.period)
+                = extract(year from eligible_households.period)
+        )
     group by
         eligible_households.period,
         eligible_households.district_code
@@ -47,7 +74,8 @@ with_every_snapshot as (
         snapshots.district_code,
         coalesce(
             eligible_reached_in_year.eligible_households_reached_ytd, 0
-        ) as eligible_households_reached_ytd
+        ) as eligible_households_reached_ytd,
+        snapshots.inputs_fingerprint
     from snapshots
     left join eligible_reached_in_year
         on snapshots.period = eligible_reached_in_year.period

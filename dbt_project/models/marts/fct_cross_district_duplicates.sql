@@ -20,36 +20,39 @@ paid_rows as (
         amount_idr
     from {{ ref('int_disbursements_served') }}
     where is_paid
+        and person_key is not null
 ),
 
-duplicated_persons as (
+-- One pass over the paid rows: per person, whether two or more districts paid them (the
+-- smallest and largest district differ, i.e. count(distinct district_code) >= 2), with their
+-- rows and rupiah; no second pass joining the duplicated persons back to their rows.
+paid_persons as (
     select
         period,
         program_code,
-        person_key
+        person_key,
+        min(district_code) <> max(district_code) as is_duplicate,
+        count(*) as paid_rows,
+        sum(amount_idr) as amount_idr
     from paid_rows
     group by
         period,
         program_code,
         person_key
-    having count(distinct district_code) >= 2
 ),
 
 duplicate_totals as (
     select
-        paid_rows.period,
-        paid_rows.program_code,
-        count(distinct paid_rows.person_key) as duplicate_persons,
-        count(*) as duplicate_rows,
-        sum(paid_rows.amount_idr) as duplicate_amount_idr
-    from paid_rows
-    inner join duplicated_persons
-        on paid_rows.period = duplicated_persons.period
-        and paid_rows.program_code = duplicated_persons.program_code
-        and paid_rows.person_key = duplicated_persons.person_key
+        period,
+        program_code,
+        count(*) as duplicate_persons,
+        cast(sum(paid_rows) as bigint) as duplicate_rows,
+        sum(amount_idr) as duplicate_amount_idr
+    from paid_persons
+    where is_duplicate
     group by
-        paid_rows.period,
-        paid_rows.program_code
+        period,
+        program_code
 ),
 
 final as (
