@@ -65,8 +65,11 @@ format: setup
 bench: setup
 	BENCH_REPEATS_BIG=$${BENCH_REPEATS_BIG:-1} $(BIN)/python -m bench.run
 
+# `airflow standalone` starts its components as subprocesses named `airflow`: the venv must be
+# on PATH. LocalExecutor starts one worker per parallelism slot (32 by default): 2 here.
 airflow: setup
-	$(BIN)/airflow standalone
+	PATH="$(BIN):$$PATH" AIRFLOW__CORE__PARALLELISM="$${AIRFLOW__CORE__PARALLELISM:-2}" \
+	  $(BIN)/airflow standalone
 
 clean:
 	rm -rf .data .airflow dbt_project/target dbt_project/logs

@@ -24,10 +24,11 @@ Takes one reporting month of district submissions from the inbox
 
 A failed task logs one `SINERGI ALERT` line (task, district, period, error) and appends it to
 `<reports>/<period>/alerts.log`. Data-test failures fail at once; infrastructure errors are
-retried. Scheduled on day 11 of each month (after the day-10 deadline) for the previous month;
-trigger it with the `period` parameter (`YYYY-MM`) for any month. Re-running a period with
-unchanged files changes nothing. Configuration comes from `SINERGI_*` environment variables
-(see `.env.example`).
+retried. A district task stops after `SINERGI_DISTRICT_TIMEOUT_MINUTES` (default 120).
+Scheduled on day 11 of each month (after the day-10 deadline) for the previous month; trigger
+it with the `period` parameter (`YYYY-MM`) for any month, whatever the logical date.
+Re-running a period with unchanged files changes nothing. Configuration comes from `SINERGI_*`
+environment variables (see `.env.example`).
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ from airflow.sdk import Param, TriggerRule, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from sinergi.alerts import task_failure_alert
-from sinergi.orchestration import FALLBACK_TASK_ID, dbt_task_group
+from sinergi.orchestration import FALLBACK_TASK_ID, dbt_task_group, district_timeout
 
 DISTRICT_RETRIES = {
     "retries": 3,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
+    # a hostile or huge file must not hold a worker slot forever (SINERGI_DISTRICT_TIMEOUT_MINUTES)
+    "execution_timeout": district_timeout(),
 }
 
 
@@ -51,7 +54,9 @@ DISTRICT_RETRIES = {
     dag_id="sinergi_monthly",
     doc_md=__doc__,
     schedule=CronTriggerTimetable("0 2 11 * *", timezone="Asia/Jakarta"),
-    start_date=datetime(2025, 1, 1),
+    # Far in the past: a run whose logical date is before start_date gets no task instance and
+    # Airflow marks it success. The month comes from the `period` param, never from this date.
+    start_date=datetime(2000, 1, 1),
     catchup=False,
     max_active_runs=1,
     tags=["sinergi", "monthly", "dinsos-jatim"],

@@ -1,8 +1,10 @@
 """The ``sinergi`` command line: generate an inbox, run a month, run the demo, set up the db.
 
-``sinergi run`` executes the real Airflow DAG in-process (``dag.test()``), so the command
-line and the scheduler run the very same code path. Errors a user can fix are printed as one
-line and exit with status 2; nothing prints a stack trace for bad input.
+``sinergi run`` executes the real Airflow DAG in-process (``dag.test()``, wrapped by
+``sinergi.dagrun``), so the command line and the scheduler run the very same code path; it
+reports success only when every task of the run (each district, each dbt task) succeeded.
+Errors a user can fix are printed as one line and exit with status 2; nothing prints a stack
+trace for bad input.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import os
 import subprocess
 import sys
 import time as time_module
-from datetime import datetime, time
 from pathlib import Path
 
 from sinergi.airflow_env import apply_airflow_defaults, ensure_metadata_db
-from sinergi.periods import JAKARTA, Period
+from sinergi.dagrun import PeriodBusy, RunResult, period_lock, reap_children, run_dag
+from sinergi.periods import Period
 
 DAG_ID = "sinergi_monthly"
 
@@ -37,28 +39,33 @@ def _set_targets(inbox: str | None, warehouse: str | None) -> None:
         os.environ["SINERGI_WAREHOUSE"] = warehouse
 
 
-def scheduled_logical_date(period: Period) -> datetime:
-    """The logical date the monthly schedule gives period P's run (day 11, 02:00 WIB)."""
-    following = period.next()
-    return datetime.combine(following.first_day.replace(day=11), time(2, 0), JAKARTA)
+def run_period_checked(period: Period) -> RunResult:
+    """Run the monthly DAG for ``period`` in-process and check every task instance.
+
+    One run of a period at a time per Airflow home: a second one is refused with a message
+    (see ``sinergi.dagrun``).
+    """
+    apply_airflow_defaults()
+    ensure_metadata_db()
+    try:
+        with period_lock(period):
+            from airflow.dag_processing.dagbag import DagBag
+
+            from sinergi.dbt import ensure_manifest
+            from sinergi.paths import DAGS_DIR
+
+            ensure_manifest()  # the DAG renders one task per dbt model from the current manifest
+            bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
+            if bag.import_errors:
+                raise UsageError(f"the DAG does not import: {bag.import_errors}")
+            return run_dag(bag.get_dag(DAG_ID), period)
+    except PeriodBusy as busy:
+        raise UsageError(str(busy)) from None
 
 
 def run_period(period: Period) -> str:
-    """Run the monthly DAG for ``period`` in-process; returns the final DAG run state."""
-    apply_airflow_defaults()
-    ensure_metadata_db()
-    from airflow.dag_processing.dagbag import DagBag
-
-    from sinergi.dbt import ensure_manifest
-    from sinergi.paths import DAGS_DIR
-
-    ensure_manifest()  # the DAG renders one task per dbt model from the current manifest
-    bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
-    if bag.import_errors:
-        raise UsageError(f"the DAG does not import: {bag.import_errors}")
-    dag = bag.get_dag(DAG_ID)
-    run = dag.test(logical_date=scheduled_logical_date(period), run_conf={"period": str(period)})
-    return str(getattr(run, "state", "unknown"))
+    """Run the monthly DAG for ``period``; ``"success"`` only when every task succeeded."""
+    return run_period_checked(period).state
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -83,10 +90,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     period = Period.parse(args.period)
     _set_targets(args.inbox, args.warehouse)
-    state = run_period(period)
+    try:
+        result = run_period_checked(period)
+    finally:
+        reap_children()  # the command leaves no process behind (dbt's resource tracker)
     print_summary(period)
-    print(f"DAG run for {period}: {state}")
-    return 0 if state == "success" else 1
+    print(f"DAG run {result.run_id} for {period}: {result.state}")
+    for problem in result.problems:
+        print(f"  not done: {problem}")
+    return 0 if result.state == "success" else 1
 
 
 def print_summary(period: Period) -> None:

@@ -41,6 +41,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,31 @@ def build_marts_once(jobs: list[dict], settings: Any) -> dict:
                 + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
             ) from problem
         raise
+
+
+DISTRICT_TIMEOUT_ENV = "SINERGI_DISTRICT_TIMEOUT_MINUTES"
+DEFAULT_DISTRICT_TIMEOUT_MINUTES = 120
+
+
+def district_timeout() -> timedelta:
+    """The district task's ``execution_timeout`` (``SINERGI_DISTRICT_TIMEOUT_MINUTES``, 120).
+
+    Generous: a province-scale district takes minutes. It bounds a task stuck on a hostile
+    file, so one district cannot hold a worker slot (and the month) forever. Read when the
+    DAG is parsed; a bad value is an import error naming the variable.
+    """
+    text = os.environ.get(DISTRICT_TIMEOUT_ENV, "").strip()
+    if not text:
+        return timedelta(minutes=DEFAULT_DISTRICT_TIMEOUT_MINUTES)
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = 0
+    if not minutes > 0:
+        raise ValueError(
+            f"{DISTRICT_TIMEOUT_ENV} must be a positive number of minutes, got {text!r}"
+        )
+    return timedelta(minutes=minutes)
 
 
 def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTaskGroup | None:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,47 @@ def test_single_task_mode_is_selected_by_environment(manifest):
     task_ids = json.loads(result.stdout.strip().splitlines()[-1])
     assert "dbt_build" in task_ids
     assert not any(t.startswith("dbt.") for t in task_ids)
+
+
+def test_district_task_has_an_execution_timeout(dag, manifest):
+    from datetime import timedelta
+
+    mapped = dag.get_task("validate_and_load")
+    assert mapped.partial_kwargs["execution_timeout"] == timedelta(hours=2)
+    code = "print(dag.get_task('validate_and_load').partial_kwargs['execution_timeout'])"
+    out = run_dag_file(code, **target_env(manifest), SINERGI_DISTRICT_TIMEOUT_MINUTES="45")
+    assert out.stdout.strip() == "0:45:00"
+
+
+def test_district_timeout_rejects_a_bad_value(monkeypatch):
+    from sinergi.orchestration import district_timeout
+
+    monkeypatch.setenv("SINERGI_DISTRICT_TIMEOUT_MINUTES", "two hours")
+    with pytest.raises(ValueError, match="SINERGI_DISTRICT_TIMEOUT_MINUTES must be a positive"):
+        district_timeout()
+
+
+def test_history_periods_are_not_before_the_start_date(dag):
+    # a run whose logical date is before start_date gets no task instance (and "success")
+    from sinergi.periods import JAKARTA
+
+    assert dag.start_date <= datetime(2000, 1, 1, tzinfo=JAKARTA)
+
+
+def test_make_airflow_puts_the_venv_on_path_and_caps_parallelism():
+    from sinergi.paths import REPO_ROOT
+
+    recipe = subprocess.run(
+        ["make", "-n", "-s", "airflow"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "AIRFLOW__CORE__PARALLELISM"},
+    ).stdout
+    command = recipe.strip().splitlines()
+    standalone = " ".join(line.rstrip("\\") for line in command[-2:])
+    assert "airflow standalone" in standalone
+    bin_dir = str(REPO_ROOT / ".venv" / "bin")
+    assert f'PATH="{bin_dir}:' in standalone  # its components are subprocesses named `airflow`
+    assert 'AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-2}"' in standalone

@@ -1,0 +1,309 @@
+"""How ``sinergi run`` executes one period through the real DAG, and how it tells the truth.
+
+``sinergi run`` uses Airflow's ``dag.test()``: the very DAG the scheduler runs, in this
+process, task after task, on Airflow's in-process execution API (no scheduler, api-server or
+worker needed). Left alone, ``dag.test()`` misreports a run in the UI, so this module wraps it:
+
+* **Logical date = now.** ``dag.test()`` sets the run's start date to its logical date; a
+  back-dated logical date (the period's scheduled day 11) showed durations of hundreds of
+  days, and a logical date before the DAG's ``start_date`` made a run with *no task
+  instances* that Airflow marks success. The period travels in ``conf`` (the ``period``
+  param), never in the logical date, so any month of the contract runs whatever today is.
+  It also means two runs never share a logical date: ``dag.test()`` deletes an existing run
+  with the same logical date (one ``sinergi run`` deleted another's run).
+* **Run id names the period**: ``sinergi__2025-01__20261204T154100Z`` (:func:`run_id_for`).
+* **Task logs where the UI reads them.** In-process tasks log to this process's stdout only,
+  so the UI said "Log file not found on worker". Around each task, :func:`task_log_file`
+  tees the task's log lines (stdlib ``logging`` and Airflow's structlog) as JSON lines into
+  ``$AIRFLOW_HOME/logs/<Airflow's log_filename_template>``, the file the api-server reads.
+* **What ran is checked** (:func:`check_run`): every task instance of the run, every district
+  map index and every dbt task must be ``success``; a run whose district tasks did not run is
+  a failure with a message, whatever the DAG run's own state says.
+* **One run of a period at a time** per Airflow home (:func:`period_lock`, ``flock``: the
+  kernel drops the lock when the holder dies, even by ``kill -9``).
+* **Nothing left behind** (:func:`reap_children`, called by the ``sinergi run`` command):
+  dbt's ``spawn`` context starts multiprocessing's resource tracker, a child process that
+  outlived the command; it and anything else the command started is stopped before it exits.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from sinergi.periods import Period
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "sinergi_monthly"
+DISTRICT_TASK_ID = "validate_and_load"
+RUN_ID_PREFIX = "sinergi"
+
+
+class PeriodBusy(Exception):
+    """Another ``sinergi run`` holds this period's lock (a one-line message for the user)."""
+
+
+def run_id_for(period: Period, started: datetime) -> str:
+    """``sinergi__<YYYY-MM>__<UTC start, to the second>``: sortable, URL-safe, names the month."""
+    stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{RUN_ID_PREFIX}__{period}__{stamp}"
+
+
+def airflow_home() -> Path:
+    from sinergi.airflow_env import DEFAULT_AIRFLOW_HOME
+
+    return Path(os.environ.get("AIRFLOW_HOME", str(DEFAULT_AIRFLOW_HOME)))
+
+
+@contextmanager
+def period_lock(period: Period) -> Iterator[Path]:
+    """Hold ``$AIRFLOW_HOME/locks/<period>.lock`` for the run, or raise :class:`PeriodBusy`.
+
+    ``flock`` is released by the kernel when the holding process ends in any way, so a
+    killed run never leaves the period locked (the file itself stays; it is only a handle).
+    """
+    folder = airflow_home() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{period}.lock"
+    handle = open(path, "a+", encoding="ascii")  # noqa: SIM115 - held for the whole run
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise PeriodBusy(
+                f"period {period} is already being run by another `sinergi run` "
+                f"(pid {holder}, lock {path}); wait for it to finish, then run again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()  # closing the descriptor releases the flock
+
+
+# --- task logs ---------------------------------------------------------------------------------
+class _JsonLines:
+    """One task's log file, in the JSON-lines shape Airflow's log reader parses."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, level: str, event: str, logger: str, **extra: Any) -> None:
+        record = {
+            "timestamp": datetime.now(UTC).isoformat(),
+            "level": level.lower(),
+            "event": event,
+            "logger": logger,
+            **{k: str(v) for k, v in extra.items()},
+        }
+        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _StdlibTee(logging.Handler):
+    """Copies stdlib log records (sinergi, dbt, cosmos, GX) into the task's file."""
+
+    def __init__(self, sink: _JsonLines) -> None:
+        super().__init__(level=logging.INFO)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            event = record.getMessage()
+            if record.exc_info:
+                event += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            self.sink.write(record.levelname, event, record.name)
+        except Exception:  # a log line must never fail the task
+            self.handleError(record)
+
+
+_current_sink: list[_JsonLines] = []
+
+
+def _structlog_tee(logger: Any, method_name: str, event_dict: dict) -> dict:
+    """structlog processor: copies Airflow's own task log lines into the task's file."""
+    if _current_sink:
+        extra = {
+            k: v
+            for k, v in event_dict.items()
+            if k not in {"event", "logger", "logger_name", "level", "timestamp", "exc_info"}
+        }
+        name = event_dict.get("logger") or event_dict.get("logger_name") or "airflow.task"
+        event = str(event_dict.get("event", ""))
+        if event_dict.get("exc_info"):
+            event += "\n" + traceback.format_exc().rstrip()
+        with suppress(Exception):  # a log line must never fail the task
+            _current_sink[-1].write(method_name, event, str(name), **extra)
+    return event_dict
+
+
+def task_log_path(ti: Any) -> Path:
+    """The file Airflow's UI reads for this try of ``ti`` (the configured filename template)."""
+    from airflow.configuration import conf
+    from airflow.utils.log.file_task_handler import FileTaskHandler
+
+    base = conf.get("logging", "base_log_folder")
+    return Path(base) / FileTaskHandler(base)._render_filename(ti, ti.try_number)
+
+
+@contextmanager
+def task_log_file(ti: Any) -> Iterator[Path]:
+    """Tee everything logged while ``ti`` runs into its log file; yields the path."""
+    import structlog
+
+    path = task_log_path(ti)
+    sink = _JsonLines(path)
+    handler = _StdlibTee(sink)
+    root = logging.getLogger()
+    processors = structlog.get_config()["processors"]
+    root.addHandler(handler)
+    _current_sink.append(sink)
+    if _structlog_tee not in processors:
+        processors.insert(0, _structlog_tee)  # the configured list, shared by bound loggers
+    try:
+        yield path
+    finally:
+        _current_sink.remove(sink)
+        root.removeHandler(handler)
+        sink.close()
+
+
+def _logged_run_task(original):
+    def run_task(*, ti, task, **kwargs):
+        with task_log_file(ti):
+            return original(ti=ti, task=task, **kwargs)
+
+    return run_task
+
+
+# --- the run -----------------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    """What ``sinergi run`` reports: the run id, Airflow's state, and what did not run."""
+
+    period: str
+    run_id: str
+    dag_state: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        return "success" if self.dag_state == "success" and not self.problems else "failed"
+
+
+def run_dag(dag: Any, period: Period) -> RunResult:
+    """Run ``dag`` for ``period`` in-process (``dag.test``) and check every task instance."""
+    import airflow.sdk.definitions.dag as dag_module
+    from airflow.models.dagrun import DagRun
+
+    started = datetime.now(UTC)
+    run_id = run_id_for(period, started)
+    with (
+        mock.patch.object(DagRun, "generate_run_id", lambda **_: run_id),
+        mock.patch.object(dag_module, "_run_task", _logged_run_task(dag_module._run_task)),
+    ):
+        run = dag.test(logical_date=started, run_conf={"period": str(period)})
+    state = str(getattr(getattr(run, "state", None), "value", getattr(run, "state", "unknown")))
+    return RunResult(str(period), run_id, state, check_run(run_id))
+
+
+def task_states(run_id: str) -> dict[tuple[str, int], str]:
+    """``{(task_id, map_index): state}`` of every task instance of the run."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.state).where(
+                TaskInstance.dag_id == DAG_ID, TaskInstance.run_id == run_id
+            )
+        ).all()
+    return {(task, index): str(getattr(state, "value", state)) for task, index, state in rows}
+
+
+def check_run(run_id: str, districts: int | None = None) -> list[str]:
+    """What did not run or did not succeed, one line each; empty when every task succeeded.
+
+    Never trusts the DAG run's state alone: a run with no task instances is "success" to
+    Airflow. Requires every district's map index and at least one dbt task.
+    """
+    from sinergi.reference import district_codes
+
+    expected = districts if districts is not None else len(district_codes())
+    states = task_states(run_id)
+    problems = []
+    if not states:
+        return ["no task ran at all (the run has no task instances): nothing was loaded"]
+    district = {i: s for (t, i), s in states.items() if t == DISTRICT_TASK_ID and i >= 0}
+    ok = sum(1 for s in district.values() if s == "success")
+    if ok < expected:
+        problems.append(
+            f"district tasks: {ok} of {expected} succeeded"
+            + ("" if district else " (the district tasks did not run: nothing was loaded)")
+        )
+    if not any(t == "dbt_build" or t.startswith("dbt.") for t, _ in states):
+        problems.append("no dbt task ran: the marts were not built")
+    for (task, index), state in sorted(states.items()):
+        if state != "success" and not (task == DISTRICT_TASK_ID and index >= 0):
+            problems.append(f"task {task}: {state}")
+    return problems
+
+
+def reap_children(timeout: float = 5.0) -> list[str]:
+    """Stop every process this one started and that still runs; returns their command lines.
+
+    For the end of a command (``sinergi run``), never inside a long-lived process: it stops
+    *all* children. multiprocessing's resource tracker (started by dbt's ``spawn`` context)
+    is stopped the orderly way first: the semaphores it tracks are released by their
+    finalizers, then the tracker is told to exit and waited for (otherwise it outlives the
+    command). Whatever remains is terminated, then killed.
+    """
+    import multiprocessing.resource_tracker as resource_tracker
+    import multiprocessing.util as mp_util
+
+    import psutil
+
+    tracker = resource_tracker._resource_tracker
+    if getattr(tracker, "_pid", None) is not None:
+        try:
+            mp_util._run_finalizers(0)  # unlink our semaphores before the tracker goes
+            tracker._stop()
+        except Exception as problem:  # noqa: BLE001 - best effort; the sweep below follows
+            log.debug("resource tracker did not stop cleanly: %s", problem)
+    children = psutil.Process().children(recursive=True)
+    names = []
+    for child in children:
+        try:
+            names.append(" ".join(child.cmdline())[:200])
+            child.terminate()
+        except psutil.Error:
+            continue
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.Error:
+            continue
+    psutil.wait_procs(alive, timeout=timeout)
+    return names

@@ -1,0 +1,263 @@
+"""``sinergi run`` tells the truth (issue 11 §1, §4, §5; issue 12 §8).
+
+A small generated inbox (three districts, tiny scale) for a 2023 and a 2024 month goes through
+the real DAG with the real command (``sinergi run`` in a child process): both months load into
+the marts although they lie before the DAG's former ``start_date``; the command leaves no
+process behind; the run names its period, has a true duration and readable task logs, checked
+through Airflow's REST API on a real ``airflow api-server`` over the same Airflow home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sinergi.generate import generate_inbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("cli_run")]
+PERIODS = ("2023-05", "2024-11")
+DISTRICTS = {"3507", "3510", "3578"}
+
+# Runs a command as a child subreaper: processes the command leaves behind are re-parented to
+# this wrapper instead of init, so they can be seen (and stopped) after the command exits.
+REAPER = r"""
+import ctypes, json, subprocess, sys, time
+import psutil
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+run = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+left = psutil.Process().children(recursive=True)
+names = []
+for p in left:
+    try:
+        names.append(" ".join(p.cmdline())[:200] or p.name())
+    except psutil.Error:
+        names.append(f"pid {p.pid} (exited after its parent)")
+for p in left:
+    try:
+        p.kill()
+    except psutil.Error:
+        pass
+psutil.wait_procs(left, timeout=10)
+print(json.dumps({"rc": run.returncode, "out": run.stdout, "err": run.stderr, "left": names}))
+"""
+
+
+def _run_sinergi(env: dict[str, str], *args: str) -> dict:
+    command = [sys.executable, "-c", REAPER, sys.executable, "-m", "sinergi.cli", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory, airflow_db) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("cli-run")
+    inbox = root / "inbox"
+    generate_inbox(inbox, list(PERIODS), seed=5, scale=0.0005, overwrite=True)
+    for period in PERIODS:
+        for folder in (inbox / period).iterdir():
+            if folder.is_dir() and folder.name not in DISTRICTS:
+                shutil.rmtree(folder)
+    return {
+        **os.environ,
+        "SINERGI_INBOX": str(inbox),
+        "SINERGI_WAREHOUSE": f"duckdb:///{root / 'warehouse.duckdb'}",
+        "SINERGI_DATA_DIR": str(root / "data"),
+        "SINERGI_DBT_TASKS": "single",
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(cli_env) -> dict[str, dict]:
+    """``sinergi run`` of each period, once for the module: {period: reaper report}."""
+    return {period: _run_sinergi(cli_env, "run", "--period", period) for period in PERIODS}
+
+
+def _warehouse_rows(env: dict[str, str], sql: str) -> list[tuple]:
+    import duckdb
+
+    path = env["SINERGI_WAREHOUSE"].removeprefix("duckdb:///")
+    with duckdb.connect(path, read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_history_period_loads_through_sinergi_run(runs, cli_env, period):
+    report = runs[period]
+    assert report["rc"] == 0, report["out"][-3000:] + report["err"][-3000:]
+    assert f"sinergi__{period}__" in report["out"]
+    assert f"for {period}: success" in report["out"]
+    first_day = f"{period}-01"
+    reported = _warehouse_rows(
+        cli_env,
+        "select district_code, count(*) from marts.fct_submissions "
+        f"where period = date '{first_day}' and served_version is not null group by 1",
+    )
+    assert {code for code, _ in reported} == DISTRICTS
+    ppks = _warehouse_rows(
+        cli_env,
+        "select count(*), sum(total_count) from marts.fct_ppks "
+        f"where period = date '{first_day}' and is_reported",
+    )
+    assert ppks[0][0] > 0 and ppks[0][1] > 0
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_sinergi_run_leaves_no_process_behind(runs, period):
+    assert runs[period]["rc"] == 0
+    assert runs[period]["left"] == []
+
+
+# --- the runs as Airflow's UI shows them (REST API of a real api-server) --------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture(scope="module")
+def api(runs, cli_env, tmp_path_factory):
+    """A real ``airflow api-server`` on a free port over the runs' Airflow home; stopped after."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("api") / "api-server.log"
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    env = {**cli_env, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    with open(log, "w", encoding="utf-8") as out:
+        server = subprocess.Popen(
+            [airflow, "api-server", "--port", str(port), "--host", "127.0.0.1"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped with all its workers
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if _request(f"{base}/api/v2/version")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "api-server did not start: " + log.read_text()
+            time.sleep(2)
+        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        password = json.loads(passwords.read_text())["admin"]  # the login the README gives
+        status, text = _request(
+            f"{base}/auth/token", body={"username": "admin", "password": password}
+        )
+        assert status in (200, 201), text
+        yield base, json.loads(text)["access_token"]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+
+
+def _get(api, path: str) -> dict:
+    base, token = api
+    status, text = _request(f"{base}/api/v2{path}", token)
+    assert status == 200, (path, status, text[:500])
+    return json.loads(text)
+
+
+def _log_text(api, run_id: str, task_id: str, map_index: int = -1) -> str:
+    path = f"/dags/sinergi_monthly/dagRuns/{run_id}/taskInstances/{task_id}/logs/1"
+    if map_index >= 0:
+        path += f"?map_index={map_index}"
+    content = _get(api, path)["content"]
+    lines = [line if isinstance(line, str) else line.get("event", "") for line in content]
+    return "\n".join(lines)
+
+
+def test_ui_shows_period_true_duration_and_task_logs(api, runs):
+    period = PERIODS[0]
+    assert runs[period]["rc"] == 0
+    found = _get(api, "/dags/sinergi_monthly/dagRuns?limit=100")["dag_runs"]
+    mine = [run for run in found if run["dag_run_id"].startswith(f"sinergi__{period}__")]
+    assert len(mine) == 1, [run["dag_run_id"] for run in found]
+    run = mine[0]
+    assert run["state"] == "success"
+    started = datetime.fromisoformat(run["start_date"])
+    ended = datetime.fromisoformat(run["end_date"])
+    assert 0 < (ended - started).total_seconds() < 3600, (started, ended)
+
+    district = _log_text(api, run["dag_run_id"], "validate_and_load", map_index=0)
+    assert "Log file not found" not in district
+    assert "Task started" in district  # Airflow's own lines
+    assert "no file for" in district or "ACCEPTED" in district  # sinergi's lines
+    dbt = _log_text(api, run["dag_run_id"], "dbt_build")
+    assert "Log file not found" not in dbt
+    assert "Done. Returned value was" in dbt
+
+
+# --- one run of a period at a time (issue 12 §8) ---------------------------------------------
+HOLD_LOCK = (
+    "import sys, time; from sinergi.dagrun import period_lock; from sinergi.periods import Period;"
+    "lock = period_lock(Period.parse(sys.argv[1])); lock.__enter__();"
+    "print('locked', flush=True); time.sleep(600)"
+)
+
+
+def test_second_run_of_a_running_period_is_refused_and_kill_9_frees_it(cli_env):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, "2022-02"],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        second = subprocess.run(
+            [sys.executable, "-m", "sinergi.cli", "run", "--period", "2022-02"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert second.returncode == 2
+        message = second.stderr.strip().splitlines()
+        assert len(message) == 1, second.stderr
+        assert "2022-02 is already being run" in message[0]
+        assert f"pid {holder.pid}" in message[0]
+        assert "Traceback" not in second.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+
+    from sinergi.dagrun import period_lock
+    from sinergi.periods import Period
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW_HOME", cli_env["AIRFLOW_HOME"])
+        with period_lock(Period.parse("2022-02")) as path:  # not stuck after kill -9
+            assert path.read_text().strip() == str(os.getpid())
