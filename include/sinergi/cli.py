@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         reap_children()  # the command leaves no process behind (dbt's resource tracker)
     print_summary(period)
-    print(f"DAG run {result.run_id} for {period}: {result.state}")
+    print(f"DAG run for {period}: {result.state} (run id {result.run_id})")
     for problem in result.problems:
         print(f"  not done: {problem}")
     return 0 if result.state == "success" else 1
