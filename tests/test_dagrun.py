@@ -1,0 +1,60 @@
+"""``sinergi.dagrun``: run ids, the per-period lock and the check of what ran (fast parts).
+
+The real runs through ``sinergi run`` are in ``tests/integration/test_cli_run.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sinergi.dagrun import PeriodBusy, check_run, period_lock, run_id_for
+from sinergi.periods import Period
+
+
+def test_run_id_names_the_period_and_the_start():
+    started = datetime(2026, 12, 4, 15, 41, 7, 123456, tzinfo=UTC)
+    assert run_id_for(Period.parse("2024-11"), started) == "sinergi__2024-11__20261204T154107Z"
+
+
+def test_a_second_holder_of_a_period_is_refused_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    with period_lock(Period.parse("2023-05")):
+        with pytest.raises(PeriodBusy) as busy, period_lock(Period.parse("2023-05")):
+            pass
+        message = str(busy.value)
+        assert "2023-05 is already being run" in message and "\n" not in message
+        with period_lock(Period.parse("2023-06")):  # another month is not blocked
+            pass
+    with period_lock(Period.parse("2023-05")):  # released when the run ends
+        pass
+
+
+def test_a_run_without_task_instances_is_not_success(airflow_db):
+    # what Airflow produced for a period before the DAG's start_date: a "successful" run
+    # with nothing in it
+    problems = check_run("sinergi__2024-11__20260101T000000Z")
+    assert problems == ["no task ran at all (the run has no task instances): nothing was loaded"]
+
+
+def test_missing_district_tasks_and_failed_tasks_are_named(monkeypatch):
+    import sinergi.dagrun as dagrun
+
+    states = {
+        ("discover", -1): "success",
+        ("validate_and_load", 0): "success",
+        ("validate_and_load", 1): "failed",
+        ("dbt_build", -1): "upstream_failed",
+        ("publish_reports", -1): "success",
+    }
+    monkeypatch.setattr(dagrun, "task_states", lambda run_id: states)
+    problems = check_run("any", districts=38)
+    assert problems == [
+        "district tasks: 1 of 38 succeeded",
+        "task dbt_build: upstream_failed",
+    ]
+    states = {("discover", -1): "success", ("dbt_build", -1): "success"}
+    assert check_run("any", districts=38) == [
+        "district tasks: 0 of 38 succeeded (the district tasks did not run: nothing was loaded)"
+    ]
