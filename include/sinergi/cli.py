@@ -98,6 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"DAG run for {period}: {result.state} (run id {result.run_id})")
     for problem in result.problems:
         print(f"  not done: {problem}")
+    if result.state != "success":
+        first = result.problems[0] if result.problems else f"Airflow ended it {result.dag_state}"
+        print(f"sinergi: the run for {period} did not complete: {first}", file=sys.stderr)
     return 0 if result.state == "success" else 1
 
 
