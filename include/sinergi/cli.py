@@ -162,7 +162,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = load_settings()
     print(f"Reports (summaries, district feedback, Data Docs): {settings.reports_dir}")
     print(f"Warehouse: {settings.warehouse_url}")
-    print("Inspect the runs in Airflow's UI: make airflow  (http://localhost:8080)")
+    print(
+        "Inspect the runs in Airflow's UI: make airflow  (http://localhost:8080; user admin, "
+        "password in .airflow/simple_auth_manager_passwords.json.generated)"
+    )
     print("Run states: " + json.dumps(states))
     return 0 if all(s == "success" for s in states.values()) else 1
 
