@@ -58,3 +58,20 @@ def test_missing_district_tasks_and_failed_tasks_are_named(monkeypatch):
     assert check_run("any", districts=38) == [
         "district tasks: 0 of 38 succeeded (the district tasks did not run: nothing was loaded)"
     ]
+
+
+def test_sinergi_run_exits_1_and_says_what_did_not_run(monkeypatch, capsys, settings_env):
+    import sinergi.cli as cli
+    from sinergi.dagrun import RunResult
+
+    (settings_env / "inbox").mkdir()
+    problem = (
+        "district tasks: 0 of 38 succeeded (the district tasks did not run: nothing was loaded)"
+    )
+    result = RunResult("2024-11", "sinergi__2024-11__20261204T000000Z", "success", [problem])
+    monkeypatch.setattr(cli, "run_period_checked", lambda period: result)
+    monkeypatch.setattr(cli, "reap_children", lambda: [])
+    assert cli.main(["run", "--period", "2024-11"]) == 1
+    out, err = capsys.readouterr()
+    assert "DAG run for 2024-11: failed (run id sinergi__2024-11__" in out
+    assert err.strip() == f"sinergi: the run for 2024-11 did not complete: {problem}"
