@@ -54,7 +54,12 @@ class Settings:
         """The HMAC key for NIK / No. KK; a persistent local dev key when none is configured."""
         if self.pii_key_value:
             return self.pii_key_value.encode("utf-8")
-        return _development_key(self.data_dir / "dev-pii-key")
+        return _development_key(self.development_key_file)
+
+    @property
+    def development_key_file(self) -> Path:
+        """Where the local development PII key lives when ``SINERGI_PII_KEY`` is unset."""
+        return self.data_dir / "dev-pii-key"
 
     @property
     def suites_dir(self) -> Path:
