@@ -48,9 +48,10 @@ def test_fresh_warehouse_binds_and_the_same_key_passes(warehouse, monkeypatch):
     _check(warehouse, monkeypatch, KEY_A)
     bound = read_binding(warehouse)
     assert bound is not None and bound.key_source == "configured"
-    assert bound.fingerprint == hmac.new(
-        KEY_A.encode(), b"sinergi-pii-key-fingerprint", hashlib.sha256
-    ).hexdigest()
+    assert (
+        bound.fingerprint
+        == hmac.new(KEY_A.encode(), b"sinergi-pii-key-fingerprint", hashlib.sha256).hexdigest()
+    )
     assert KEY_A not in bound.fingerprint
     assert bound.fingerprint != hashlib.sha256(KEY_A.encode()).hexdigest()  # keyed, not a hash
 
