@@ -87,8 +87,7 @@ def check_pii_key(wh: Warehouse, settings: Settings) -> None:
 def read_binding(wh: Warehouse) -> KeyBinding | None:
     """The warehouse's key binding, or None if it has none yet (fresh or older warehouse)."""
     with wh.transaction() as conn:
-        conn.execute(f"create schema if not exists {PII_KEY_BINDING.schema}")
-        conn.execute(PII_KEY_BINDING.ddl())
+        conn.execute(PII_KEY_BINDING.ddl())  # the audit schema exists (ensure_schema)
         rows = wh.execute(
             conn,
             f"select fingerprint, key_source, cast(bound_at as varchar) "
