@@ -47,9 +47,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from sinergi.paths import DBT_PROJECT_DIR
+from sinergi.warehouse.url import parse_warehouse_url
 
 # Every variable dbt_project/profiles.yml reads; all are cleared for a run, then the ones
 # the URL defines are set, so nothing from an earlier warehouse or the caller's shell leaks in.
@@ -98,12 +98,7 @@ def manifest_path() -> Path:
 
 def dbt_target(warehouse_url: str) -> str:
     """The ``profiles.yml`` output for a warehouse URL: ``duckdb`` or ``postgres`` (no secrets)."""
-    scheme = urlsplit(warehouse_url).scheme.lower().split("+", 1)[0]
-    if scheme == "duckdb":
-        return "duckdb"
-    if scheme in ("postgresql", "postgres"):
-        return "postgres"
-    raise ValueError(f"unsupported warehouse URL scheme {scheme!r}")
+    return parse_warehouse_url(warehouse_url).kind
 
 
 class DbtRunError(RuntimeError):
@@ -165,35 +160,20 @@ class DbtOutcome:
 def dbt_env(warehouse_url: str) -> dict[str, str]:
     """The environment variables ``profiles.yml`` needs for ``warehouse_url``.
 
-    The URL forms are the warehouse connection's (``sinergi.warehouse.connection``):
-    ``duckdb:///abs/path.duckdb`` (an absolute path after the three slashes, as
-    ``f"duckdb:///{path}"`` writes it) or ``duckdb:///relative.duckdb`` (relative to the
-    current directory, made absolute here so dbt sees the same file);
-    ``postgresql://user:password@host:port/dbname``, also ``postgres://`` and
-    ``postgresql+psycopg://``, with percent-escapes decoded, a ``?host=/socket/dir`` query
-    parameter honoured, user ``postgres`` and port 5432 by default.
+    The URL forms are those of ``sinergi.warehouse.url`` (the one parser): DuckDB's path is
+    passed absolute (a relative ``duckdb:rel/path.duckdb`` resolved against the current
+    directory), so dbt opens exactly the file the loader writes.
     """
-    from sinergi.warehouse.connection import duckdb_path, postgres_conninfo
-
-    scheme = urlsplit(warehouse_url).scheme.lower()
-    if scheme == "duckdb":
-        path = duckdb_path(warehouse_url)
-        if path.name in ("", ":memory:"):
-            raise ValueError(f"DuckDB URL must name a database file: {warehouse_url!r}")
-        return {"SINERGI_DBT_TARGET": "duckdb", "SINERGI_DUCKDB_PATH": str(path.absolute())}
-
-    parts = urlsplit(postgres_conninfo(warehouse_url))  # ValueError for other schemes
-    dbname = unquote(parts.path.lstrip("/"))
-    if not dbname:
-        raise ValueError(f"PostgreSQL URL must name a database: {warehouse_url!r}")
-    host = unquote(parts.hostname or "") or parse_qs(parts.query).get("host", ["localhost"])[0]
+    location = parse_warehouse_url(warehouse_url)
+    if location.kind == "duckdb":
+        return {"SINERGI_DBT_TARGET": "duckdb", "SINERGI_DUCKDB_PATH": str(location.path)}
     return {
         "SINERGI_DBT_TARGET": "postgres",
-        "SINERGI_PG_HOST": host,
-        "SINERGI_PG_PORT": str(parts.port or 5432),
-        "SINERGI_PG_USER": unquote(parts.username or "postgres"),
-        "SINERGI_PG_PASSWORD": unquote(parts.password or ""),
-        "SINERGI_PG_DBNAME": dbname,
+        "SINERGI_PG_HOST": location.host,
+        "SINERGI_PG_PORT": str(location.port),
+        "SINERGI_PG_USER": location.user,
+        "SINERGI_PG_PASSWORD": location.password,
+        "SINERGI_PG_DBNAME": location.dbname,
     }
 
 

@@ -31,6 +31,7 @@ from sinergi.warehouse.loader import (
     record_processed_period,
     record_version,
 )
+from sinergi.warehouse.pii_key import check_pii_key
 from sinergi.warehouse.roles import init_postgres
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def prepare_period(period: Period, settings: Settings) -> list[dict]:
     """Create the warehouse tables, mark P processed, record notices; one job per district."""
     wh = open_warehouse(settings.warehouse_url)
     wh.ensure_schema()
+    check_pii_key(wh, settings)  # binds a fresh warehouse; refuses another key, no retries
     if isinstance(wh, PostgresWarehouse):
         init_postgres(wh)  # idempotent: reader roles keep their grants on rebuilt marts
     record_processed_period(wh, period)
@@ -105,6 +107,7 @@ def _summary_line(district: str, outcome: FileOutcome, verdict: Verdict) -> str:
 def process_district(period: Period, district_code: str, settings: Settings) -> dict:
     """Read, judge and load every new file version of one district for one period."""
     wh = open_warehouse(settings.warehouse_url)
+    check_pii_key(wh, settings)  # before anything is archived, judged or loaded
     found = scan_district(settings.inbox, period, district_code)
     known = known_versions(wh, period, district_code)
     context = Context(period, district_code)

@@ -1,4 +1,5 @@
-"""Connections to the warehouse, selected by URL: ``duckdb:///path`` or ``postgresql://…``.
+"""Connections to the warehouse, selected by URL: ``duckdb:///abs/path.duckdb``,
+``duckdb:relative/path.duckdb`` or ``postgresql://…`` (parsed by ``sinergi.warehouse.url``).
 
 Both engines are driven through the same small interface so the pipeline code has no
 ``if duckdb`` branches: ``execute`` with ``%s`` placeholders, ``transaction``, and a bulk
@@ -18,38 +19,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from sinergi.warehouse.schema import Table, all_ddl
+from sinergi.warehouse.url import WarehouseURL, parse_warehouse_url, redact
 
-
-def duckdb_path(url: str) -> Path:
-    """``duckdb:///abs/path.duckdb`` -> ``/abs/path.duckdb`` (``duckdb:///rel`` is relative)."""
-    rest = url.split(":", 1)[1]
-    if rest.startswith("///"):
-        rest = rest[3:]
-        path = Path(rest)
-        return path if path.is_absolute() or rest.startswith("/") else Path.cwd() / path
-    raise ValueError(f"DuckDB warehouse URL must look like duckdb:///path/file.duckdb, got {url!r}")
-
-
-def postgres_conninfo(url: str) -> str:
-    """Normalise ``postgresql+psycopg://`` and friends to a libpq URL."""
-    parsed = urlparse(url)
-    scheme = parsed.scheme.split("+", 1)[0]
-    if scheme not in ("postgresql", "postgres"):
-        raise ValueError(f"unsupported warehouse URL scheme {parsed.scheme!r}")
-    return parsed._replace(scheme="postgresql").geturl()
-
-
-def redact(url: str) -> str:
-    """The URL without its password, fit for a log line."""
-    parsed = urlparse(url)
-    if parsed.password:
-        netloc = parsed.netloc.replace(f":{unquote(parsed.password)}@", ":***@")
-        netloc = netloc.replace(f":{parsed.password}@", ":***@")
-        return parsed._replace(netloc=netloc).geturl()
-    return url
+__all__ = ["DuckDBWarehouse", "PostgresWarehouse", "Warehouse", "open_warehouse", "redact"]
 
 
 class Warehouse:
@@ -57,8 +31,14 @@ class Warehouse:
 
     placeholder = "%s"
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    kind = ""
+
+    def __init__(self, url: str | WarehouseURL) -> None:
+        location = url if isinstance(url, WarehouseURL) else parse_warehouse_url(url)
+        if location.kind != self.kind:
+            raise ValueError(f"{type(self).__name__} cannot open {location.redacted!r}")
+        self.location = location
+        self.url = location.url
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -99,10 +79,12 @@ class Warehouse:
 
 class DuckDBWarehouse(Warehouse):
     placeholder = "?"
+    kind = "duckdb"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | WarehouseURL) -> None:
         super().__init__(url)
-        self.path = duckdb_path(url)
+        assert self.location.path is not None
+        self.path = self.location.path
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -140,9 +122,12 @@ class DuckDBWarehouse(Warehouse):
 
 
 class PostgresWarehouse(Warehouse):
-    def __init__(self, url: str) -> None:
+    kind = "postgres"
+
+    def __init__(self, url: str | WarehouseURL) -> None:
         super().__init__(url)
-        self.conninfo = postgres_conninfo(url)
+        assert self.location.conninfo is not None
+        self.conninfo = self.location.conninfo
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -179,12 +164,9 @@ class PostgresWarehouse(Warehouse):
         return loaded
 
 
-def open_warehouse(url: str) -> Warehouse:
-    """The warehouse for ``url``; a clear error for anything else."""
-    if url.startswith("duckdb:"):
-        return DuckDBWarehouse(url)
-    if url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
-        return PostgresWarehouse(url)
-    raise ValueError(
-        f"SINERGI_WAREHOUSE must be duckdb:///path or postgresql://…, got {redact(url)!r}"
-    )
+def open_warehouse(url: str | WarehouseURL) -> Warehouse:
+    """The warehouse for ``url``; ``WarehouseURLError`` (a ValueError) naming the right form."""
+    location = url if isinstance(url, WarehouseURL) else parse_warehouse_url(url)
+    if location.kind == "duckdb":
+        return DuckDBWarehouse(location)
+    return PostgresWarehouse(location)

@@ -8,6 +8,7 @@ leaves no trace: the next run judges the same file again as the same new version
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ import pandas as pd
 from sinergi.inbox import Notice
 from sinergi.judgement import Verdict
 from sinergi.periods import Period
-from sinergi.warehouse.connection import Warehouse
+from sinergi.warehouse.connection import PostgresWarehouse, Warehouse
 from sinergi.warehouse.schema import (
     FILE_VERSIONS,
     INBOX_NOTICES,
@@ -78,6 +79,7 @@ def record_version(wh: Warehouse, record: VersionRecord, verdict: Verdict, spill
         checks.write(_aggregate_checks(record, verdict.expectation_results))
 
     with wh.transaction() as conn:
+        _claim_version(wh, conn, record)
         if verdict.is_servable:
             wh.copy_parquet(
                 conn, RAW_TABLES[record.dataset], verdict.accepted_parts, verdict.duplicate_rows
@@ -106,6 +108,61 @@ def record_version(wh: Warehouse, record: VersionRecord, verdict: Verdict, spill
         )
         placeholders = ", ".join(["%s"] * len(values))
         wh.execute(conn, f"insert into {FILE_VERSIONS.qualified} values ({placeholders})", values)
+
+
+class VersionConflict(RuntimeError):
+    """Another run recorded this version number (or these bytes) first; retrying resolves it.
+
+    Raised inside the version's transaction, before any row is copied, so nothing of this
+    attempt is kept. A retry reads the versions again: the same bytes are then UNCHANGED, other
+    bytes get the next free number.
+    """
+
+
+def _version_lock_id(record: VersionRecord) -> int:
+    """A signed 64-bit advisory-lock id for (period, district, dataset)."""
+    name = f"sinergi-version:{record.period}:{record.district_code}:{record.dataset}"
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _claim_version(wh: Warehouse, conn, record: VersionRecord) -> None:
+    """Make this transaction the only one numbering (P, D, dataset); check the number is free.
+
+    The version number is chosen before judging (minutes earlier), so two runs of the same
+    period can pick the same one. On PostgreSQL a transaction-scoped advisory lock serialises
+    the loaders of one (P, D, dataset) until commit; DuckDB has one writer per file already
+    (the connection's file lock). Then, still inside the transaction, the number and the bytes
+    must still be free: otherwise :class:`VersionConflict`, instead of a primary-key violation
+    after every row was copied.
+    """
+    if isinstance(wh, PostgresWarehouse):
+        wh.execute(conn, "select pg_advisory_xact_lock(%s)", (_version_lock_id(record),))
+    taken = wh.execute(
+        conn,
+        f"select version, sha256 from {FILE_VERSIONS.qualified} "
+        "where period = %s and district_code = %s and dataset = %s "
+        "and (version = %s or sha256 = %s)",
+        (
+            record.period.first_day,
+            record.district_code,
+            record.dataset,
+            record.version,
+            record.sha256,
+        ),
+    )
+    if taken:
+        version, sha = taken[0]
+        what = (
+            f"the same file was recorded as v{version}"
+            if sha == record.sha256
+            else f"v{record.version} was recorded for another file"
+        )
+        raise VersionConflict(
+            f"{record.district_code} {record.dataset} {record.period}: {what} by another run "
+            "of this period at the same time; nothing of this attempt was loaded. Retry (the "
+            "task's automatic retry does it) and avoid running the same period twice at once."
+        )
 
 
 def _aggregate_checks(record: VersionRecord, rows: list[dict]) -> pd.DataFrame:

@@ -191,6 +191,20 @@ PROCESSED_PERIODS = Table(
     ("period",),
 )
 
+# The keyed fingerprint of the PII key the warehouse's pseudonyms were made with (one row,
+# written once on the first run, never the key itself): see sinergi.warehouse.pii_key.
+PII_KEY_BINDING = Table(
+    "audit",
+    "pii_key_binding",
+    (
+        ("binding", "varchar not null"),
+        ("fingerprint", "varchar not null"),
+        ("key_source", "varchar not null"),
+        ("bound_at", "timestamptz not null"),
+    ),
+    ("binding",),
+)
+
 AUDIT_TABLES: tuple[Table, ...] = (
     FILE_VERSIONS,
     ROW_REJECTIONS,
@@ -198,6 +212,7 @@ AUDIT_TABLES: tuple[Table, ...] = (
     VALIDATION_RESULTS,
     INBOX_NOTICES,
     PROCESSED_PERIODS,
+    PII_KEY_BINDING,
 )
 
 SCHEMAS: tuple[str, ...] = ("raw", "audit")
