@@ -36,7 +36,14 @@ def _set_targets(inbox: str | None, warehouse: str | None) -> None:
             raise UsageError(f"inbox folder {inbox!r} does not exist")
         os.environ["SINERGI_INBOX"] = str(path)
     if warehouse:
-        os.environ["SINERGI_WAREHOUSE"] = warehouse
+        from sinergi.warehouse.url import duckdb_url, parse_warehouse_url
+
+        # Refused here, before any task runs (a ValueError: one line, exit 2); a relative
+        # DuckDB path is fixed to the folder the command was started in.
+        location = parse_warehouse_url(warehouse)
+        os.environ["SINERGI_WAREHOUSE"] = (
+            duckdb_url(location.path) if location.kind == "duckdb" else warehouse
+        )
 
 
 def run_period_checked(period: Period) -> RunResult:
@@ -161,7 +168,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print_summary(Period.parse(text))
     settings = load_settings()
     print(f"Reports (summaries, district feedback, Data Docs): {settings.reports_dir}")
-    print(f"Warehouse: {settings.warehouse_url}")
+    from sinergi.warehouse.url import redact
+
+    print(f"Warehouse: {redact(settings.warehouse_url)}")
     print(
         "Inspect the runs in Airflow's UI: make airflow  (http://localhost:8080; user admin, "
         "password in .airflow/simple_auth_manager_passwords.json.generated)"
