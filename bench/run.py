@@ -591,7 +591,9 @@ class Bench:
         started = time.perf_counter()
         try:
             if config.bytecode_cache:  # fill the cache before anything is timed
-                env = self.stage_env(self.work / "warmup-data", None, "duckdb:///unused.duckdb")
+                env = self.stage_env(
+                    self.work / "warmup-data", None, f"duckdb://{self.work / 'unused.duckdb'}"
+                )
                 self.child("warmup", {}, env, part="setup", counted=False)
             if "scales" in config.parts:
                 self.part_scales()
@@ -632,7 +634,9 @@ class Bench:
         return {"districts": self.config.districts} if self.config.districts else {}
 
     def generate(self, out: Path, periods: list[str], scale: float, part: str) -> dict:
-        env = self.stage_env(self.work / "generate-data", None, "duckdb:///unused.duckdb")
+        env = self.stage_env(
+            self.work / "generate-data", None, f"duckdb://{self.work / 'unused.duckdb'}"
+        )
         run = self.child(
             "generate",
             {"out": str(out), "periods": periods, "scale": scale, "seed": self.config.seed},
@@ -1030,7 +1034,9 @@ class Bench:
         district = "3578"
         rdir = self.work / "roster"
         path = rdir / "inbox" / config.period / district / "penerima_bantuan.csv"
-        env = self.stage_env(rdir / "data", rdir / "inbox", "duckdb:///unused.duckdb")
+        env = self.stage_env(
+            rdir / "data", rdir / "inbox", f"duckdb://{self.work / 'unused.duckdb'}"
+        )
         run = self.child(
             "write_roster",
             {

@@ -186,7 +186,7 @@ class WarehouseReader:
         if self.engine == "duckdb":
             import duckdb
 
-            path = self.url.split("duckdb:///", 1)[1]
+            path = self.url.split("duckdb://", 1)[1]  # duckdb:///abs (four slashes: same)
             with duckdb.connect(path, read_only=True) as conn:
                 cursor = conn.execute(sql.replace("%s", "?"), list(params))
                 names = [d[0] for d in cursor.description]
