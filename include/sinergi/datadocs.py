@@ -99,6 +99,9 @@ _RESOURCE = re.compile(
     r"(?P<rest>[^>]*)>(?:</script>)?",
     re.IGNORECASE,
 )
+# The dark-mode logo in GX's stylesheet (inlined into every page) is a remote background.
+_CSS_REMOTE = re.compile(r"url\(\s*['\"]?(?:https?:)?//[^)]*\)", re.IGNORECASE)
+_STATIC_REF = re.compile(r"(?P<attr>src|href)=\"(?:\./|(?:\.\./)+)?static/")
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 _ONCLICK = re.compile(r"onclick=\"(?P<fn>[A-Za-z_]\w*)\((?:'(?P<arg>[^'\"]*)')?\)\"")
 _SRI = re.compile(r"\s+(?:integrity|crossorigin)=\"[^\"]*\"")
@@ -337,6 +340,8 @@ def finalise_site(site: Path, versions: list[dict]) -> None:
     """Make the rendered site self-contained (assets, no inline script) and auditor-friendly."""
     shutil.copytree(STATIC / "vendor", site / VENDOR, dirs_exist_ok=True)
     (site / VENDOR / "sinergi-handlers.js").write_text(_HANDLERS_JS, encoding="utf-8")
+    for sheet in (site / "static" / "styles").glob("*.css"):
+        sheet.write_text(_CSS_REMOTE.sub("none", sheet.read_text(encoding="utf-8")), "utf-8")
     by_run = {v["run_name"]: v for v in versions}
     pages: dict[str, list[Path]] = defaultdict(list)
     for page in sorted(site.glob("validations/**/*.html")):
@@ -394,7 +399,9 @@ def offline_html(text: str, prefix: str, page_name: str = "") -> str:
         whole = match.group(0)
         return _SRI.sub("", whole.replace(url, target, 1))
 
-    text = _RESOURCE.sub(local, text)
+    text = _CSS_REMOTE.sub("none", _RESOURCE.sub(local, text))
+    # GX's favicon path on result pages is one ``../`` short: anchor every static/ at the root.
+    text = _STATIC_REF.sub(lambda m: f'{m["attr"]}="{prefix}static/', text)
     return _ONCLICK.sub(
         lambda m: (
             f'data-sinergi-call="{m["fn"]}"'
