@@ -218,3 +218,36 @@ def test_feedback_has_ignored_file_notice_in_bahasa(published):
     text = feedback.read_text(encoding="utf-8-sig")
     assert "Berkas diabaikan" in text
     assert NIK not in text and "<16 digits>" in text
+
+
+@pytest.mark.skipif(
+    not (shutil.which("chromium") or shutil.which("chromium-browser")),
+    reason="chromium is not installed (apt-get install -y chromium)",
+)
+def test_index_lists_the_validations_in_a_browser_with_the_network_off(published):
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check-data-docs-offline.sh"
+    index = _site(published) / "index.html"
+    done = subprocess.run(
+        [str(script), str(index), "5"], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (_site(published) / "offline-check.png").stat().st_size > 10_000
+
+
+def test_expectation_ids_are_the_committed_suites_ids(published):
+    """audit.validation_results names each expectation by its stable id, run after run."""
+    import json
+
+    from sinergi.warehouse.connection import open_warehouse
+    from sinergi.warehouse.schema import VALIDATION_RESULTS
+
+    settings = published["settings"]
+    committed = set()
+    for path in settings.suites_dir.glob("*.json"):
+        committed |= {e["id"] for e in json.loads(path.read_text())["expectations"]}
+    wh = open_warehouse(settings.warehouse_url)
+    with wh.connect() as conn:
+        ids = wh.execute(conn, f"select expectation_id from {VALIDATION_RESULTS.qualified}")
+    assert ids and {i for (i,) in ids} <= committed
