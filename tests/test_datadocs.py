@@ -50,6 +50,9 @@ PENERIMA = (
     "500.000;31/12/2025;SALUR\n"
     f"2025-12;3501;3501016203588997;3501012303090384;{XSS_SCRIPT};22-03-1958;3501012003;PKH;"
     "500.000;31/12/2025;SALUR\n"
+    # born in 1880: implausible_birthdate, shown as a date (not 18800301.0)
+    "2025-12;3501;3501014103800996;3501012303090384;PEREMPUAN;01-03-1880;3501012003;PKH;"
+    "500.000;31/12/2025;SALUR\n"
 )
 
 
@@ -209,6 +212,8 @@ def test_page_names_the_file_version_and_shows_contract_columns(published):
     assert "__none__" not in text and "Data asset: None" not in text
     assert "__yyyymmdd" not in text and "__program_ceiling" not in text
     assert "Reason code invalid_village_code" in text
+    assert "Reason code implausible_birthdate" in text
+    assert "1880-03-01" in text and "18800301" not in text
     # every check of this file is one click away
     assert "duplicates check" in text or "row rules" in text
 

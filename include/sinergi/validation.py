@@ -245,20 +245,30 @@ def sanitise(result, personal_columns: set[str]):
                 res[key] = list(res[key])[:20]
         res.pop("unexpected_index_query", None)
     out = json.loads(json.dumps(result.to_json_dict(), default=str))
+    parameters = out.get("suite_parameters") or {}
+    for name, value in parameters.items():
+        if name.endswith("_yyyymmdd"):
+            parameters[name] = _shown(value, "__yyyymmdd")
     for item in out.get("results", []):
-        _for_auditors(item)
+        _for_auditors(item, parameters)
     return _scrub_strings(out)
 
 
-def _description(kind: str, kwargs: dict, reason: str | None) -> str:
+def _bound(value: Any, parameters: dict) -> Any:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return parameters.get(value["$PARAMETER"])
+    return value
+
+
+def _description(kind: str, kwargs: dict, reason: str | None, parameters: dict) -> str:
     """``reason code — column: what the expectation checks`` for the Data Docs table."""
     what = kind.removeprefix("expect_").replace("_", " ")
     columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
     text = f"Reason code {reason or '-'} — {', '.join(columns) or 'table'}: {what}"
     bounds = [
-        f"{label} {kwargs[key]}"
+        f"{label} {_bound(kwargs[key], parameters)}"
         for key, label in (("min_value", "min"), ("max_value", "max"))
-        if isinstance(kwargs.get(key), int | float | str)
+        if isinstance(_bound(kwargs.get(key), parameters), int | float | str)
     ]
     if isinstance(kwargs.get("value_set"), list):
         bounds.append(f"one of {len(kwargs['value_set'])} allowed values")
@@ -267,7 +277,7 @@ def _description(kind: str, kwargs: dict, reason: str | None) -> str:
     return html.escape(text.replace("$", ""))
 
 
-def _for_auditors(item: dict) -> None:
+def _for_auditors(item: dict, parameters: dict) -> None:
     config = item.get("expectation_config") or {}
     kwargs = config.get("kwargs") or {}
     meta = config.get("meta") or {}
@@ -291,7 +301,9 @@ def _for_auditors(item: dict) -> None:
         config["id"] = meta["expectation_id"]
     # GX renders ``description`` instead of its own sentence (its "meta properties" columns
     # fail validation in GX 1.24): lead with the reason code the district sees in its feedback.
-    config["description"] = _description(config.get("type", ""), kwargs, meta.get("reason_code"))
+    config["description"] = _description(
+        config.get("type", ""), kwargs, meta.get("reason_code"), parameters
+    )
     config["meta"] = meta
 
 
