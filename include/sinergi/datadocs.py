@@ -344,7 +344,7 @@ def finalise_site(site: Path, versions: list[dict]) -> None:
         sheet.write_text(_CSS_REMOTE.sub("none", sheet.read_text(encoding="utf-8")), "utf-8")
     by_run = {v["run_name"]: v for v in versions}
     pages: dict[str, list[Path]] = defaultdict(list)
-    for page in sorted(site.glob("validations/**/*.html")):
+    for page in sorted(site.glob("validations/**/*.html"), key=_check_order):
         pages[page.parent.parent.name].append(page)
     _write_versions_page(site, versions, pages)
     for page in site.rglob("*.html"):
@@ -411,6 +411,11 @@ def offline_html(text: str, prefix: str, page_name: str = "") -> str:
     )
 
 
+def _check_order(page: Path) -> tuple:
+    """Row rules (by part), then the duplicates check: the order the pipeline runs them."""
+    return (page.parent.parent.parent.name == "duplicates", page.as_posix())
+
+
 def _label(page: Path) -> str:
     suite = page.parent.parent.parent.name
     if suite == "duplicates":
@@ -474,7 +479,7 @@ def _write_versions_page(site: Path, versions: list[dict], pages: dict[str, list
         ]
         rows.append(
             f'<tr id="{html.escape(version["run_name"])}">'
-            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            + "".join(f'<td class="text-nowrap">{html.escape(c)}</td>' for c in cells)
             + f"<td>{verdict}</td><td>{links}</td></tr>"
         )
     (site / VERSIONS_PAGE).write_text(
