@@ -19,7 +19,6 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -305,12 +304,3 @@ def _for_auditors(item: dict, parameters: dict) -> None:
         config.get("type", ""), kwargs, meta.get("reason_code"), parameters
     )
     config["meta"] = meta
-
-
-def write_result(result_dict: dict, folder: Path, run_name: str) -> Path:
-    """Store a sanitised result as JSON for the run's Data Docs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = folder / f"{run_name.replace('/', '__')}__{stamp}.json"
-    path.write_text(json.dumps(result_dict, default=str), encoding="utf-8")
-    return path
