@@ -129,7 +129,7 @@ def sinergi_monthly():
         from sinergi.reports import publish
 
         period = jobs[0]["period"]
-        return publish(period, list(jobs), dbt_outcome(period, context), load_settings())
+        return publish(period, dbt_outcome(period, context), load_settings())
 
     jobs = discover()
     check_deadline(jobs)

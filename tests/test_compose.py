@@ -385,6 +385,28 @@ def test_reports_web_serves_the_reports_volume_read_only(services):
     assert "autoindex on" in conf
 
 
+def _csp(block: str) -> dict[str, str]:
+    header = re.search(r'add_header Content-Security-Policy "([^"]+)" always;', block)
+    assert header, "no Content-Security-Policy header"
+    return {d.split()[0]: d.strip() for d in header[1].split(";") if d.strip()}
+
+
+def test_reports_web_sends_a_restrictive_csp_and_nosniff():
+    conf = (DOCKER_DIR / "reports-web" / "default.conf").read_text(encoding="utf-8")
+    server_level = conf.split("location", 1)[0]
+    csp = _csp(server_level)
+    assert csp["default-src"] == "default-src 'self'"
+    assert csp["script-src"] == "script-src 'self'"  # no inline script for Data Docs
+    assert csp["object-src"] == "object-src 'none'"
+    assert "http" not in " ".join(csp.values())
+    assert "add_header X-Content-Type-Options nosniff always;" in server_level
+    # A location with its own add_header drops the server's: each such location repeats all.
+    for block in re.findall(r"location [^{]*\{(.*?)\n    \}", conf, flags=re.DOTALL):
+        if "add_header" in block:
+            assert _csp(block)["default-src"] == "default-src 'self'"
+            assert "X-Content-Type-Options nosniff" in block
+
+
 def test_named_volumes_declared(compose, services):
     declared = set(compose["volumes"])
     assert {"postgres-data", "reports", "archive"} <= declared

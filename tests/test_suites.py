@@ -68,3 +68,23 @@ def test_suites_load_in_great_expectations():
     for path in sorted(SUITES_DIR.glob("*.json")):
         suite = gx.ExpectationSuite(**json.loads(path.read_text(encoding="utf-8")))
         assert suite.expectations
+
+
+def test_two_runs_report_the_same_expectation_ids():
+    """GX gives expectations new random ids on every suite load; outcomes use the stable ones."""
+    import json
+
+    import pandas as pd
+
+    from sinergi.validation import SuiteRunner, outcomes
+
+    frame = pd.DataFrame({"earlier_identical_rows": [0, 1], "distinct_rows_with_key": [1, 2]})
+    committed = json.loads((SUITES_DIR / "sinergi.duplicates.json").read_text(encoding="utf-8"))
+    runs = [
+        [
+            o.expectation_id
+            for o in outcomes(SuiteRunner(SUITES_DIR).validate("duplicates", frame, {}))
+        ]
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] == [e["id"] for e in committed["expectations"]]

@@ -1,9 +1,7 @@
-"""NIK / No. KK validity (contract §4) and their pseudonymisation (contract §5.3).
+"""Pseudonymisation of NIK / No. KK (contract §5.3).
 
-A NIK is 16 digits: province (1-2), regency (3-4), sub-district (5-6), birth day (7-8, women
-+40), birth month (9-10), birth year (11-12), serial (13-16). A No. KK has the same region
-prefix and a serial in 13-16. The checks here are the contract's, nothing more: a NIK that
-passes them may still not exist, which only Dukcapil can tell.
+Their validity rules (contract §4) are expectations in ``sinergi.suites`` (``nik_regex``,
+``kk_regex``); the test oracle in ``tests/contract_oracle.py`` checks them independently.
 
 Pseudonymisation is keyed HMAC-SHA256 so that the same person gets the same key in every
 month and district (needed for reach and cross-district duplicates) while nobody without the
@@ -13,42 +11,7 @@ key can recover or confirm a NIK by hashing candidates.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
-
-from sinergi.reference import nik_province_codes
-
-_SIXTEEN_DIGITS = re.compile(r"^[0-9]{16}$")
-
-
-def is_valid_nik(value: str) -> bool:
-    """True when ``value`` satisfies the contract's NIK rule."""
-    if not _SIXTEEN_DIGITS.match(value):
-        return False
-    if value[:2] not in nik_province_codes():
-        return False
-    day, month = int(value[6:8]), int(value[8:10])
-    if not (1 <= day <= 31 or 41 <= day <= 71):
-        return False
-    if not 1 <= month <= 12:
-        return False
-    return value[12:16] != "0000"
-
-
-def is_valid_kk(value: str) -> bool:
-    """True when ``value`` satisfies the contract's No. KK rule."""
-    return (
-        bool(_SIXTEEN_DIGITS.match(value))
-        and value[:2] in nik_province_codes()
-        and value[12:16] != "0000"
-    )
-
-
-def nik_birth_parts(nik: str) -> tuple[int, int, int, str]:
-    """(day, month, two-digit year, sex 'L'/'P') encoded in a valid NIK."""
-    day = int(nik[6:8])
-    sex = "P" if day > 40 else "L"
-    return (day - 40 if day > 40 else day), int(nik[8:10]), int(nik[10:12]), sex
 
 
 def pseudonymise(value: str, key: bytes) -> str:

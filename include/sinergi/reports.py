@@ -1,7 +1,9 @@
 """What a run publishes: a summary for data engineers and feedback for district operators.
 
 Reports never contain NIK or No. KK: the feedback tells the operator the row number and the
-column, which is enough to find the row in their own file.
+column, which is enough to find the row in their own file. Every text that comes from a
+district (file names, rejection details, notices) is scrubbed by shape on the way out
+(``scrub_identifiers``): a NIK typed into the wrong cell can turn up in a rejection detail.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from sinergi.config import Settings
 from sinergi.datadocs import build_site
 from sinergi.datasets import SPECS
 from sinergi.periods import Period
+from sinergi.scrub import scrub_identifiers
 from sinergi.warehouse.connection import open_warehouse
-from sinergi.warehouse.schema import FILE_VERSIONS, ROW_REJECTIONS
+from sinergi.warehouse.schema import FILE_VERSIONS, INBOX_NOTICES, ROW_REJECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Inbox notices about a district's folder (audit.inbox_notices), for its feedback file.
+NOTICES: dict[str, tuple[str, str]] = {
+    "ignored_file": (
+        "Berkas diabaikan: bukan berkas data yang dikenal",
+        "Beri nama berkas ppks, psks, penerima_bantuan atau dtks dengan akhiran .csv atau .xlsx",
+    ),
+    "unexpected_columns": (
+        "Kolom tambahan diabaikan",
+        "Gunakan hanya kolom templat yang ditetapkan",
+    ),
+}
+_NOTICE_DEFAULT = ("Berkas atau folder tidak diproses", "Periksa berkas atau folder ini")
+
 
 # Reason codes without a ``:<column>`` suffix, and the column the operator should look at.
 _CODE_COLUMNS = {
@@ -130,27 +146,59 @@ def _latest_versions(conn, wh, period: Period) -> list[tuple]:
     )
 
 
-def _write_feedback(folder: Path, district: str, versions: list[tuple], rejections: list[tuple]):
+def _notice_row(path: str, code: str, detail: str) -> list:
+    wrong, todo = NOTICES.get(code, _NOTICE_DEFAULT)
+    return [path.rsplit("/", 1)[-1], "", "DIABAIKAN", "", "", f"{wrong} ({detail})", todo]
+
+
+def _write_feedback(
+    folder: Path,
+    district: str,
+    versions: list[tuple],
+    rejections: list[tuple],
+    notices: list[tuple] = (),
+):
     """One CSV per district: every problem with file, row, column, what is wrong, what to do."""
     path = folder / f"umpan-balik-{district}.csv"
+    rows = []
+    for _, _, version, file_name, status, reason, detail, *_ in versions:
+        if reason:
+            column, wrong, todo = explain(reason)
+            rows.append([file_name, version, status, "", "", f"{wrong} ({detail})", todo])
+        elif status == "ACCEPTED":
+            rows.append([file_name, version, status, "", "", "Diterima tanpa masalah", ""])
+    for dataset, file_name, version, status, row_number, codes in rejections:
+        for code in codes.split(";"):
+            column, wrong, todo = explain(code, dataset)
+            rows.append([file_name, version, status, row_number, column, wrong, todo])
+    rows += [_notice_row(*notice) for notice in notices]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         out = csv.writer(handle)
         out.writerow(["berkas", "versi", "status_berkas", "baris", "kolom", "masalah", "tindakan"])
-        for _, _, version, file_name, status, reason, detail, *_ in versions:
-            if reason:
-                column, wrong, todo = explain(reason)
-                out.writerow([file_name, version, status, "", "", f"{wrong} ({detail})", todo])
-            elif status == "ACCEPTED":
-                out.writerow([file_name, version, status, "", "", "Diterima tanpa masalah", ""])
-        for dataset, file_name, version, status, row_number, codes in rejections:
-            for code in codes.split(";"):
-                column, wrong, todo = explain(code, dataset)
-                out.writerow([file_name, version, status, row_number, column, wrong, todo])
+        for row in rows:
+            out.writerow([scrub_identifiers(str(cell)) for cell in row])
     return path
 
 
-def publish(period_text: str, districts: list[dict], build: dict, settings: Settings) -> dict:
-    """Write ``<reports>/<period>/``: summary.json, summary.md and district feedback files."""
+def _district_notices(wh, conn, period: Period) -> dict[str, list[tuple]]:
+    """Notices about files inside ``<period>/<district>/``, by district (for its feedback)."""
+    rows = wh.execute(
+        conn,
+        f"select path, notice_code, detail from {INBOX_NOTICES.qualified} "
+        "where period = %s order by path, notice_code",
+        (period.first_day,),
+    )
+    known = reference.district_codes()
+    out: dict[str, list[tuple]] = {}
+    for path, code, detail in rows:
+        parts = path.split("/")
+        if len(parts) >= 3 and parts[1] in known:
+            out.setdefault(parts[1], []).append((path, code, detail))
+    return out
+
+
+def publish(period_text: str, build: dict, settings: Settings) -> dict:
+    """Write ``<reports>/<period>/``: summary.json, summary.md, district feedback, Data Docs."""
     period = Period.parse(period_text)
     folder = settings.reports_dir / str(period)
     feedback_dir = folder / "umpan-balik"
@@ -168,6 +216,7 @@ def publish(period_text: str, districts: list[dict], build: dict, settings: Sett
             (period.first_day,),
         )
         marts = mart_row_counts(wh, conn)
+        notices = _district_notices(wh, conn, period)
 
     status = {ds: Counter() for ds in SPECS}
     by_district: dict[str, list[tuple]] = {}
@@ -183,8 +232,14 @@ def publish(period_text: str, districts: list[dict], build: dict, settings: Sett
             rejections_by_district.setdefault(district, []).append(
                 (dataset, file_name, version, file_status, row_number, codes)
             )
-    for district, versions in by_district.items():
-        _write_feedback(feedback_dir, district, versions, rejections_by_district.get(district, []))
+    for district in sorted(set(by_district) | set(notices)):
+        _write_feedback(
+            feedback_dir,
+            district,
+            by_district.get(district, []),
+            rejections_by_district.get(district, []),
+            notices.get(district, []),
+        )
 
     summary = {
         "period": str(period),
@@ -196,9 +251,11 @@ def publish(period_text: str, districts: list[dict], build: dict, settings: Sett
         "reports_dir": str(folder),
         "feedback_dir": str(feedback_dir),
     }
-    summary["data_docs"] = str(build_site(settings.reports_dir))
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (folder / "summary.md").write_text(render_summary(summary), encoding="utf-8")
+    summary["data_docs"] = str(build_site(settings))
+    (folder / "summary.json").write_text(
+        scrub_identifiers(json.dumps(summary, indent=2)), encoding="utf-8"
+    )
+    (folder / "summary.md").write_text(scrub_identifiers(render_summary(summary)), encoding="utf-8")
     log.info("reports for %s written to %s", period, folder)
     return summary
 

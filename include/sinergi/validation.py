@@ -5,19 +5,26 @@ loaded from the reviewed JSON files in ``expectations/suites``. ``result_format`
 required: row-level rejection needs every unexpected index, not GX's partial list.
 
 Results are stored for auditors (Data Docs) only after ``sanitise``: GX puts the failing
-*values* into its results, and values of NIK / No. KK columns must never reach a report.
+*values* into its results, and values of NIK / No. KK columns must never reach a report, nor
+a NIK typed into any other column (scrubbed by shape), nor markup from a cell (escaped).
+
+GX gives every expectation a new random id when a suite is added to a context; the stable ids
+of the committed suites travel in ``meta.expectation_id`` and are what ``outcomes`` reports.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from sinergi.scrub import scrub_identifiers
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +95,8 @@ class SuiteRunner:
                     f"expectation suite {path} is missing: run `sinergi expectations`"
                 )
             definition = json.loads(path.read_text(encoding="utf-8"))
+            for expectation in definition.get("expectations", []):
+                expectation.setdefault("meta", {})["expectation_id"] = expectation["id"]
             self.suites[name] = self.context.suites.add(gx.ExpectationSuite(**definition))
         return self.suites[name]
 
@@ -150,7 +159,7 @@ def outcomes(result) -> list[ExpectationOutcome]:
         res = item.result or {}
         out.append(
             ExpectationOutcome(
-                expectation_id=str(config.id),
+                expectation_id=stable_id(config),
                 reason_code=config.meta["reason_code"],
                 severity=str(getattr(config.severity, "value", config.severity)),
                 expectation_type=config.type,
@@ -163,8 +172,58 @@ def outcomes(result) -> list[ExpectationOutcome]:
     return out
 
 
+def stable_id(config) -> str:
+    """The committed suite's id of an expectation (GX replaces ``config.id`` on every load)."""
+    return str((config.meta or {}).get("expectation_id") or config.id)
+
+
+def contract_column(name: str) -> str:
+    """The contract's column behind a prepared column (``tanggal_lahir__yyyymmdd``)."""
+    return name.split("__")[0]
+
+
+def _shown(value: Any, column: str) -> Any:
+    """A failing cell value as an auditor may see it: dates as dates, no identifier, no markup.
+
+    Numbers are written out in full first, so that a NIK read as a float (``3.5e15``) is
+    scrubbed like one read as text.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if column.endswith("__yyyymmdd") and isinstance(value, int) and 10000101 <= value <= 99991231:
+        text = str(value)
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    if isinstance(value, int):
+        text = str(value)
+        return value if len(text) < 16 else scrub_identifiers(text)
+    return html.escape(scrub_identifiers(str(value)), quote=True)
+
+
+def _scrub_strings(value: Any) -> Any:
+    """Every string of a JSON-like structure scrubbed by shape (kwargs, messages, meta)."""
+    if isinstance(value, str):
+        return scrub_identifiers(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return scrub_identifiers(str(value))
+    if isinstance(value, list):
+        return [_scrub_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_strings(v) for k, v in value.items()}
+    return value
+
+
 def sanitise(result, personal_columns: set[str]):
-    """``result`` fit for a report, as a JSON dict: no values of personal columns, short lists.
+    """``result`` fit for a report, as a JSON dict: no personal values, short lists.
+
+    - values of personal columns are dropped; every other value is scrubbed by shape (a NIK
+      in ``kode_desa`` or in a shifted row), HTML-escaped (GX writes values into its pages
+      unescaped) and dates are shown as dates;
+    - columns are named as in the contract (``tanggal_lahir``, not ``tanggal_lahir__yyyymmdd``)
+      and each expectation shows its reason code and the suite's stable id.
 
     The lists are trimmed *in place* before GX serialises the result: serialising every
     unexpected value and index of a province-scale file first (GX converts each element)
@@ -174,7 +233,7 @@ def sanitise(result, personal_columns: set[str]):
         kwargs = item.expectation_config.kwargs
         columns = {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")}
         personal = any(
-            c and (c in personal_columns or c.split("__")[0] in personal_columns) for c in columns
+            c and (c in personal_columns or contract_column(c) in personal_columns) for c in columns
         )
         res = item.result if isinstance(item.result, dict) else {}
         for key in _VALUE_KEYS:
@@ -184,13 +243,64 @@ def sanitise(result, personal_columns: set[str]):
             if key in res:
                 res[key] = list(res[key])[:20]
         res.pop("unexpected_index_query", None)
-    return json.loads(json.dumps(result.to_json_dict(), default=str))
+    out = json.loads(json.dumps(result.to_json_dict(), default=str))
+    parameters = out.get("suite_parameters") or {}
+    for name, value in parameters.items():
+        if name.endswith("_yyyymmdd"):
+            parameters[name] = _shown(value, "__yyyymmdd")
+    for item in out.get("results", []):
+        _for_auditors(item, parameters)
+    return _scrub_strings(out)
 
 
-def write_result(result_dict: dict, folder: Path, run_name: str) -> Path:
-    """Store a sanitised result as JSON for the run's Data Docs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = folder / f"{run_name.replace('/', '__')}__{stamp}.json"
-    path.write_text(json.dumps(result_dict, default=str), encoding="utf-8")
-    return path
+def _bound(value: Any, parameters: dict) -> Any:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return parameters.get(value["$PARAMETER"])
+    return value
+
+
+def _description(kind: str, kwargs: dict, reason: str | None, parameters: dict) -> str:
+    """``reason code — column: what the expectation checks`` for the Data Docs table."""
+    what = kind.removeprefix("expect_").replace("_", " ")
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+    text = f"Reason code {reason or '-'} — {', '.join(columns) or 'table'}: {what}"
+    bounds = [
+        f"{label} {_bound(kwargs[key], parameters)}"
+        for key, label in (("min_value", "min"), ("max_value", "max"))
+        if isinstance(_bound(kwargs.get(key), parameters), int | float | str)
+    ]
+    if isinstance(kwargs.get("value_set"), list):
+        bounds.append(f"one of {len(kwargs['value_set'])} allowed values")
+    if bounds:
+        text += f" ({', '.join(bounds)})"
+    return html.escape(text.replace("$", ""))
+
+
+def _for_auditors(item: dict, parameters: dict) -> None:
+    config = item.get("expectation_config") or {}
+    kwargs = config.get("kwargs") or {}
+    meta = config.get("meta") or {}
+    column = kwargs.get("column") or ""
+    res = item.get("result") or {}
+    for key in ("unexpected_list", "partial_unexpected_list"):
+        if key in res:
+            res[key] = [_shown(v, column) for v in res[key]]
+    if "partial_unexpected_counts" in res:
+        res["partial_unexpected_counts"] = [
+            {**c, "value": _shown(c.get("value"), column)} for c in res["partial_unexpected_counts"]
+        ]
+    if column.endswith("__yyyymmdd"):
+        for bound in ("min_value", "max_value"):
+            if isinstance(kwargs.get(bound), int | float):
+                kwargs[bound] = _shown(kwargs[bound], column)
+    for key in ("column", "column_A", "column_B"):
+        if kwargs.get(key):
+            kwargs[key] = contract_column(kwargs[key])
+    if meta.get("expectation_id"):
+        config["id"] = meta["expectation_id"]
+    # GX renders ``description`` instead of its own sentence (its "meta properties" columns
+    # fail validation in GX 1.24): lead with the reason code the district sees in its feedback.
+    config["description"] = _description(
+        config.get("type", ""), kwargs, meta.get("reason_code"), parameters
+    )
+    config["meta"] = meta

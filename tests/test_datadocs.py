@@ -1,0 +1,258 @@
+"""Data Docs and reports an auditor can use offline, with no identifier and no markup from a cell.
+
+One small hostile inbox goes through the pipeline's district step and ``reports.publish`` on
+DuckDB (issue 11 §3, issue 12 §5, §7, §9): a NIK in ``kode_desa`` and in ``lokasi``, a NIK glued
+to a letter, a row shifted by an extra delimiter, ``<script>`` and ``<img onerror>`` in cells,
+an unreadable file (rejected before validation), a stray file, and a version whose task died
+between the warehouse commit and its Data Docs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+NIK = "3578014501900001"
+NIK2 = "3521011007200771"
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "<script>alert(2)</script>"
+PERIOD = "2025-12"
+
+PPKS = (
+    "periode;kode_kabkota;kode_kecamatan;kode_ppks;lokasi;jumlah_laki_laki;"
+    "jumlah_perempuan;jumlah\n"
+    "2025-12;3501;350103;PPKS04;LUAR_UPT;20;8;28\n"
+    "2025-12;3501;350103;PPKS05;LUAR_UPT;14;15;29\n"
+    "2025-12;3501;350103;PPKS06;LUAR_UPT;1;1;2\n"
+    "2025-12;3501;350103;PPKS07;LUAR_UPT;1;1;2\n"
+    "2025-12;3501;350103;PPKS08;LUAR_UPT;1;1;2\n"
+    "2025-12;3501;350103;PPKS09;LUAR_UPT;1;1;2\n"
+    "2025-12;3501;350103;PPKS10;LUAR_UPT;1;1;2\n"
+    "2025-12;3501;350103;PPKS11;LUAR_UPT;1;1;2\n"
+    f"2025-12;3501;350103;{XSS_IMG};LUAR_UPT;1;1;2\n"
+    f"2025-12;3501;350103;PPKS12;{NIK}x;1;1;2\n"
+)
+PENERIMA = (
+    "periode;kode_kabkota;nik;no_kk;jenis_kelamin;tanggal_lahir;kode_desa;kode_program;"
+    "nilai_bantuan;tanggal_salur;status_salur\n"
+    + "".join(
+        f"2025-12;3501;350101620358{8900 + i};3501012303090384;PEREMPUAN;22-03-1958;"
+        "3501012003;PKH;500.000;31/12/2025;SALUR\n"
+        for i in range(8)
+    )
+    + f"2025-12;3501;3501016203588999;3501012303090384;PEREMPUAN;22-03-1958;{NIK2};PKH;"
+    "500.000;31/12/2025;SALUR\n"
+    # shifted by an extra delimiter: the NIK lands in jenis_kelamin
+    "2025-12;3501;;3501016203588998;3501012303090384;PEREMPUAN;22-03-1958;3501012003;PKH;"
+    "500.000;31/12/2025;SALUR\n"
+    f"2025-12;3501;3501016203588997;3501012303090384;{XSS_SCRIPT};22-03-1958;3501012003;PKH;"
+    "500.000;31/12/2025;SALUR\n"
+    # born in 1880: implausible_birthdate, shown as a date (not 18800301.0)
+    "2025-12;3501;3501014103800996;3501012303090384;PEREMPUAN;01-03-1880;3501012003;PKH;"
+    "500.000;31/12/2025;SALUR\n"
+)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """Run the district step for 3501 and 3502, kill 3502's Data Docs, then publish."""
+    import os
+
+    root = tmp_path_factory.mktemp("datadocs")
+    saved = dict(os.environ)
+    os.environ.update(
+        SINERGI_DATA_DIR=str(root / "data"),
+        SINERGI_INBOX=str(root / "inbox"),
+        SINERGI_WAREHOUSE=f"duckdb:///{root / 'warehouse.duckdb'}",
+        SINERGI_PII_KEY="datadocs-test-key",
+    )
+    for name in ("SINERGI_REPORTS_DIR", "SINERGI_ARCHIVE_DIR", "SINERGI_WORK_DIR"):
+        os.environ.pop(name, None)
+    try:
+        from sinergi.config import load_settings
+        from sinergi.periods import Period
+        from sinergi.pipeline import prepare_period, process_district
+        from sinergi.reports import publish
+
+        district = root / "inbox" / PERIOD / "3501"
+        district.mkdir(parents=True)
+        (district / "ppks.csv").write_text(PPKS, encoding="utf-8")
+        (district / "penerima_bantuan.csv").write_text(PENERIMA, encoding="utf-8")
+        (district / "psks.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+        (district / f"catatan-{NIK}.txt").write_text("stray", encoding="utf-8")
+        other = root / "inbox" / PERIOD / "3502"
+        other.mkdir(parents=True)
+        (other / "ppks.csv").write_text(
+            PPKS.replace(";3501;", ";3502;").replace("350103", "350203")
+        )
+        settings = load_settings()
+        period = Period.parse(PERIOD)
+        prepare_period(period, settings)
+        process_district(period, "3501", settings)
+        process_district(period, "3502", settings)
+        # 3502's task "died" after the warehouse commit: its results never reached the store.
+        shutil.rmtree(
+            settings.reports_dir
+            / "gx"
+            / "validations"
+            / "sinergi"
+            / "ppks"
+            / (f"{PERIOD}-3502-ppks-v1")
+        )
+        summary = publish(PERIOD, {"success": True}, settings)
+        yield {"settings": settings, "summary": summary, "root": root}
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _site(published) -> Path:
+    return published["settings"].reports_dir / "data-docs"
+
+
+def _pages(published) -> list[Path]:
+    return sorted(_site(published).rglob("*.html"))
+
+
+_EXTERNAL = re.compile(
+    r"<(script|link|img|iframe|source)\b[^>]*\b(src|href)=[\"']?(https?:)?//", re.IGNORECASE
+)
+
+
+_REMOTE_CSS = re.compile(r"url\(\s*[\"']?(https?:)?//", re.IGNORECASE)
+
+
+def test_no_page_loads_anything_from_the_network(published):
+    pages = _pages(published)
+    assert len(pages) > 5
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not _EXTERNAL.search(text), page
+        assert not _REMOTE_CSS.search(text), page
+        assert "integrity=" not in text, page
+        for ref in re.findall(r"<(?:script|link|img)\b[^>]*\b(?:src|href)=\"([^\"]+)\"", text):
+            if not ref.startswith(("data:", "#")):
+                target = (page.parent / ref.split("?")[0]).resolve()
+                assert target.is_file(), f"{page}: {ref} does not exist"
+    for sheet in _site(published).rglob("*.css"):
+        assert not _REMOTE_CSS.search(sheet.read_text(errors="replace")), sheet
+
+
+def test_no_inline_script_or_handler(published):
+    for page in _pages(published):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text, re.IGNORECASE), page
+        assert not re.search(r"<[^>]*\son[a-z]+\s*=", text, re.IGNORECASE), page
+
+
+def test_cell_markup_is_escaped_everywhere(published):
+    root = published["settings"].reports_dir
+    found = 0
+    for path in root.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".js", ".json", ".csv", ".md"):
+            if "vendor" in path.parts:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert "<img src=x" not in text.lower(), path
+            assert "<script>alert" not in text.lower(), path
+            found += "onerror=alert" in text.lower()
+    assert found, "the payload should still be visible, escaped"
+
+
+def test_no_identifier_in_any_produced_file(published):
+    root = published["settings"].reports_dir
+    checked = 0
+    for path in root.rglob("*"):
+        if path.is_file() and "vendor" not in path.parts:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            leak = re.search(r".{0,40}\d{16,}", text)
+            assert not leak, f"{path}: {leak and leak.group()}"
+            checked += 1
+    assert checked > 10
+
+
+def test_every_file_version_has_an_entry_with_its_verdict(published):
+    site = _site(published)
+    versions = (site / "versions.html").read_text(encoding="utf-8")
+    for name, verdict in (
+        ("2025-12-3501-ppks-v1", "PARTIAL"),
+        ("2025-12-3501-psks-v1", "REJECTED — unreadable"),
+        ("2025-12-3501-penerima_bantuan-v1", "REJECTED — too_many_invalid_rows"),
+        ("2025-12-3502-ppks-v1", "PARTIAL"),
+    ):
+        row = re.search(rf'<tr id="{name}">(.*?)</tr>', versions)
+        assert row, name
+        assert verdict in row.group(1), row.group(1)
+        assert "<a href=" in row.group(1), f"{name} has no Data Docs page"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    index_data = "".join(p.read_text() for p in site.glob("index.html.*.js"))
+    assert "versions.html" in index
+    for name in ("2025-12-3501-psks-v1", "2025-12-3502-ppks-v1"):
+        assert name in index_data
+
+
+def test_page_names_the_file_version_and_shows_contract_columns(published):
+    pages = [p for p in _pages(published) if "2025-12-3501-penerima_bantuan-v1" in p.parts]
+    rows = [p for p in pages if p.parent.parent.parent.name == "penerima_bantuan"]
+    assert rows and any(p.parent.parent.parent.name == "duplicates" for p in pages) is not None
+    text = rows[0].read_text(encoding="utf-8")
+    for needle in (
+        "District 3501",
+        "penerima_bantuan",
+        "period 2025-12",
+        "version 1",
+        "penerima_bantuan.csv",
+        "REJECTED",
+        "too_many_invalid_rows",
+    ):
+        assert needle in text, needle
+    assert "__none__" not in text and "Data asset: None" not in text
+    assert "__yyyymmdd" not in text and "__program_ceiling" not in text
+    assert "Reason code invalid_village_code" in text
+    assert "Reason code implausible_birthdate" in text
+    assert "1880-03-01" in text and "18800301" not in text
+    # every check of this file is one click away
+    assert "duplicates check" in text or "row rules" in text
+
+
+def test_feedback_has_ignored_file_notice_in_bahasa(published):
+    feedback = published["settings"].reports_dir / PERIOD / "umpan-balik" / "umpan-balik-3501.csv"
+    text = feedback.read_text(encoding="utf-8-sig")
+    assert "Berkas diabaikan" in text
+    assert NIK not in text and "<16 digits>" in text
+
+
+@pytest.mark.skipif(
+    not (shutil.which("chromium") or shutil.which("chromium-browser")),
+    reason="chromium is not installed (apt-get install -y chromium)",
+)
+def test_index_lists_the_validations_in_a_browser_with_the_network_off(published):
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check-data-docs-offline.sh"
+    index = _site(published) / "index.html"
+    done = subprocess.run(
+        [str(script), str(index), "5"], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (_site(published) / "offline-check.png").stat().st_size > 10_000
+
+
+def test_expectation_ids_are_the_committed_suites_ids(published):
+    """audit.validation_results names each expectation by its stable id, run after run."""
+    import json
+
+    from sinergi.warehouse.connection import open_warehouse
+    from sinergi.warehouse.schema import VALIDATION_RESULTS
+
+    settings = published["settings"]
+    committed = set()
+    for path in settings.suites_dir.glob("*.json"):
+        committed |= {e["id"] for e in json.loads(path.read_text())["expectations"]}
+    wh = open_warehouse(settings.warehouse_url)
+    with wh.connect() as conn:
+        ids = wh.execute(conn, f"select expectation_id from {VALIDATION_RESULTS.qualified}")
+    assert ids and {i for (i,) in ids} <= committed
