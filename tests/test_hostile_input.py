@@ -335,6 +335,68 @@ def test_xlsx_uncompressed_total_limit(twenty_million_cells, monkeypatch):
     assert "SINERGI_MAX_XLSX_UNCOMPRESSED_MB" in rejected.detail
 
 
+def sheet_workbook(path: Path, sheet_data: bytes) -> Path:
+    """A workbook whose first sheet's ``<sheetData>`` holds ``sheet_data`` verbatim."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _RELS)
+        archive.writestr("xl/workbook.xml", _WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        archive.writestr(
+            "xl/worksheets/sheet1.xml",
+            b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main" xmlns:x="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main"><sheetData>' + sheet_data + b"</sheetData></worksheet>",
+        )
+    return path
+
+
+def inline_row(number: int, values: list[str], prefix: bytes = b"") -> bytes:
+    cells = b"".join(
+        b'<%sc t="inlineStr"><%sis><%st>%s</%st></%sis></%sc>'
+        % (prefix, prefix, prefix, v.encode(), prefix, prefix, prefix)
+        for v in values
+    )
+    return b'<%srow r="%d">%s</%srow>' % (prefix, number, cells, prefix)
+
+
+@pytest.mark.parametrize("prefix", [b"", b"x:"])
+def test_xlsx_row_wider_than_excel_is_rejected_before_parsing(tmp_path, monkeypatch, prefix):
+    header = inline_row(1, PSKS, prefix)
+    good = inline_row(2, ["2025-03", "3578", "PSKS01", "1"], prefix)
+    path = sheet_workbook(tmp_path / "ok.xlsx", header + good)
+    assert open_table(path, PSKS).count_data_rows() == 1  # prefixed or not, it is readable
+    import random
+
+    values = [str(random.randrange(10**9)) for _ in range(50_000)]  # compresses ~3x only
+    wide = sheet_workbook(tmp_path / "psks.xlsx", header + good + inline_row(3, values, prefix))
+    forbid(monkeypatch, openpyxl, "load_workbook")
+    rejected = rejection(wide)
+    assert "holds more than 131,072 XML elements, more than any Excel row" in rejected.detail
+
+
+def test_xlsx_row_number_beyond_excel_is_rejected_before_parsing(tmp_path, monkeypatch):
+    header = inline_row(1, PSKS)
+    far = inline_row(999_999_999, ["2025-03", "3578", "PSKS01", "1"])
+    path = sheet_workbook(tmp_path / "psks.xlsx", header + far)
+    forbid(monkeypatch, openpyxl, "load_workbook")
+    assert "beyond 1,048,576" in rejection(path).detail
+
+
+def test_xlsx_with_a_dtd_is_rejected(tmp_path, monkeypatch):
+    path = sheet_workbook(tmp_path / "psks.xlsx", inline_row(1, PSKS))
+    with zipfile.ZipFile(path) as source:
+        parts = {i.filename: source.read(i) for i in source.infolist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>', 1
+    )
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    forbid(monkeypatch, openpyxl, "load_workbook")
+    assert "declares a DTD" in rejection(path).detail
+
+
 def shared_strings_workbook(path: Path, strings: int) -> Path:
     """A workbook whose cells use a shared strings table (openpyxl writes inline strings)."""
     texts = PSKS + ["2025-03", "3578"] + [f"PSKS{i:06d}" for i in range(strings)]

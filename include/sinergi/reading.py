@@ -94,7 +94,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sinergi.limits import EXCEL_MAX_COLUMNS, MB, InputLimits
+from sinergi.limits import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, MB, InputLimits
 from sinergi.scrub import scrub_identifiers
 
 __all__ = [
@@ -125,7 +125,12 @@ _EOF_IN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 _LOOKAHEAD_CSV = 1_000  # rows per chunk when looking for the first non-empty CSV row
 _DETAIL_CHARS = 500  # a rejection detail is one readable sentence, never a quoted 50 MB cell
 _SMALL_PART = 1 * MB  # XLSX parts up to this size are not held to the compression ratio
-_SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
+_PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"  # an XML start tag, with or without a namespace prefix
+_SHARED_STRING = re.compile(_PREFIX + rb"si[\s>/]")
+_ROW_START = re.compile(_PREFIX + rb"row[\s>/]")
+_ROW_NUMBER = re.compile(rb"[^>]*?(?<![\w:.-])r\s*=\s*[\"'](\d+)")  # after "<row"
+_AFTER_TAG = (b" ", b">", b"/", b"\t", b"\n", b"\r")
+_ROW_TAGS = EXCEL_MAX_COLUMNS * 8  # start tags in one row: cells with rich text runs
 
 
 class FileRejected(Exception):
@@ -740,8 +745,71 @@ def _check_xlsx_archive(path: Path, limits: InputLimits) -> None:
             for part in parts:
                 if part.filename.lower().endswith("sharedstrings.xml"):
                     _check_shared_strings(archive, part, limits)
+                else:
+                    _check_rows(archive, part)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise FileRejected(UNREADABLE, f"not valid XLSX: {_describe(exc)}") from exc
+
+
+def _tag_blocks(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The inflated part in blocks cut before a ``<``, so that no start tag straddles two."""
+    carry = b""
+    with archive.open(part) as stream:
+        while block := stream.read(_SCAN_BLOCK):
+            data = carry + block
+            cut = data.rfind(b"<", max(0, len(data) - 256))
+            cut = len(data) if cut < 0 else cut
+            carry = data[cut:]
+            yield data[:cut]
+    yield carry
+
+
+def _check_rows(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+    """Byte scan of one part: no row wider or lower than Excel allows, no DTD.
+
+    openpyxl builds a whole ``<row>`` element before yielding it, treats every child of a row
+    as a cell, and yields an empty row for every missing row number: one row of 20 million
+    cells took 9 GB, ``<row r="999999999">`` would loop for minutes. Excel's own limits bound
+    both: at most :data:`_ROW_TAGS` start tags inside one row (16,384 cells with a few tags
+    each), row numbers up to 1,048,576; OOXML packages carry no DTD (entity bombs). Costs
+    about 2 % of openpyxl's own parse of the same sheet (C-level ``split``/``count``).
+    """
+    tags = 0  # start tags inside the current (unfinished) row
+    for data in _tag_blocks(archive, part):
+        if b"<!DOCTYPE" in data:
+            raise FileRejected(UNREADABLE, "not valid XLSX: a part declares a DTD")
+        if b":row" in data:  # namespace-prefixed rows: exact (slower) split
+            pieces = [(True, p) for p in _ROW_START.split(data)]
+            pieces[0] = (False, pieces[0][1])
+        else:
+            pieces = [(False, p) for p in data.split(b"<row")]
+            # "<rowBreaks" and the like are no row: only "<row" + space, ">" or "/" is.
+            pieces[1:] = [(p[:1] in _AFTER_TAG, p) for _, p in pieces[1:]]
+        for first, piece in enumerate(pieces):
+            new_row, segment = piece
+            if new_row:
+                tags = 0
+                if (number := _ROW_NUMBER.match(segment)) and int(number[1]) > EXCEL_MAX_ROWS:
+                    raise FileRejected(
+                        UNREADABLE,
+                        f"not valid XLSX: {part.filename[:80]!r} numbers a row beyond "
+                        f"{EXCEL_MAX_ROWS:,}, the last row Excel allows",
+                    )
+            elif first:
+                tags += 1  # "<rowBreaks": one more element
+            tags += _start_tags(segment)
+            if tags > _ROW_TAGS:
+                raise FileRejected(
+                    UNREADABLE,
+                    f"not valid XLSX: a row of {part.filename[:80]!r} holds more than "
+                    f"{_ROW_TAGS:,} XML elements, more than any Excel row "
+                    f"({EXCEL_MAX_COLUMNS:,} cells)",
+                )
+
+
+def _start_tags(segment: bytes) -> int:
+    """Start tags (``<c>``, ``<v/>``, ...) in a piece of XML; comments count too (harmless)."""
+    return segment.count(b"<") - segment.count(b"</")
 
 
 def _check_shared_strings(archive: zipfile.ZipFile, part: zipfile.ZipInfo, limits) -> None:
