@@ -474,6 +474,25 @@ def test_wide_csv_header_under_a_megabyte_is_rejected_before_pandas(tmp_path, mo
     assert "100,004 columns or more" in rejection(path).detail
 
 
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_csv_data_line_wider_than_a_spreadsheet_is_rejected_before_pandas(
+    tmp_path, monkeypatch, delimiter
+):
+    path = tmp_path / "psks.csv"
+    good = f"2025-03{delimiter}3578{delimiter}PSKS01{delimiter}1"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(HEADER.replace(",", delimiter) + "\n" + (good + "\n") * 50_000)
+        handle.write(good + delimiter * 2_000_000 + "\n" + good + "\n")
+    forbid(monkeypatch, pd, "read_csv")
+    rejected = rejection(path)
+    assert "line 50002 has 2,000,004 or more cells" in rejected.detail
+    # the other delimiter in a long line is only text (here in a column beyond the header)
+    other = "," if delimiter == ";" else ";"
+    path.write_text(HEADER.replace(",", delimiter) + f"\n{good}{delimiter}{other * 20_000}\n")
+    monkeypatch.undo()
+    assert open_table(path, PSKS).count_data_rows() == 1
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_more_header_columns_than_the_limit_is_unreadable(tmp_path, suffix):
     names = PSKS + [f"extra_{i}" for i in range(197)]  # 201 columns

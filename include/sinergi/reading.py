@@ -332,7 +332,8 @@ class OpenedTable:
         wanted = [(name, pos) for name, pos in layout.positions.items()]
         columns: dict[str, list[str | None]] = {name: [] for name, _ in wanted}
         numbers: list[int] = []
-        source_rows = _XlsxRows(self.path, self.limits)
+        # open_table ran the zip checks on these bytes already (the archived copy is immutable)
+        source_rows = _XlsxRows(self.path, self.limits, check=False)
         with source_rows as source, closing(source.iter(self.header_row + 1)) as rows:
             for row_number, values in rows:
                 self._row_reached = row_number
@@ -467,7 +468,8 @@ def _missing_detail(missing: list[str], where: str) -> str:
 def _open_csv(
     path: Path, required: list[str], wanted: list[str], limits: InputLimits
 ) -> OpenedTable:
-    encoding = _csv_encoding(path)
+    widths = _LineWidths()
+    encoding = _csv_encoding(path, widths)
     first_line = _first_line(path, encoding)
     if len(first_line) >= _SCAN_BLOCK:
         raise FileRejected(
@@ -475,6 +477,7 @@ def _open_csv(
             f"the header line is longer than {_SCAN_BLOCK:,} characters: not a dataset header",
         )
     delimiter, header = _csv_header(path, encoding, first_line, required)
+    widths.check(delimiter)
     normalised = [normalise_header(h) for h in header]
     _check_header(normalised, header, "line 1", limits)
     layout, extra, missing = _header_layout(normalised, required, wanted)
@@ -503,8 +506,51 @@ def _open_csv(
     return table
 
 
-def _csv_encoding(path: Path) -> str:
-    """Stream the bytes once: NUL check, UTF-8 validity, Windows-1252 validity."""
+class _LineWidths:
+    """The most ``,`` and ``;`` on one physical line, fed block by block (C-level scans).
+
+    pandas tokenises every field of a record before ``usecols`` drops the surplus (a line of
+    20 million commas took 300 MB), so a line with more delimiters than a spreadsheet row has
+    cells is refused before pandas runs. Only lines longer than that many bytes are counted.
+    """
+
+    def __init__(self) -> None:
+        self.line = 1  # physical line being read
+        self.length = 0  # bytes of it so far
+        self.count = {",": 0, ";": 0}
+        self.widest = {",": (0, 0), ";": (0, 0)}  # delimiter -> (count, line)
+
+    def feed(self, block: bytes) -> None:
+        parts = block.split(b"\n")
+        if self.length + max(map(len, parts)) <= EXCEL_MAX_COLUMNS:  # no line can be too wide
+            if len(parts) > 1:
+                self.line += len(parts) - 1
+                self.length = 0
+            self.length += len(parts[-1])
+            return
+        for index, part in enumerate(parts):
+            if index:
+                self.line, self.length = self.line + 1, 0
+                self.count = {",": 0, ";": 0}
+            self.length += len(part)
+            if self.length > EXCEL_MAX_COLUMNS:
+                for delimiter in self.count:
+                    self.count[delimiter] += part.count(delimiter.encode())
+                    if self.count[delimiter] > self.widest[delimiter][0]:
+                        self.widest[delimiter] = (self.count[delimiter], self.line)
+
+    def check(self, delimiter: str) -> None:
+        count, line = self.widest[delimiter]
+        if count >= EXCEL_MAX_COLUMNS:
+            raise FileRejected(
+                UNREADABLE,
+                f"line {line} has {count + 1:,} or more cells, more than any spreadsheet row "
+                f"({EXCEL_MAX_COLUMNS:,}); not a dataset row (broken export?)",
+            )
+
+
+def _csv_encoding(path: Path, widths: _LineWidths | None = None) -> str:
+    """Stream the bytes once: NUL check, UTF-8 validity, Windows-1252 validity, line widths."""
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_ok = True
     cp1252_bad: int | None = None  # offset of the first byte undefined in Windows-1252
@@ -523,6 +569,8 @@ def _csv_encoding(path: Path) -> str:
                     utf8_ok = False
             if cp1252_bad is None and (match := _CP1252_UNDEFINED.search(block)):
                 cp1252_bad = offset + match.start()
+            if widths is not None:
+                widths.feed(block)
             offset += len(block)
     if utf8_ok:
         try:
@@ -658,9 +706,10 @@ class _XlsxRows:
     archive can fail late (a CRC error in the sheet XML surfaces only when that part is read).
     """
 
-    def __init__(self, path: Path, limits: InputLimits | None = None) -> None:
+    def __init__(self, path: Path, limits: InputLimits | None = None, check: bool = True) -> None:
         self.path = path
         self.limits = limits or InputLimits()
+        self.check = check
         self._workbook: Any = None
 
     def __enter__(self) -> _XlsxRows:
@@ -668,7 +717,8 @@ class _XlsxRows:
 
         if not zipfile.is_zipfile(self.path):
             raise FileRejected(UNREADABLE, _not_zip_detail(self.path))
-        _check_xlsx_archive(self.path, self.limits)
+        if self.check:
+            _check_xlsx_archive(self.path, self.limits)
         try:
             self._workbook = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure means "not a workbook"
