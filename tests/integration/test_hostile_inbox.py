@@ -243,3 +243,18 @@ def test_identifier_quoted_by_a_parser_error_reaches_neither_log_nor_audit(env, 
     assert "<16 digits>" in version["rejection_detail"]
     assert not SIXTEEN_DIGITS.search(version["rejection_detail"])
     assert not any(SIXTEEN_DIGITS.search(r.getMessage()) for r in caplog.records)
+
+
+def test_a_file_over_the_size_limit_is_a_version_but_not_archived(env, monkeypatch):
+    monkeypatch.setenv("SINERGI_MAX_FILE_MB", "0.0001")  # 100 bytes
+    path = env / str(PERIOD) / "3578" / "psks.csv"
+    path.parent.mkdir()
+    path.write_text(psks_csv("3578", 10))
+    run(["3578"])
+    version = versions()[("3578", "psks")]
+    assert (version["status"], version["rejection_reason"]) == ("REJECTED", "unreadable")
+    assert "SINERGI_MAX_FILE_MB" in version["rejection_detail"]
+    assert version["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert version["archive_path"] == "" and archived_bytes() == b""
+    run(["3578"])  # the same bytes again: no new version
+    assert len(audit("select * from audit.file_versions")) == 1
