@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from functools import cached_property
 from pathlib import Path
 
+from sinergi.limits import MB, InputLimits
 from sinergi.paths import DATA_DIR, EXPECTATIONS_DIR
 from sinergi.warehouse.url import WarehouseURL, duckdb_url, parse_warehouse_url
 
@@ -48,6 +49,7 @@ class Settings:
     pii_key_value: str | None
     deadline_alerts: bool
     data_dir: Path
+    limits: InputLimits = field(default_factory=InputLimits)  # docs/input-limits.md
 
     @cached_property
     def pii_key(self) -> bytes:
@@ -117,4 +119,35 @@ def load_settings() -> Settings:
         pii_key_value=os.environ.get("SINERGI_PII_KEY") or None,
         deadline_alerts=_env("SINERGI_DEADLINE_ALERTS", "false").lower() in ("1", "true", "yes"),
         data_dir=data_dir,
+        limits=load_limits(),
+    )
+
+
+def _positive(name: str, default: float) -> float:
+    value = float(_env(name, str(default)))
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value}")
+    return value
+
+
+def load_limits() -> InputLimits:
+    """The input limits from ``SINERGI_MAX_*`` (sizes in MB; docs/input-limits.md)."""
+    d = InputLimits()
+    return InputLimits(
+        max_file_bytes=int(_positive("SINERGI_MAX_FILE_MB", d.max_file_bytes / MB) * MB),
+        max_xlsx_uncompressed_bytes=int(
+            _positive("SINERGI_MAX_XLSX_UNCOMPRESSED_MB", d.max_xlsx_uncompressed_bytes / MB) * MB
+        ),
+        max_xlsx_compression_ratio=_positive(
+            "SINERGI_MAX_XLSX_COMPRESSION_RATIO", d.max_xlsx_compression_ratio
+        ),
+        max_xlsx_shared_strings_bytes=int(
+            _positive("SINERGI_MAX_XLSX_SHARED_STRINGS_MB", d.max_xlsx_shared_strings_bytes / MB)
+            * MB
+        ),
+        max_xlsx_shared_strings=int(
+            _positive("SINERGI_MAX_XLSX_SHARED_STRINGS", d.max_xlsx_shared_strings)
+        ),
+        max_columns=int(_positive("SINERGI_MAX_COLUMNS", d.max_columns)),
+        max_cell_chars=int(_positive("SINERGI_MAX_CELL_CHARS", d.max_cell_chars)),
     )

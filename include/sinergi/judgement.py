@@ -4,6 +4,11 @@ Order of judgement: file-level checks (the reader raises ``FileRejected``), row 
 chunk (``sinergi.rules``), duplicates across the whole file among the rows that passed, then
 the rejected-row threshold. Accepted rows go to Parquet with NIK / No. KK replaced by their
 HMAC pseudonyms; rejected rows go to the quarantine spill with their original values.
+
+A file that breaks while its rows are read (truncated sheet XML, bad CRC, ``MemoryError``,
+a cell beyond the length limit) is REJECTED ``unreadable`` naming the row reached, like one
+that breaks on opening: whatever was spilled from its first chunks is dropped, and the rest
+of the district goes on. Errors of the checks themselves (GX, the spill's disk) still raise.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import pandas as pd
 
 from sinergi.datasets import DatasetSpec
 from sinergi.identity import pseudonymise_many
-from sinergi.reading import FileRejected, open_table
+from sinergi.limits import InputLimits
+from sinergi.reading import UNREADABLE, FileRejected, open_table
 from sinergi.rules import Context, judge_chunk
+from sinergi.scrub import scrub_identifiers
 from sinergi.validation import outcomes, runner, sanitise
 from sinergi.warehouse.schema import RAW_TABLES, ROW_REJECTIONS
 from sinergi.warehouse.spill import SpillWriter
@@ -55,7 +62,7 @@ class Verdict:
 
 
 def rejected_file(reason: str, detail: str, rows_total: int = 0) -> Verdict:
-    return Verdict(REJECTED, rows_total, rows_total, reason, detail)
+    return Verdict(REJECTED, rows_total, rows_total, reason, scrub_identifiers(detail))
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,16 @@ def normalised_value(clean: pd.DataFrame, column: str) -> pd.Series:
     return clean[column]
 
 
+_STORED_CHARS = 1_000  # longest original value the quarantine stores (see _stored)
+
+
+def _stored(value):
+    """An original value as stored: the reader rejects longer cells, this is the backstop."""
+    if isinstance(value, str) and len(value) > _STORED_CHARS:
+        return value[: _STORED_CHARS - 1] + "…"
+    return value
+
+
 def _quarantine_frame(ref: VersionRef, chunk: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
     """Rejected rows with their original cell values (raw NIKs stay here, auditors only).
 
@@ -103,7 +120,9 @@ def _quarantine_frame(ref: VersionRef, chunk: pd.DataFrame, reasons: pd.Series) 
     """
     rows = chunk.loc[reasons.index, list(ref.dataset.columns)]
     originals = [
-        json.dumps(dict(zip(ref.dataset.columns, values, strict=True)), ensure_ascii=False)
+        json.dumps(
+            dict(zip(ref.dataset.columns, map(_stored, values), strict=True)), ensure_ascii=False
+        )
         for values in rows.astype(object).where(rows.notna(), None).itertuples(index=False)
     ]
     return pd.DataFrame(
@@ -184,13 +203,24 @@ def judge_file(
     threshold: float,
     suites_dir: Path,
     chunk_rows: int = 200_000,
+    limits: InputLimits | None = None,
 ) -> Verdict:
-    """Judge ``path`` as version ``ref.version`` and spill its rows under ``spill_dir``."""
+    """Judge ``path`` as version ``ref.version`` and spill its rows under ``spill_dir``.
+
+    ``path`` is the archived copy (never the inbox file, which may change meanwhile).
+    """
     spec = ref.dataset
     try:
-        table = open_table(path, spec.required, spec.optional)
+        table = open_table(path, spec.required, spec.optional, limits)
+        return _judge_rows(table, ref, spill_dir, pii_key, threshold, suites_dir, chunk_rows)
     except FileRejected as rejected:
-        return rejected_file(rejected.reason, rejected.detail, rejected.rows_total)
+        # rows_total 0 for a file that breaks mid-way: §7 counts rows only of a readable file
+        rows = rejected.rows_total if rejected.reason != UNREADABLE else 0
+        return rejected_file(rejected.reason, rejected.detail, rows)
+
+
+def _judge_rows(table, ref, spill_dir, pii_key, threshold, suites_dir, chunk_rows) -> Verdict:
+    spec = ref.dataset
 
     accepted = SpillWriter(spill_dir, RAW_TABLES[spec.name], "accepted")
     quarantine = SpillWriter(spill_dir, ROW_REJECTIONS, "quarantine")

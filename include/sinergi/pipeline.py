@@ -4,25 +4,40 @@
 task instance each), so a data engineer can retry one district alone. Bad data never raises:
 it becomes a verdict in ``audit``. Only infrastructure problems (warehouse down, disk full)
 raise, and those are worth a retry.
+
+Each inbox file is opened without following links (:func:`sinergi.inbox.open_submission`),
+copied once into the archive while it is hashed, and the *archived copy* is judged: the
+version's SHA-256, size, received time, archived bytes and loaded rows all come from that one
+read. Names and details a district chose go through :func:`sinergi.scrub.printable` before
+they reach a log line.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from sinergi import reference
-from sinergi.archive import archive_file
+from sinergi.archive import Archived, archive_file
 from sinergi.config import Settings
 from sinergi.datadocs import save_results
 from sinergi.datasets import SPECS
-from sinergi.inbox import Notice, received_at, scan_district, scan_period_notices, sha256_of
+from sinergi.inbox import (
+    Notice,
+    RefusedEntry,
+    notice,
+    open_submission,
+    scan_district,
+    scan_period_notices,
+)
 from sinergi.judgement import REJECTED, Verdict, VersionRef, judge_file, rejected_file
 from sinergi.periods import Period
-from sinergi.reading import UNREADABLE, FileRejected, open_table
+from sinergi.reading import UNREADABLE, FileRejected, file_too_large_detail, open_table
 from sinergi.rules import Context
+from sinergi.scrub import printable
 from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse
 from sinergi.warehouse.loader import (
     VersionRecord,
@@ -47,8 +62,7 @@ def prepare_period(period: Period, settings: Settings) -> list[dict]:
     record_processed_period(wh, period)
     notices = scan_period_notices(settings.inbox, period)
     record_notices(wh, period, notices)
-    for notice in notices:
-        log.warning("inbox %s: %s (%s)", notice.path, notice.code, notice.detail)
+    _log_notices(notices)
     return [
         {"period": str(period), "district_code": code}
         for code in sorted(reference.district_codes())
@@ -71,7 +85,32 @@ class FileOutcome:
         return self.__dict__.copy()
 
 
-def _ambiguous(path: Path, spec) -> Verdict:
+def _log_notices(notices: list[Notice]) -> None:
+    for item in notices:
+        log.warning(
+            "inbox %s: %s (%s)", printable(item.path), item.code, printable(item.detail, 500)
+        )
+
+
+def _archive(settings: Settings, path: Path) -> Archived:
+    """Copy one inbox file into the archive through a no-follow descriptor (read once)."""
+    descriptor = open_submission(settings.inbox, path)
+    try:
+        return archive_file(
+            descriptor, path.suffix, settings.archive_dir, settings.limits.max_file_bytes
+        )
+    finally:
+        os.close(descriptor)
+
+
+def _extra_columns_notice(settings: Settings, path: Path, names: list[str]) -> Notice:
+    shown = ", ".join(printable(name, 60) for name in names[:20])
+    if len(names) > 20:
+        shown += f" and {len(names) - 20} more"
+    return notice(settings.inbox, path, "unexpected_columns", "ignored column(s): " + shown)
+
+
+def _ambiguous(path: Path, spec, limits=None) -> Verdict:
     """Both csv and xlsx arrived: reject, but count rows where the header is found (§7).
 
     §6 step 1 lists "unreadable / ambiguous / ..." in that order, so a member of the pair that
@@ -79,7 +118,7 @@ def _ambiguous(path: Path, spec) -> Verdict:
     do); only a readable member is ``ambiguous_submission``.
     """
     try:
-        rows = open_table(path, spec.required, spec.optional).count_data_rows()
+        rows = open_table(path, spec.required, spec.optional, limits).count_data_rows()
     except FileRejected as rejected:
         if rejected.reason == UNREADABLE:
             return rejected_file(UNREADABLE, rejected.detail, 0)
@@ -94,11 +133,11 @@ def _ambiguous(path: Path, spec) -> Verdict:
 def _summary_line(district: str, outcome: FileOutcome, verdict: Verdict) -> str:
     top = ", ".join(f"{code} x{n}" for code, n in verdict.reason_counts.most_common(5))
     line = (
-        f"{district} {outcome.dataset} v{outcome.version} ({outcome.file_name}): {outcome.status}"
-        f" - {outcome.rows_total} rows, {outcome.rows_rejected} rejected"
+        f"{district} {outcome.dataset} v{outcome.version} ({printable(outcome.file_name)}): "
+        f"{outcome.status} - {outcome.rows_total} rows, {outcome.rows_rejected} rejected"
     )
     if verdict.rejection_reason:
-        line += f"; {verdict.rejection_reason}: {verdict.rejection_detail}"
+        line += f"; {verdict.rejection_reason}: {printable(verdict.rejection_detail or '', 500)}"
     if top:
         line += f"; reasons: {top}"
     return line
@@ -118,35 +157,41 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
 
     for dataset, paths in sorted(found.files.items()):
         spec = SPECS[dataset]
-        ambiguous = len(paths) > 1
         seen = dict(known.get(dataset, {}))
-        for path in sorted(paths, key=lambda p: (received_at(p), p.name)):
-            sha = sha256_of(path)
+        copies: list[tuple[Path, Archived]] = []
+        for path in paths:
+            try:
+                copies.append((path, _archive(settings, path)))
+            except RefusedEntry as refused:  # swapped for a link or a FIFO after the scan
+                notices.append(notice(settings.inbox, path, refused.code, refused.detail))
+            except FileNotFoundError:
+                log.warning("inbox %s vanished during the run", printable(path.name))
+        ambiguous = len(copies) > 1
+        for path, copied in sorted(copies, key=lambda pc: (pc[1].received_at, pc[0].name)):
+            sha = copied.sha256
             if sha in seen:
                 outcomes.append(FileOutcome(dataset, path.name, seen[sha], "UNCHANGED"))
                 continue
             version = max(seen.values(), default=0) + 1
-            stored = archive_file(path, sha, settings.archive_dir)
             spill_dir = spill_root / f"{dataset}-v{version}"
-            if ambiguous:
-                verdict = _ambiguous(path, spec)
+            if copied.path is None:  # over the size limit: hashed, not stored, not read
+                verdict = rejected_file(
+                    UNREADABLE, file_too_large_detail(copied.size, settings.limits)
+                )
+            elif ambiguous:
+                verdict = _ambiguous(copied.path, spec, settings.limits)
             else:
                 verdict = judge_file(
-                    path,
+                    copied.path,
                     VersionRef(spec, context, version),
                     spill_dir,
                     settings.pii_key,
                     settings.reject_threshold,
                     settings.suites_dir,
+                    limits=settings.limits,
                 )
             if verdict.extra_columns:
-                notices.append(
-                    Notice(
-                        str(path.relative_to(settings.inbox)),
-                        "unexpected_columns",
-                        "ignored column(s): " + ", ".join(verdict.extra_columns),
-                    )
-                )
+                notices.append(_extra_columns_notice(settings, path, verdict.extra_columns))
             record = VersionRecord(
                 period,
                 district_code,
@@ -154,10 +199,10 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
                 version,
                 path.name,
                 sha,
-                path.stat().st_size,
-                received_at(path),
+                copied.size,
+                copied.received_at,
                 deadline,
-                str(stored),
+                "" if copied.path is None else str(copied.path),
             )
             record_version(wh, record, verdict, spill_dir)
             shutil.rmtree(spill_dir, ignore_errors=True)
@@ -182,8 +227,7 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
             log.info(_summary_line(district_code, outcome, verdict))
 
     record_notices(wh, period, notices)
-    for notice in notices:
-        log.warning("inbox %s: %s (%s)", notice.path, notice.code, notice.detail)
+    _log_notices(notices)
     missing = sorted(set(SPECS) - set(found.files))
     if missing:
         log.info("%s: no file for %s", district_code, ", ".join(missing))

@@ -94,6 +94,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sinergi.limits import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, MB, InputLimits
+from sinergi.scrub import scrub_identifiers
+
 __all__ = [
     "XLSX_HEADER_MIN_SHARE",
     "FileRejected",
@@ -120,6 +123,14 @@ _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _EOF_IN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 _LOOKAHEAD_CSV = 1_000  # rows per chunk when looking for the first non-empty CSV row
+_DETAIL_CHARS = 500  # a rejection detail is one readable sentence, never a quoted 50 MB cell
+_SMALL_PART = 1 * MB  # XLSX parts up to this size are not held to the compression ratio
+_PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"  # an XML start tag, with or without a namespace prefix
+_SHARED_STRING = re.compile(_PREFIX + rb"si[\s>/]")
+_ROW_START = re.compile(_PREFIX + rb"row[\s>/]")
+_ROW_NUMBER = re.compile(rb"[^>]*?(?<![\w:.-])r\s*=\s*[\"'](\d+)")  # after "<row"
+_AFTER_TAG = (b" ", b">", b"/", b"\t", b"\n", b"\r")
+_ROW_TAGS = EXCEL_MAX_COLUMNS * 8  # start tags in one row: cells with rich text runs
 
 
 class FileRejected(Exception):
@@ -131,6 +142,11 @@ class FileRejected(Exception):
     """
 
     def __init__(self, reason: str, detail: str, rows_total: int = 0) -> None:
+        # The detail leaves the quarantine (run log, feedback, audit.file_versions): no
+        # identifier quoted from a cell, and bounded length.
+        detail = scrub_identifiers(detail)
+        if len(detail) > _DETAIL_CHARS:
+            detail = detail[: _DETAIL_CHARS - 1] + "…"
         super().__init__(reason, detail, rows_total)  # keeps the exception picklable
         self.reason = reason
         self.detail = detail
@@ -176,6 +192,8 @@ class OpenedTable:
     extra_columns: list[str]  # normalised names not requested (warning unexpected_columns)
     header_row: int  # 1-based row (XLSX) / record (CSV) number of the header
     _layout: _Layout = field(repr=False)
+    limits: InputLimits = field(default_factory=InputLimits, repr=False)
+    _row_reached: int = field(default=0, repr=False)  # last row read, for error messages
 
     def chunks(self, chunk_rows: int = 200_000) -> Iterator[pd.DataFrame]:
         """Yield the non-empty data rows, at most ``chunk_rows`` per DataFrame, in file order.
@@ -183,13 +201,50 @@ class OpenedTable:
         Columns: the requested ones (object dtype, ``None`` = missing) then ``row_number``
         (int64). Each chunk has a fresh ``RangeIndex``. No empty DataFrame is yielded.
         Each call reads the file again from the start.
+
+        Any failure while reading (a sheet whose XML breaks after the first rows, a bad CRC,
+        ``MemoryError``, a cell longer than the limit) raises :class:`FileRejected`
+        ``unreadable`` naming the row reached: one broken file must not fail the district.
+        ``OSError`` is not converted (the disk or the archive, not the file, failed).
         """
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
+        self._row_reached = self.header_row
         if self.file_format == "csv":
-            yield from self._csv_chunks(chunk_rows)
+            source = self._csv_chunks(chunk_rows)
         else:
-            yield from self._xlsx_chunks(chunk_rows)
+            source = self._xlsx_chunks(chunk_rows)
+        try:
+            for frame in source:
+                self._check_cell_lengths(frame)
+                yield frame
+        except FileRejected as exc:
+            raise FileRejected(exc.reason, self._where(exc.detail), exc.rows_total) from exc
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - MemoryError, parser bugs: the file's fault
+            raise FileRejected(UNREADABLE, self._where(_unexpected(exc))) from exc
+        finally:
+            source.close()
+
+    def _where(self, detail: str) -> str:
+        if "row " in detail or self._row_reached <= self.header_row:
+            return detail
+        return f"{detail} (reading stopped after row {self._row_reached})"
+
+    def _check_cell_lengths(self, frame: pd.DataFrame) -> None:
+        """File-level ``unreadable`` for a cell longer than the limit (docs/input-limits.md)."""
+        limit = self.limits.max_cell_chars
+        for name in self._layout.positions:
+            values = frame[name].to_numpy()
+            if max(map(len, filter(None, values)), default=0) <= limit:
+                continue
+            lengths = np.fromiter((len(v) if v else 0 for v in values), dtype=np.int64)
+            at = int(np.argmax(lengths > limit))
+            raise FileRejected(
+                UNREADABLE,
+                _long_cell_detail(name, int(frame["row_number"].iat[at]), int(lengths[at]), limit),
+            )
 
     def count_data_rows(self) -> int:
         """Number of non-empty data rows (``rows_total``); reads the whole file."""
@@ -236,6 +291,7 @@ class OpenedTable:
                     count = len(raw)
                     row_numbers = np.arange(next_row, next_row + count, dtype=np.int64)
                     next_row += count
+                    self._row_reached = next_row - 1
                     cells = [_trimmed(raw.iloc[:, i].to_numpy()) for i in range(width)]
                     frame = _frame(self._layout, cells, row_numbers)
                     if len(frame):
@@ -276,8 +332,11 @@ class OpenedTable:
         wanted = [(name, pos) for name, pos in layout.positions.items()]
         columns: dict[str, list[str | None]] = {name: [] for name, _ in wanted}
         numbers: list[int] = []
-        with _XlsxRows(self.path) as source, closing(source.iter(self.header_row + 1)) as rows:
+        # open_table ran the zip checks on these bytes already (the archived copy is immutable)
+        source_rows = _XlsxRows(self.path, self.limits, check=False)
+        with source_rows as source, closing(source.iter(self.header_row + 1)) as rows:
             for row_number, values in rows:
+                self._row_reached = row_number
                 cells = [_cell_text(v) for v in values[:width]]
                 if all(c is None for c in cells):
                     continue
@@ -294,7 +353,10 @@ class OpenedTable:
 
 
 def open_table(
-    path: Path | str, required: Sequence[str], optional: Sequence[str] = ()
+    path: Path | str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    limits: InputLimits | None = None,
 ) -> OpenedTable:
     """Open a submitted CSV/XLSX file and run every file-level check of contract §2/§3.
 
@@ -302,7 +364,10 @@ def open_table(
     ``missing_columns``). ``optional``: columns delivered when present (all ``None`` when not)
     and never reported as extra. Raises :class:`FileRejected`; ``ValueError`` for a file that
     is neither .csv nor .xlsx or for column names that are not normalised (caller bugs).
+    ``limits``: :class:`~sinergi.limits.InputLimits` (the defaults when None); any failure of
+    the parsers, ``MemoryError`` included, is ``unreadable`` too (``OSError`` propagates).
     """
+    limits = limits or InputLimits()
     path = Path(path)
     wanted = list(required) + [c for c in optional if c not in required]
     bad = [c for c in wanted if normalise_header(c) != c or not c]
@@ -311,12 +376,66 @@ def open_table(
     file_format = file_format_of(path)
     if file_format is None:
         raise ValueError(f"not a .csv or .xlsx file: {path.name}")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise FileRejected(UNREADABLE, "file is 0 bytes")
+    if size > limits.max_file_bytes:
+        raise FileRejected(UNREADABLE, file_too_large_detail(size, limits))
+    try:
+        if file_format == "csv":
+            return _open_csv(path, list(required), wanted, limits)
+        return _open_xlsx(path, list(required), wanted, limits)
+    except (FileRejected, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - MemoryError, parser bugs: the file's fault
+        raise FileRejected(UNREADABLE, _unexpected(exc)) from exc
 
-    if file_format == "csv":
-        return _open_csv(path, list(required), wanted)
-    return _open_xlsx(path, list(required), wanted)
+
+def file_too_large_detail(size: int, limits: InputLimits) -> str:
+    return (
+        f"the file is {size / MB:,.1f} MB, larger than the limit of "
+        f"{limits.max_file_bytes / MB:,.0f} MB (SINERGI_MAX_FILE_MB); split it or remove "
+        "what is not part of the dataset"
+    )
+
+
+def _unexpected(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "the file needs more memory to read than the server has; it is not readable"
+    text = str(exc)[:200]
+    return (
+        f"the file could not be read ({type(exc).__name__}: {text})"
+        if text
+        else (f"the file could not be read ({type(exc).__name__})")
+    )
+
+
+def _long_cell_detail(column: str, row: int, length: int, limit: int) -> str:
+    return (
+        f"row {row}, column {column}: a cell of {length:,} characters, more than the limit of "
+        f"{limit:,} (SINERGI_MAX_CELL_CHARS); no value of this dataset is that long "
+        "(check for a pasted text or a broken export)"
+    )
+
+
+def _check_header(header: list[str], raw: Sequence[str], where: str, limits: InputLimits) -> None:
+    """File-level limits on the header row: its width and the length of its cells."""
+    width = len(header)
+    while width and not header[width - 1]:
+        width -= 1
+    if width > limits.max_columns:
+        raise FileRejected(
+            UNREADABLE,
+            f"the header ({where}) has {width:,} columns, more than the limit of "
+            f"{limits.max_columns:,} (SINERGI_MAX_COLUMNS); send only the dataset's columns",
+        )
+    longest = max((len(cell) for cell in raw), default=0)
+    if longest > limits.max_cell_chars:
+        raise FileRejected(
+            UNREADABLE,
+            f"the header ({where}) has a cell of {longest:,} characters, more than the limit "
+            f"of {limits.max_cell_chars:,} (SINERGI_MAX_CELL_CHARS)",
+        )
 
 
 def _header_layout(
@@ -346,11 +465,21 @@ def _missing_detail(missing: list[str], where: str) -> str:
 # -- CSV -----------------------------------------------------------------------------------
 
 
-def _open_csv(path: Path, required: list[str], wanted: list[str]) -> OpenedTable:
-    encoding = _csv_encoding(path)
+def _open_csv(
+    path: Path, required: list[str], wanted: list[str], limits: InputLimits
+) -> OpenedTable:
+    widths = _LineWidths()
+    encoding = _csv_encoding(path, widths)
     first_line = _first_line(path, encoding)
+    if len(first_line) >= _SCAN_BLOCK:
+        raise FileRejected(
+            UNREADABLE,
+            f"the header line is longer than {_SCAN_BLOCK:,} characters: not a dataset header",
+        )
     delimiter, header = _csv_header(path, encoding, first_line, required)
+    widths.check(delimiter)
     normalised = [normalise_header(h) for h in header]
+    _check_header(normalised, header, "line 1", limits)
     layout, extra, missing = _header_layout(normalised, required, wanted)
     if layout.width == 0:
         layout.width = 1  # a blank first line is still one (empty) column for the parser
@@ -363,6 +492,7 @@ def _open_csv(path: Path, required: list[str], wanted: list[str]) -> OpenedTable
         extra_columns=extra,
         header_row=1,
         _layout=layout,
+        limits=limits,
     )
     table._validate_csv_structure()
     if missing:
@@ -376,8 +506,51 @@ def _open_csv(path: Path, required: list[str], wanted: list[str]) -> OpenedTable
     return table
 
 
-def _csv_encoding(path: Path) -> str:
-    """Stream the bytes once: NUL check, UTF-8 validity, Windows-1252 validity."""
+class _LineWidths:
+    """The most ``,`` and ``;`` on one physical line, fed block by block (C-level scans).
+
+    pandas tokenises every field of a record before ``usecols`` drops the surplus (a line of
+    20 million commas took 300 MB), so a line with more delimiters than a spreadsheet row has
+    cells is refused before pandas runs. Only lines longer than that many bytes are counted.
+    """
+
+    def __init__(self) -> None:
+        self.line = 1  # physical line being read
+        self.length = 0  # bytes of it so far
+        self.count = {",": 0, ";": 0}
+        self.widest = {",": (0, 0), ";": (0, 0)}  # delimiter -> (count, line)
+
+    def feed(self, block: bytes) -> None:
+        parts = block.split(b"\n")
+        if self.length + max(map(len, parts)) <= EXCEL_MAX_COLUMNS:  # no line can be too wide
+            if len(parts) > 1:
+                self.line += len(parts) - 1
+                self.length = 0
+            self.length += len(parts[-1])
+            return
+        for index, part in enumerate(parts):
+            if index:
+                self.line, self.length = self.line + 1, 0
+                self.count = {",": 0, ";": 0}
+            self.length += len(part)
+            if self.length > EXCEL_MAX_COLUMNS:
+                for delimiter in self.count:
+                    self.count[delimiter] += part.count(delimiter.encode())
+                    if self.count[delimiter] > self.widest[delimiter][0]:
+                        self.widest[delimiter] = (self.count[delimiter], self.line)
+
+    def check(self, delimiter: str) -> None:
+        count, line = self.widest[delimiter]
+        if count >= EXCEL_MAX_COLUMNS:
+            raise FileRejected(
+                UNREADABLE,
+                f"line {line} has {count + 1:,} or more cells, more than any spreadsheet row "
+                f"({EXCEL_MAX_COLUMNS:,}); not a dataset row (broken export?)",
+            )
+
+
+def _csv_encoding(path: Path, widths: _LineWidths | None = None) -> str:
+    """Stream the bytes once: NUL check, UTF-8 validity, Windows-1252 validity, line widths."""
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_ok = True
     cp1252_bad: int | None = None  # offset of the first byte undefined in Windows-1252
@@ -396,6 +569,8 @@ def _csv_encoding(path: Path) -> str:
                     utf8_ok = False
             if cp1252_bad is None and (match := _CP1252_UNDEFINED.search(block)):
                 cp1252_bad = offset + match.start()
+            if widths is not None:
+                widths.feed(block)
             offset += len(block)
     if utf8_ok:
         try:
@@ -449,6 +624,15 @@ def _csv_header(
     """Choose the delimiter and parse the header record with it (RFC 4180)."""
     counts = {d: _count_outside_quotes(first_line, d) for d in (",", ";")}
     candidates = [d for d in (",", ";") if counts[d]] or [","]
+    # Never split a header wider than any spreadsheet into a list (a 1,000,000-column line).
+    candidates = [d for d in candidates if counts[d] < EXCEL_MAX_COLUMNS]
+    if not candidates:
+        widest = max(counts.values()) + 1
+        raise FileRejected(
+            UNREADABLE,
+            f"the header (line 1) has {widest:,} columns or more, more than any spreadsheet "
+            "holds; send only the dataset's columns",
+        )
     best: tuple[tuple[int, int], str, list[str]] | None = None
     for delimiter in candidates:
         header = _read_header_record(path, encoding, delimiter)
@@ -522,8 +706,10 @@ class _XlsxRows:
     archive can fail late (a CRC error in the sheet XML surfaces only when that part is read).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: InputLimits | None = None, check: bool = True) -> None:
         self.path = path
+        self.limits = limits or InputLimits()
+        self.check = check
         self._workbook: Any = None
 
     def __enter__(self) -> _XlsxRows:
@@ -531,6 +717,8 @@ class _XlsxRows:
 
         if not zipfile.is_zipfile(self.path):
             raise FileRejected(UNREADABLE, _not_zip_detail(self.path))
+        if self.check:
+            _check_xlsx_archive(self.path, self.limits)
         try:
             self._workbook = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure means "not a workbook"
@@ -567,8 +755,144 @@ class _XlsxRows:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
-        return f"a zip archive without the parts of an Excel workbook ({exc})"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return f"a zip archive without the parts of an Excel workbook ({str(exc)[:200]})"
+    if isinstance(exc, MemoryError):
+        return "the workbook needs more memory to read than the server has"
+    text = str(exc)[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _check_xlsx_archive(path: Path, limits: InputLimits) -> None:
+    """Zip-bomb limits from the central directory, before any XML is parsed.
+
+    Python's ``zipfile`` never inflates a part beyond the size its central directory declares
+    (it stops there and the CRC check fails), so the declared sizes bound what openpyxl can
+    read. The shared strings are counted by a byte scan of the inflated part: openpyxl keeps
+    every one of them in memory (10 million tiny strings took 2.2 GB).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            total = sum(part.file_size for part in parts)
+            if total > limits.max_xlsx_uncompressed_bytes:
+                raise FileRejected(
+                    UNREADABLE,
+                    f"not a usable XLSX: it unpacks to {total / MB:,.0f} MB, more than the limit "
+                    f"of {limits.max_xlsx_uncompressed_bytes / MB:,.0f} MB "
+                    "(SINERGI_MAX_XLSX_UNCOMPRESSED_MB); split the file",
+                )
+            for part in parts:
+                ratio = part.file_size / max(part.compress_size, 1)
+                if part.file_size > _SMALL_PART and ratio > limits.max_xlsx_compression_ratio:
+                    raise FileRejected(
+                        UNREADABLE,
+                        f"not a usable XLSX: part {part.filename[:80]!r} is compressed "
+                        f"{ratio:,.0f} times, more than the limit of "
+                        f"{limits.max_xlsx_compression_ratio:,.0f} "
+                        "(SINERGI_MAX_XLSX_COMPRESSION_RATIO; a sheet of real data is 5-20): "
+                        "it is mostly repeated or empty cells",
+                    )
+            for part in parts:
+                if part.filename.lower().endswith("sharedstrings.xml"):
+                    _check_shared_strings(archive, part, limits)
+                else:
+                    _check_rows(archive, part)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+        raise FileRejected(UNREADABLE, f"not valid XLSX: {_describe(exc)}") from exc
+
+
+def _tag_blocks(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The inflated part in blocks cut before a ``<``, so that no start tag straddles two."""
+    carry = b""
+    with archive.open(part) as stream:
+        while block := stream.read(_SCAN_BLOCK):
+            data = carry + block
+            cut = data.rfind(b"<", max(0, len(data) - 256))
+            cut = len(data) if cut < 0 else cut
+            carry = data[cut:]
+            yield data[:cut]
+    yield carry
+
+
+def _check_rows(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+    """Byte scan of one part: no row wider or lower than Excel allows, no DTD.
+
+    openpyxl builds a whole ``<row>`` element before yielding it, treats every child of a row
+    as a cell, and yields an empty row for every missing row number: one row of 20 million
+    cells took 9 GB, ``<row r="999999999">`` would loop for minutes. Excel's own limits bound
+    both: at most :data:`_ROW_TAGS` start tags inside one row (16,384 cells with a few tags
+    each), row numbers up to 1,048,576; OOXML packages carry no DTD (entity bombs). Costs
+    about 2 % of openpyxl's own parse of the same sheet (C-level ``split``/``count``).
+    """
+    tags = 0  # start tags inside the current (unfinished) row
+    for data in _tag_blocks(archive, part):
+        if b"<!DOCTYPE" in data:
+            raise FileRejected(UNREADABLE, "not valid XLSX: a part declares a DTD")
+        if b":row" in data:  # namespace-prefixed rows: exact (slower) split
+            pieces = [(True, p) for p in _ROW_START.split(data)]
+            pieces[0] = (False, pieces[0][1])
+        else:
+            pieces = [(False, p) for p in data.split(b"<row")]
+            # "<rowBreaks" and the like are no row: only "<row" + space, ">" or "/" is.
+            pieces[1:] = [(p[:1] in _AFTER_TAG, p) for _, p in pieces[1:]]
+        for first, piece in enumerate(pieces):
+            new_row, segment = piece
+            if new_row:
+                tags = 0
+                if (number := _ROW_NUMBER.match(segment)) and int(number[1]) > EXCEL_MAX_ROWS:
+                    raise FileRejected(
+                        UNREADABLE,
+                        f"not valid XLSX: {part.filename[:80]!r} numbers a row beyond "
+                        f"{EXCEL_MAX_ROWS:,}, the last row Excel allows",
+                    )
+            elif first:
+                tags += 1  # "<rowBreaks": one more element
+            tags += _start_tags(segment)
+            if tags > _ROW_TAGS:
+                raise FileRejected(
+                    UNREADABLE,
+                    f"not valid XLSX: a row of {part.filename[:80]!r} holds more than "
+                    f"{_ROW_TAGS:,} XML elements, more than any Excel row "
+                    f"({EXCEL_MAX_COLUMNS:,} cells)",
+                )
+
+
+def _start_tags(segment: bytes) -> int:
+    """Start tags (``<c>``, ``<v/>``, ...) in a piece of XML; comments count too (harmless)."""
+    return segment.count(b"<") - segment.count(b"</")
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, part: zipfile.ZipInfo, limits) -> None:
+    if part.file_size > limits.max_xlsx_shared_strings_bytes:
+        raise FileRejected(
+            UNREADABLE,
+            f"not a usable XLSX: its text table is {part.file_size / MB:,.0f} MB, more than the "
+            f"limit of {limits.max_xlsx_shared_strings_bytes / MB:,.0f} MB "
+            "(SINERGI_MAX_XLSX_SHARED_STRINGS_MB)",
+        )
+    count, carry = 0, b""
+    with archive.open(part) as stream:
+        while block := stream.read(_SCAN_BLOCK):
+            data = carry + block
+            # Matches never contain "<" after their first byte: cut at the last "<" so none
+            # straddles two blocks.
+            cut = data.rfind(b"<", max(0, len(data) - 256))
+            cut = len(data) if cut < 0 else cut
+            count += len(_SHARED_STRING.findall(data, 0, cut))
+            carry = data[cut:]
+            if count > limits.max_xlsx_shared_strings:
+                raise FileRejected(
+                    UNREADABLE,
+                    f"not a usable XLSX: more than {limits.max_xlsx_shared_strings:,} different "
+                    "texts in its text table (SINERGI_MAX_XLSX_SHARED_STRINGS)",
+                )
+        count += len(_SHARED_STRING.findall(carry))
+    if count > limits.max_xlsx_shared_strings:
+        raise FileRejected(
+            UNREADABLE,
+            f"not a usable XLSX: more than {limits.max_xlsx_shared_strings:,} different texts "
+            "in its text table (SINERGI_MAX_XLSX_SHARED_STRINGS)",
+        )
 
 
 def _not_zip_detail(path: Path) -> str:
@@ -581,14 +905,16 @@ def _not_zip_detail(path: Path) -> str:
     return f"not valid XLSX: {hint}"
 
 
-def _open_xlsx(path: Path, required: list[str], wanted: list[str]) -> OpenedTable:
+def _open_xlsx(
+    path: Path, required: list[str], wanted: list[str], limits: InputLimits
+) -> OpenedTable:
     """Find the header, then look ahead for a data row, in one pass over the sheet.
 
     Opening a workbook costs a parse of its shared strings and, for files written without a
     ``<dimension>`` element (openpyxl's write-only mode, some exporters), a scan of the whole
     sheet; so open_table opens it once and :meth:`OpenedTable.chunks` once more.
     """
-    with _XlsxRows(path) as source, closing(source.iter()) as rows:
+    with _XlsxRows(path, limits) as source, closing(source.iter()) as rows:
         top: list[tuple[int, tuple[Any, ...]]] = []
         for number, values in rows:
             top.append((number, values))
@@ -602,6 +928,8 @@ def _open_xlsx(path: Path, required: list[str], wanted: list[str]) -> OpenedTabl
                 f"no header row found: {_no_header_where()} (required: {', '.join(required)})",
             )
         number, header = headers[header_at]
+        raw = [_cell_text(v) or "" for v in top[header_at][1]]
+        _check_header(header, raw, f"row {number}", limits)
         layout, extra, missing = _header_layout(header, required, wanted)
         table = OpenedTable(
             path=path,
@@ -612,6 +940,7 @@ def _open_xlsx(path: Path, required: list[str], wanted: list[str]) -> OpenedTabl
             extra_columns=extra,
             header_row=number,
             _layout=layout,
+            limits=limits,
         )
         below = itertools.chain((vs for _, vs in top[header_at + 1 :]), (vs for _, vs in rows))
         data_rows = (vs for vs in below if not _xlsx_blank(vs, layout.width))
