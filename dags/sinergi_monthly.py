@@ -128,6 +128,10 @@ def sinergi_monthly():
         from sinergi.orchestration import dbt_outcome
         from sinergi.reports import publish
 
+        if not jobs:  # discover failed (e.g. a refused PII key): nothing was judged
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException("discover did not complete: nothing to publish")
         period = jobs[0]["period"]
         return publish(period, dbt_outcome(period, context), load_settings())
 

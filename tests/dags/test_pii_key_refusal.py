@@ -32,8 +32,6 @@ def test_another_key_fails_the_run_in_discover_without_retries(
     check_pii_key(wh, load_settings())  # the warehouse is bound to the original key
 
     monkeypatch.setenv("SINERGI_PII_KEY", "another-key-" + "b" * 32)
-    # (publish_reports, trigger rule ALL_DONE, still runs after discover failed and retries
-    # on jobs=None: that is the DAG's to fix, so no bound on the run's duration here.)
     assert run_period(Period.parse("2025-02")) == "failed"
     with create_session() as session:
         run = (
@@ -50,3 +48,5 @@ def test_another_key_fails_the_run_in_discover_without_retries(
     assert (discover.state, discover.try_number) == ("failed", 1)
     districts = {ti.state for key, ti in tis.items() if key[0] == "validate_and_load"}
     assert districts == {"upstream_failed"}  # no district task ran
+    publish = tis[("publish_reports", -1)]  # ALL_DONE: it runs, finds nothing, skips at once
+    assert (publish.state, publish.try_number) == ("skipped", 1)
