@@ -363,6 +363,17 @@ def render_markdown(data: dict) -> str:
                 "200,000-row parts, which the pipeline's PostgreSQL loader cannot load as it is.",
             ]
 
+    hostile = data.get("hostile")
+    if hostile:
+        from bench.hostile import render
+
+        lines += [
+            "",
+            "## Hostile inputs (one district task each, `bench/hostile.py`)",
+            "",
+            render(hostile),
+        ]
+
     profile = data.get("profile")
     if profile:
         lines += ["", f"## Hotspots (cProfile at scale {profile['scale']})", ""]

@@ -24,7 +24,7 @@ dropped at the end.
 
 Environment (defaults in brackets):
   BENCH_SCALES [0.25,0.5,1]  BENCH_REPEATS [3]  BENCH_REPEATS_BIG [= BENCH_REPEATS]
-  BENCH_PARTS [scales,baseline,fixed,e2e,history,roster,profile]
+  BENCH_PARTS [scales,baseline,fixed,e2e,history,roster,hostile,profile]
   BENCH_ENGINES [postgres,duckdb]  BENCH_DISTRICTS [all; N = the first N codes, or a list]
   BENCH_FIXED_SCALE [0.0005]  BENCH_HISTORY_SCALE [0.02]  BENCH_HISTORY_MONTHS [12]
   BENCH_HISTORY_TIMED [1,6,12]  BENCH_HISTORY_ENGINE [postgres, else duckdb]
@@ -67,7 +67,7 @@ REPO = Path(__file__).resolve().parents[1]
 PIPELINE_STAGES = {"read", "validate", "load", "dbt", "judge_file", "month", "dag"}
 PG_PLANNER_WORKAROUND = "-c enable_mergejoin=off -c enable_nestloop=off"
 DBT_STAGES = {"dbt", "dag", "month", "month_parallel"}
-ALL_PARTS = ("scales", "baseline", "fixed", "e2e", "history", "roster", "profile")
+ALL_PARTS = ("scales", "baseline", "fixed", "e2e", "history", "roster", "hostile", "profile")
 
 
 def _env(name: str, default: str) -> str:
@@ -603,6 +603,11 @@ class Bench:
                 self.part_history()
             if "roster" in config.parts:
                 self.part_roster()
+            if "hostile" in config.parts:
+                from bench.hostile import measure
+
+                self.data["hostile"] = measure(self.work / "hostile")
+                self.save()
             if "profile" in config.parts:
                 self.part_profile()
         except KeyboardInterrupt:

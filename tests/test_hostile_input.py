@@ -21,6 +21,14 @@ import pytest
 
 from sinergi.archive import archive_file
 from sinergi.datasets import SPECS
+from sinergi.generation.hostile import (
+    _CONTENT_TYPES,
+    _RELS,
+    _WORKBOOK,
+    _WORKBOOK_RELS,
+    shared_strings_workbook,
+    xlsx_bomb,
+)
 from sinergi.inbox import (
     RefusedEntry,
     open_submission,
@@ -257,53 +265,6 @@ def test_os_error_while_reading_still_raises(tmp_path, monkeypatch):
 # -- §4 limits ----------------------------------------------------------------------------------
 
 
-_CONTENT_TYPES = (
-    '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-    'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
-    'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-    'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
-    'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
-    'worksheet+xml"/></Types>'
-)
-_RELS = (
-    '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-    'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
-    'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-    "</Relationships>"
-)
-_WORKBOOK = (
-    '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-    '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'
-)
-_WORKBOOK_RELS = (
-    '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-    'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
-    'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-    "</Relationships>"
-)
-
-
-def xlsx_bomb(path: Path, cells: int) -> Path:
-    """A workbook whose one row holds ``cells`` cells, streamed into the zip (no big list)."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(
-                b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-                b'spreadsheetml/2006/main"><sheetData><row r="1">'
-            )
-            block = b"<c><v>1</v></c>" * 100_000
-            for _ in range(cells // 100_000):
-                sheet.write(block)
-            sheet.write(b"</row></sheetData></worksheet>")
-    return path
-
-
 @pytest.fixture(scope="module")
 def twenty_million_cells(tmp_path_factory) -> Path:
     return xlsx_bomb(tmp_path_factory.mktemp("bomb") / "psks.xlsx", 20_000_000)
@@ -395,50 +356,6 @@ def test_xlsx_with_a_dtd_is_rejected(tmp_path, monkeypatch):
             target.writestr(name, data)
     forbid(monkeypatch, openpyxl, "load_workbook")
     assert "declares a DTD" in rejection(path).detail
-
-
-def shared_strings_workbook(path: Path, strings: int) -> Path:
-    """A workbook whose cells use a shared strings table (openpyxl writes inline strings)."""
-    texts = PSKS + ["2025-03", "3578"] + [f"PSKS{i:06d}" for i in range(strings)]
-    table = "".join(f"<si><t>{t}</t></si>" for t in texts)
-    header = "".join(f'<c t="s"><v>{i}</v></c>' for i in range(4))
-    rows = "".join(
-        f'<row><c t="s"><v>4</v></c><c t="s"><v>5</v></c><c t="s"><v>{6 + i}</v></c>'
-        "<c><v>1</v></c></row>"
-        for i in range(strings)
-    )
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "[Content_Types].xml",
-            _CONTENT_TYPES.replace(
-                "</Types>",
-                '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-            ),
-        )
-        archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr(
-            "xl/_rels/workbook.xml.rels",
-            _WORKBOOK_RELS.replace(
-                "</Relationships>",
-                '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/'
-                'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-                "</Relationships>",
-            ),
-        )
-        archive.writestr(
-            "xl/sharedStrings.xml",
-            '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-            f'2006/main">{table}</sst>',
-        )
-        archive.writestr(
-            "xl/worksheets/sheet1.xml",
-            '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            f'spreadsheetml/2006/main"><sheetData><row>{header}</row>{rows}</sheetData>'
-            "</worksheet>",
-        )
-    return path
 
 
 def test_too_many_shared_strings_are_counted_before_openpyxl_reads_them(tmp_path, monkeypatch):
