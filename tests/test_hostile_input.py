@@ -21,14 +21,7 @@ import pytest
 
 from sinergi.archive import archive_file
 from sinergi.datasets import SPECS
-from sinergi.generation.hostile import (
-    _CONTENT_TYPES,
-    _RELS,
-    _WORKBOOK,
-    _WORKBOOK_RELS,
-    shared_strings_workbook,
-    xlsx_bomb,
-)
+from sinergi.generation.hostile import shared_strings_workbook, sheet_workbook, xlsx_bomb
 from sinergi.inbox import (
     RefusedEntry,
     open_submission,
@@ -77,6 +70,16 @@ def rejection(path: Path, limits: InputLimits | None = None) -> FileRejected:
     with pytest.raises(FileRejected) as caught:
         open_table(path, PSKS, (), limits)
     return caught.value
+
+
+def rejection_with_peak(path: Path) -> tuple[FileRejected, int]:
+    """:func:`rejection` and the peak of Python memory traced while it ran (bytes)."""
+    tracemalloc.start()
+    try:
+        rejected = rejection(path)
+        return rejected, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def forbid(monkeypatch, target, name: str) -> None:
@@ -275,12 +278,7 @@ def test_xlsx_bomb_is_rejected_from_the_zip_directory_before_parsing(
 ):
     assert twenty_million_cells.stat().st_size < 1_000_000  # the issue's 587 KB bomb
     forbid(monkeypatch, openpyxl, "load_workbook")
-    tracemalloc.start()
-    try:
-        rejected = rejection(twenty_million_cells)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    rejected, peak = rejection_with_peak(twenty_million_cells)
     assert rejected.reason == "unreadable"
     assert "compressed" in rejected.detail and "SINERGI_MAX_XLSX_COMPRESSION_RATIO" in (
         rejected.detail
@@ -294,22 +292,6 @@ def test_xlsx_uncompressed_total_limit(twenty_million_cells, monkeypatch):
     rejected = rejection(twenty_million_cells, limits)
     assert "unpacks to 300 MB" in rejected.detail
     assert "SINERGI_MAX_XLSX_UNCOMPRESSED_MB" in rejected.detail
-
-
-def sheet_workbook(path: Path, sheet_data: bytes) -> Path:
-    """A workbook whose first sheet's ``<sheetData>`` holds ``sheet_data`` verbatim."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        archive.writestr(
-            "xl/worksheets/sheet1.xml",
-            b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main" xmlns:x="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main"><sheetData>' + sheet_data + b"</sheetData></worksheet>",
-        )
-    return path
 
 
 def inline_row(number: int, values: list[str], prefix: bytes = b"") -> bytes:
@@ -373,12 +355,7 @@ def test_million_column_csv_header_is_rejected_before_it_is_split(tmp_path, monk
     path = tmp_path / "psks.csv"
     path.write_text(HEADER + "," + ",".join(f"x{i}" for i in range(1_000_000)) + "\n1,2\n")
     forbid(monkeypatch, pd, "read_csv")
-    tracemalloc.start()
-    try:
-        rejected = rejection(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    rejected, peak = rejection_with_peak(path)
     assert rejected.reason == "unreadable"
     assert "header line is longer" in rejected.detail
     assert peak < 50_000_000  # the issue's run took 4.2 GB

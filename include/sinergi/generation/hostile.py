@@ -42,13 +42,20 @@ _WORKBOOK_RELS = (
 )
 
 
+def _skeleton(
+    archive: zipfile.ZipFile, content_types: str = _CONTENT_TYPES, rels: str = _WORKBOOK_RELS
+) -> None:
+    """The parts every workbook here shares: content types, relationships, one sheet."""
+    archive.writestr("[Content_Types].xml", content_types)
+    archive.writestr("_rels/.rels", _RELS)
+    archive.writestr("xl/workbook.xml", _WORKBOOK)
+    archive.writestr("xl/_rels/workbook.xml.rels", rels)
+
+
 def xlsx_bomb(path: Path, cells: int) -> Path:
     """A workbook whose one row holds ``cells`` cells, streamed into the zip (no big list)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        _skeleton(archive)
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             sheet.write(
                 b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
@@ -72,18 +79,13 @@ def shared_strings_workbook(path: Path, strings: int) -> Path:
         for i in range(strings)
     )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "[Content_Types].xml",
+        _skeleton(
+            archive,
             _CONTENT_TYPES.replace(
                 "</Types>",
                 '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
                 'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
             ),
-        )
-        archive.writestr("_rels/.rels", _RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr(
-            "xl/_rels/workbook.xml.rels",
             _WORKBOOK_RELS.replace(
                 "</Relationships>",
                 '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/'
@@ -145,4 +147,17 @@ def oversized_csv(path: Path, size_bytes: int) -> Path:
         while written < size_bytes:
             handle.write(block)
             written += len(block)
+    return path
+
+
+def sheet_workbook(path: Path, sheet_data: bytes) -> Path:
+    """A workbook whose first sheet's ``<sheetData>`` holds ``sheet_data`` verbatim."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        _skeleton(archive)
+        archive.writestr(
+            "xl/worksheets/sheet1.xml",
+            b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main" xmlns:x="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main"><sheetData>' + sheet_data + b"</sheetData></worksheet>",
+        )
     return path
