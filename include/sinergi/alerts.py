@@ -30,6 +30,7 @@ from typing import Any
 
 from sinergi.config import Settings
 from sinergi.periods import JAKARTA, Period
+from sinergi.scrub import scrub_identifiers
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,13 @@ ALERTS_FILE = "alerts.log"
 DEADLINE_FILE = "deadline-alert.json"
 MAX_MESSAGE = 300
 
-_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+):[^@\s]+@")
 
 
 def scrub(text: str, limit: int = MAX_MESSAGE) -> str:
     """One line, no NIK/No. KK-shaped numbers, no URL passwords, at most ``limit`` characters."""
     line = " ".join(str(text).split())
-    line = _SIXTEEN_DIGITS.sub("<16 digits>", line)
+    line = scrub_identifiers(line)  # also 17+ digit runs and digits glued to letters
     line = _URL_PASSWORD.sub(r"\1:***@", line)
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
