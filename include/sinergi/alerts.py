@@ -170,19 +170,18 @@ def missing_submissions(
     ``<inbox>/<P>/<district>/``; whether the file is valid is the monthly run's business.
     """
     from sinergi import reference
+    from sinergi.datasets import SPECS
     from sinergi.inbox import received_at, scan_district
 
     missing: dict[str, list[str]] = {}
     late: dict[str, list[str]] = {}
     for district in sorted(reference.district_codes()):
         found = scan_district(inbox, period, district).files
-        absent = [ds for ds in reference.DATASETS if ds not in found]
+        absent = [ds for ds in SPECS if ds not in found]
         if absent:
             missing[district] = absent
         after = [
-            ds
-            for ds in reference.DATASETS
-            if ds in found and min(received_at(p) for p in found[ds]) > deadline
+            ds for ds in SPECS if ds in found and min(received_at(p) for p in found[ds]) > deadline
         ]
         if after:
             late[district] = after

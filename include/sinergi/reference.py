@@ -12,8 +12,6 @@ from functools import cache
 
 from sinergi.paths import SEEDS_DIR
 
-DATASETS: tuple[str, ...] = ("ppks", "psks", "penerima_bantuan", "dtks")
-
 
 def _rows(name: str) -> list[dict[str, str]]:
     with open(SEEDS_DIR / f"{name}.csv", encoding="utf-8", newline="") as handle:

@@ -19,14 +19,12 @@ import numpy as np
 import pandas as pd
 
 from sinergi import reference
-from sinergi.datasets import DatasetSpec
+from sinergi.datasets import CODE, LOCATION, REGION, SEX, DatasetSpec
 from sinergi.periods import Period
-from sinergi.suites import DATE_COLUMNS, INTEGER_COLUMNS, PAID_ONLY, nik_regex
+from sinergi.suites import nik_regex
 from sinergi.validation import outcomes, runner
 from sinergi.values import normalise_code, parse_date, parse_integer
 
-REGION_COLUMNS = ("kode_kabkota", "kode_kecamatan", "kode_desa")
-CODE_COLUMNS = ("kode_ppks", "kode_psks", "kode_program", "status_salur", "status_dtks")
 SEX_ALIASES = {"LAKI-LAKI": "L", "PEREMPUAN": "P"}
 
 
@@ -104,25 +102,16 @@ def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
     cells = {
         c: pd.Series(chunk[c].to_numpy(), index=frame.index, dtype="string") for c in spec.columns
     }
+    for column in spec.spec_columns:
+        frame[column.name] = _normalised(cells[column.name], column.normalise)
     paid = None
-    for column in spec.columns:
-        value = cells[column]
-        if column in REGION_COLUMNS:
-            value = normalise_code(value, drop_dots=True)
-        elif column in CODE_COLUMNS:
-            value = normalise_code(value)
-        elif column == "lokasi":
-            value = normalise_code(value).str.replace(r"\s+", "_", regex=True)
-        elif column == "jenis_kelamin":
-            value = normalise_code(value).replace(SEX_ALIASES)
-        frame[column] = value
     if "status_salur" in frame:
         paid = (frame["status_salur"] == "SALUR").fillna(False).astype(bool)
-    for column in INTEGER_COLUMNS[spec.name]:
-        source = frame[column] if column not in PAID_ONLY else frame[column].where(paid)
+    for column in spec.integer_columns:
+        source = frame[column] if column not in spec.paid_only else frame[column].where(paid)
         frame[f"{column}__int"] = parse_integer(source).values
-    for column in DATE_COLUMNS.get(spec.name, ()):
-        source = frame[column] if column not in PAID_ONLY else frame[column].where(paid)
+    for column in spec.date_columns:
+        source = frame[column] if column not in spec.paid_only else frame[column].where(paid)
         parsed = parse_date(source).values
         frame[f"{column}__date"] = parsed
         frame[f"{column}__yyyymmdd"] = (
@@ -136,6 +125,22 @@ def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
         _add_nik_birth_digits(frame)
         _add_program_bounds(frame, paid)
     return frame
+
+
+def _normalised(value: pd.Series, kind: str) -> pd.Series:
+    """A column's cells normalised by its kind (``sinergi.datasets``).
+
+    Text columns stay as the reader trimmed them.
+    """
+    if kind == REGION:
+        return normalise_code(value, drop_dots=True)
+    if kind == CODE:
+        return normalise_code(value)
+    if kind == LOCATION:
+        return normalise_code(value).str.replace(r"\s+", "_", regex=True)
+    if kind == SEX:
+        return normalise_code(value).replace(SEX_ALIASES)
+    return value
 
 
 def _add_program_bounds(frame: pd.DataFrame, paid: pd.Series) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sinergi.datasets import SPECS, DatasetSpec
+
 # Columns every raw table starts with: which served row this is.
 _RAW_KEY = (
     ("_period", "date not null"),
@@ -47,55 +49,15 @@ class Table:
         return f"create table if not exists {self.qualified} (\n" + ",\n".join(cols) + "\n)"
 
 
-RAW_TABLES: dict[str, Table] = {
-    "ppks": Table(
-        "raw",
-        "ppks",
-        _RAW_KEY
-        + (
-            ("kode_kecamatan", "varchar"),
-            ("kode_ppks", "varchar"),
-            ("lokasi", "varchar"),
-            ("jumlah_laki_laki", "bigint"),
-            ("jumlah_perempuan", "bigint"),
-            ("jumlah", "bigint"),
-        ),
-    ),
-    "psks": Table(
-        "raw",
-        "psks",
-        _RAW_KEY + (("kode_psks", "varchar"), ("jumlah", "bigint")),
-    ),
-    "penerima_bantuan": Table(
-        "raw",
-        "penerima_bantuan",
-        _RAW_KEY
-        + (
-            ("nik_hmac", "varchar"),
-            ("no_kk_hmac", "varchar"),
-            ("jenis_kelamin", "varchar"),
-            ("tanggal_lahir", "date"),
-            ("kode_desa", "varchar"),
-            ("kode_program", "varchar"),
-            ("nilai_bantuan", "bigint"),
-            ("tanggal_salur", "date"),
-            ("status_salur", "varchar"),
-        ),
-    ),
-    "dtks": Table(
-        "raw",
-        "dtks",
-        _RAW_KEY
-        + (
-            ("no_kk_hmac", "varchar"),
-            ("nik_kepala_keluarga_hmac", "varchar"),
-            ("kode_desa", "varchar"),
-            ("jumlah_anggota", "integer"),
-            ("desil", "integer"),
-            ("status_dtks", "varchar"),
-        ),
-    ),
-}
+def raw_table(spec: DatasetSpec) -> Table:
+    """``raw.<table>`` of a dataset, derived from its spec (``sinergi.datasets``)."""
+    columns = tuple(
+        (spec.stored_name(column), spec.stored_sql_type(column)) for column in spec.stored_columns
+    )
+    return Table("raw", spec.table, _RAW_KEY + columns)
+
+
+RAW_TABLES: dict[str, Table] = {name: raw_table(spec) for name, spec in SPECS.items()}
 
 FILE_VERSIONS = Table(
     "audit",
