@@ -28,7 +28,7 @@ from sinergi.inbox import (
     scan_district,
     scan_period_notices,
 )
-from sinergi.judgement import VersionRef, judge_file
+from sinergi.judgement import JudgeOptions, VersionRef, judge_file
 from sinergi.limits import InputLimits
 from sinergi.paths import EXPECTATIONS_DIR
 from sinergi.periods import Period
@@ -54,16 +54,10 @@ def write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
 
 def judge(tmp_path: Path, path: Path, limits: InputLimits | None = None, chunk_rows=200_000):
     ref = VersionRef(SPECS["psks"], CTX, 1)
-    return judge_file(
-        path,
-        ref,
-        tmp_path / "spill",
-        b"k",
-        0.2,
-        EXPECTATIONS_DIR / "suites",
-        chunk_rows=chunk_rows,
-        limits=limits,
+    options = JudgeOptions(
+        b"k", 0.2, EXPECTATIONS_DIR / "suites", limits or InputLimits(), chunk_rows
     )
+    return judge_file(path, ref, tmp_path / "spill", options)
 
 
 def rejection(path: Path, limits: InputLimits | None = None) -> FileRejected:
@@ -239,7 +233,7 @@ def test_memory_error_while_reading_rows_rejects_the_file_naming_the_row(tmp_pat
     assert (verdict.status, verdict.rejection_reason) == ("REJECTED", "unreadable")
     assert "more memory" in verdict.rejection_detail
     assert "after row 21" in verdict.rejection_detail  # rows 2-11 judged, 12-21 read
-    assert verdict.accepted_parts == [] and verdict.quarantine_parts == []
+    assert verdict.parts == {} and not (tmp_path / "spill").exists()  # nothing to load
 
 
 def test_any_parser_exception_is_unreadable_not_a_crash(tmp_path, monkeypatch):
@@ -417,7 +411,7 @@ def test_fifty_megabyte_cell_rejects_the_file_and_is_never_stored(tmp_path):
     assert (verdict.status, verdict.rejection_reason) == ("REJECTED", "unreadable")
     assert "row 7, column jumlah: a cell of 50,000,000 characters" in verdict.rejection_detail
     assert "SINERGI_MAX_CELL_CHARS" in verdict.rejection_detail
-    assert verdict.quarantine_parts == [] and verdict.accepted_parts == []
+    assert verdict.parts == {} and not (tmp_path / "spill").exists()
     assert len(verdict.rejection_detail) < 500
 
 

@@ -11,8 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sinergi.datasets import SPECS
+from sinergi.duplicates import find_duplicates
 from sinergi.identity import pseudonymise, pseudonymise_many
-from sinergi.judgement import VersionRef, find_duplicates, judge_file
+from sinergi.judgement import JudgeOptions, VersionRef, judge_file
 from sinergi.paths import EXPECTATIONS_DIR
 from sinergi.periods import Period
 from sinergi.rules import Context
@@ -30,7 +31,17 @@ def psks_file(tmp_path, rows: list[str], name: str = "psks.csv"):
 
 def judge(tmp_path, path, dataset="psks", threshold=0.2):
     ref = VersionRef(SPECS[dataset], CTX, 1)
-    return judge_file(path, ref, tmp_path / "spill", KEY, threshold, EXPECTATIONS_DIR / "suites")
+    options = JudgeOptions(KEY, threshold, EXPECTATIONS_DIR / "suites")
+    return judge_file(path, ref, tmp_path / "spill", options)
+
+
+def accepted(verdict, dataset="psks") -> pd.DataFrame:
+    """The accepted rows the judge left for the loader (``raw.<dataset>``)."""
+    return pq.read_table(verdict.parts[f"raw.{dataset}"]).to_pandas()
+
+
+def quarantined(verdict) -> pd.DataFrame:
+    return pq.read_table(verdict.parts["audit.row_rejections"]).to_pandas()
 
 
 def good(code: int, count: int = 1) -> str:
@@ -40,7 +51,7 @@ def good(code: int, count: int = 1) -> str:
 def test_all_valid_is_accepted_and_spilled(tmp_path):
     verdict = judge(tmp_path, psks_file(tmp_path, [good(1), good(2, 600)]))
     assert (verdict.status, verdict.rows_total, verdict.rows_accepted) == ("ACCEPTED", 2, 2)
-    table = pq.read_table(verdict.accepted_parts).to_pandas()
+    table = accepted(verdict)
     assert table["kode_psks"].tolist() == ["PSKS01", "PSKS02"]
     assert table["_row_number"].tolist() == [2, 3]
 
@@ -49,7 +60,7 @@ def test_one_bad_row_in_five_is_partial_at_exactly_twenty_percent(tmp_path):
     rows = [good(i) for i in range(1, 5)] + ["2025-03,3578,PSKS99,1"]
     verdict = judge(tmp_path, psks_file(tmp_path, rows))
     assert (verdict.status, verdict.rows_rejected, verdict.rows_accepted) == ("PARTIAL", 1, 4)
-    quarantine = pq.read_table(verdict.quarantine_parts).to_pandas()
+    quarantine = quarantined(verdict)
     assert quarantine["row_number"].tolist() == [6]
     assert quarantine["reason_codes"].tolist() == ["unknown_code:kode_psks"]
     assert json.loads(quarantine["original_values"][0])["kode_psks"] == "PSKS99"
@@ -60,8 +71,9 @@ def test_over_twenty_percent_is_rejected(tmp_path):
     verdict = judge(tmp_path, psks_file(tmp_path, rows))
     assert verdict.status == "REJECTED"
     assert verdict.rejection_reason == "too_many_invalid_rows"
-    assert verdict.rows_accepted == 0
-    assert verdict.accepted_parts == []
+    assert (verdict.rows_accepted, verdict.rows_rejected) == (0, 4)  # every row counts
+    assert "raw.psks" not in verdict.parts
+    assert quarantined(verdict)["row_number"].tolist() == [5]  # the bad row is kept for audit
 
 
 def test_threshold_is_configurable(tmp_path):
@@ -75,7 +87,9 @@ def test_exact_duplicates_reject_later_copies_only(tmp_path):
     assert verdict.status == "PARTIAL"
     assert verdict.duplicate_rows == [3]
     assert verdict.reason_counts["exact_duplicate"] == 1
-    quarantine = pq.read_table(verdict.quarantine_parts).to_pandas()
+    assert 3 not in accepted(verdict)["_row_number"].tolist()  # decided before the load
+    assert accepted(verdict)["_row_number"].tolist() == [2, 4, 5, 6, 7, 8, 9]
+    quarantine = quarantined(verdict)
     assert quarantine[["row_number", "reason_codes"]].values.tolist() == [[3, "exact_duplicate"]]
 
 
@@ -85,6 +99,7 @@ def test_conflicting_key_rejects_every_row_of_the_key(tmp_path):
     assert verdict.status == "PARTIAL"
     assert verdict.duplicate_rows == [2, 3]
     assert verdict.reason_counts["duplicate_key"] == 2
+    assert accepted(verdict)["_row_number"].tolist() == list(range(4, 12))
 
 
 def test_duplicates_compare_normalised_values(tmp_path):
@@ -139,7 +154,7 @@ def test_personal_identifiers_are_pseudonymised_in_the_spill(tmp_path):
     path.write_text(f"{header}\n{row}\n", encoding="utf-8")
     verdict = judge(tmp_path, path, dataset="penerima_bantuan")
     assert verdict.status == "ACCEPTED"
-    table = pq.read_table(verdict.accepted_parts).to_pandas()
+    table = accepted(verdict, "penerima_bantuan")
     assert "nik" not in table.columns
     assert table["nik_hmac"][0] == pseudonymise("3578014501900001", KEY)
     assert pd.isna(table["nilai_bantuan"][0])

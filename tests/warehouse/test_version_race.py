@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
-from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from sinergi.judgement import ACCEPTED, Verdict
-from sinergi.periods import Period
 from sinergi.warehouse.connection import open_warehouse
-from sinergi.warehouse.loader import (
-    VersionConflict,
-    VersionRecord,
-    _version_lock_id,
-    record_version,
-)
-from sinergi.warehouse.schema import RAW_TABLES
-from sinergi.warehouse.spill import SpillWriter
+from sinergi.warehouse.loader import VersionConflict, _version_lock_id, load_judged_version
+from tests.warehouse.judged_fixture import file_versions_row, judged_folder
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
-PERIOD = Period.parse("2025-03")
 
-
-def _record(version: int, sha: str) -> VersionRecord:
-    now = datetime(2025, 4, 2, tzinfo=UTC)
-    return VersionRecord(
-        PERIOD, "3578", "psks", version, "psks.csv", sha, 10, now, now, f"archive/{sha}.csv"
-    )
-
-
-def _verdict(folder: Path) -> Verdict:
-    spill = SpillWriter(folder, RAW_TABLES["psks"], "accepted")
-    spill.write(
-        pd.DataFrame(
-            {
-                "_period": pd.Timestamp(PERIOD.first_day),
-                "_district_code": "3578",
-                "_version": 1,
-                "_row_number": [2, 3, 4, 5],
-                "kode_psks": "PSKS01",
-                "jumlah": pd.array([1, 2, 3, 4], dtype="Int64"),
-            }
-        )
-    )
-    return Verdict(ACCEPTED, rows_total=4, accepted_parts=spill.parts)
+def _load(wh, folder, version: int, sha: str) -> None:
+    load_judged_version(wh, judged_folder(folder, version, sha))
 
 
 def _counts(wh) -> tuple[int, int]:
@@ -66,7 +33,7 @@ def test_two_concurrent_loads_of_one_version_number_on_postgres(postgres_url, tm
 
     def load(name: str, sha: str) -> None:
         try:
-            record_version(wh, _record(1, sha), _verdict(tmp_path / name), tmp_path / name)
+            _load(wh, tmp_path / name, 1, sha)
             outcomes[name] = "loaded"
         except Exception as error:  # noqa: BLE001 - the test inspects what was raised
             outcomes[name] = error
@@ -74,7 +41,9 @@ def test_two_concurrent_loads_of_one_version_number_on_postgres(postgres_url, tm
     # Hold the (P, D, dataset) lock as a third loader would mid-transaction, so that both
     # loads below start together and meet at the same point.
     with psycopg.connect(postgres_url) as holder:
-        holder.execute("select pg_advisory_xact_lock(%s)", (_version_lock_id(_record(1, "x")),))
+        holder.execute(
+            "select pg_advisory_xact_lock(%s)", (_version_lock_id(file_versions_row(1, "x")),)
+        )
         threads = [threading.Thread(target=load, args=(name, name * 64)) for name in ("a", "b")]
         for thread in threads:
             thread.start()
@@ -104,13 +73,13 @@ def test_a_taken_number_or_already_loaded_bytes_are_refused_before_copying(
     )
     wh = open_warehouse(url)
     wh.ensure_schema()
-    record_version(wh, _record(1, "a" * 64), _verdict(tmp_path / "a"), tmp_path / "a")
+    _load(wh, tmp_path / "a", 1, "a" * 64)
 
     with pytest.raises(VersionConflict, match="v1 was recorded for another file"):
-        record_version(wh, _record(1, "b" * 64), _verdict(tmp_path / "b"), tmp_path / "b")
+        _load(wh, tmp_path / "b", 1, "b" * 64)
     with pytest.raises(VersionConflict, match="the same file was recorded as v1"):
-        record_version(wh, _record(2, "a" * 64), _verdict(tmp_path / "c"), tmp_path / "c")
+        _load(wh, tmp_path / "c", 2, "a" * 64)
     assert _counts(wh) == (1, 4)
 
-    record_version(wh, _record(2, "b" * 64), _verdict(tmp_path / "d"), tmp_path / "d")
+    _load(wh, tmp_path / "d", 2, "b" * 64)
     assert _counts(wh) == (2, 8)

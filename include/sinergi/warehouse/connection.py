@@ -71,9 +71,8 @@ class Warehouse:
             for statement in all_ddl():
                 conn.execute(statement)
 
-    def copy_parquet(
-        self, conn: Any, table: Table, parts: Sequence[Path], exclude_rows: Sequence[int] = ()
-    ) -> int:
+    def copy_parquet(self, conn: Any, table: Table, parts: Sequence[Path]) -> int:
+        """Append every row of the Parquet ``parts`` (shaped like ``table``); returns the count."""
         raise NotImplementedError
 
 
@@ -100,24 +99,14 @@ class DuckDBWarehouse(Warehouse):
                 conn.close()
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def copy_parquet(self, conn, table, parts, exclude_rows=()) -> int:
+    def copy_parquet(self, conn, table, parts) -> int:
         if not parts:
             return 0
-        import pandas as pd
-
         columns = ", ".join(table.column_names)
-        files = [str(p) for p in parts]
-        excluded = pd.DataFrame({"row_number": pd.Series(list(exclude_rows), dtype="int64")})
-        conn.register("excluded_rows", excluded)
-        try:
-            select = f"select {columns} from read_parquet(?)"
-            if "_row_number" in table.column_names:
-                select += " where _row_number not in (select row_number from excluded_rows)"
-            inserted = conn.execute(
-                f"insert into {table.qualified} ({columns}) {select}", [files]
-            ).fetchall()
-        finally:
-            conn.unregister("excluded_rows")
+        inserted = conn.execute(
+            f"insert into {table.qualified} ({columns}) select {columns} from read_parquet(?)",
+            [[str(p) for p in parts]],
+        ).fetchall()
         return int(inserted[0][0]) if inserted else 0
 
 
@@ -139,22 +128,16 @@ class PostgresWarehouse(Warehouse):
         finally:
             conn.close()
 
-    def copy_parquet(self, conn, table, parts, exclude_rows=()) -> int:
-        import pyarrow as pa
-        import pyarrow.compute as pc
+    def copy_parquet(self, conn, table, parts) -> int:
         import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
-        excluded = pa.array(sorted(exclude_rows), type=pa.int32())
         columns = ", ".join(table.column_names)
         loaded = 0
         statement = f"copy {table.qualified} ({columns}) from stdin (format csv, header true)"
         with conn.cursor() as cursor, cursor.copy(statement) as copy:
             for index, part in enumerate(parts):
                 data = pq.read_table(part, columns=table.column_names)
-                if len(excluded) and "_row_number" in table.column_names:
-                    keep = pc.invert(pc.is_in(data["_row_number"], value_set=excluded))
-                    data = data.filter(keep)
                 buffer = io.BytesIO()
                 # One COPY stream, one header: only the first part may carry it.
                 options = pacsv.WriteOptions(include_header=index == 0)

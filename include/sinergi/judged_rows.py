@@ -1,0 +1,135 @@
+"""Judged rows shaped like the warehouse tables they will be appended to.
+
+Each function turns what the judge decided for a chunk (or a whole version) into a frame
+with exactly the columns of one table of ``sinergi.warehouse.schema``: accepted rows for
+``raw.<dataset>`` (typed, pseudonymised, folder columns dropped: all from the dataset spec),
+rejected rows with their original cells for ``audit.row_rejections``, warnings for
+``audit.row_warnings`` and per-expectation counts for ``audit.validation_results``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sinergi.datasets import DATE, INTEGER, Column, DatasetSpec
+from sinergi.identity import pseudonymise_many
+from sinergi.rules import Context
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """Identifies the file version being judged (for the rows' key columns and messages)."""
+
+    dataset: DatasetSpec
+    context: Context
+    version: int
+
+    def key_columns(self) -> dict:
+        """The columns every audit row of this version starts with."""
+        return {
+            "period": pd.Timestamp(self.context.period.first_day),
+            "district_code": self.context.district_code,
+            "dataset": self.dataset.name,
+            "version": self.version,
+        }
+
+
+def normalised_value(clean: pd.DataFrame, column: Column) -> pd.Series:
+    """A column's normalised value: the parsed integer or date where the column has one."""
+    if column.type == INTEGER:
+        return clean[f"{column.name}__int"]
+    if column.type == DATE:
+        return clean[f"{column.name}__date"]
+    return clean[column.name]
+
+
+def raw_rows(ref: VersionRef, clean: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Accepted rows shaped like ``raw.<dataset>`` (see ``DatasetSpec.stored_columns``)."""
+    spec = ref.dataset
+    out = pd.DataFrame(index=clean.index)
+    out["_period"] = pd.Timestamp(ref.context.period.first_day)
+    out["_district_code"] = ref.context.district_code
+    out["_version"] = ref.version
+    out["_row_number"] = clean.index.to_numpy()
+    for column in spec.stored_columns:
+        if column.personal:
+            values = clean[column.name]
+            distinct = values.dropna().unique().tolist()  # tolist: no slow Arrow iteration
+            mapping = dict(zip(distinct, pseudonymise_many(distinct, key), strict=True))
+            out[spec.stored_name(column)] = values.map(mapping)
+        else:
+            out[column.name] = normalised_value(clean, column)
+    return out
+
+
+_STORED_CHARS = 1_000  # longest original value the quarantine stores (see _stored)
+
+
+def _stored(value):
+    """An original value as stored: the reader rejects longer cells, this is the backstop."""
+    if isinstance(value, str) and len(value) > _STORED_CHARS:
+        return value[: _STORED_CHARS - 1] + "…"
+    return value
+
+
+def quarantine_rows(ref: VersionRef, chunk: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    """Rejected rows with their original cell values (raw NIKs stay here, auditors only).
+
+    ``chunk`` is indexed by row number, like ``reasons`` (``;``-joined codes per row).
+    """
+    columns = list(ref.dataset.columns)
+    rows = chunk.loc[reasons.index, columns]
+    originals = [
+        json.dumps(dict(zip(columns, map(_stored, values), strict=True)), ensure_ascii=False)
+        for values in rows.astype(object).where(rows.notna(), None).itertuples(index=False)
+    ]
+    return pd.DataFrame(
+        {
+            **ref.key_columns(),
+            "row_number": reasons.index.to_numpy(),
+            "reason_codes": reasons.to_numpy(),
+            "original_values": originals,
+        }
+    )
+
+
+def warning_rows(ref: VersionRef, warnings: list[tuple[int, str]]) -> pd.DataFrame:
+    """``audit.row_warnings`` rows: (row number, warning code) of the accepted rows."""
+    frame = pd.DataFrame(warnings, columns=["row_number", "warning_code"])
+    for name, value in ref.key_columns().items():
+        frame[name] = value
+    return frame
+
+
+def validation_rows(ref: VersionRef, results: list[dict]) -> pd.DataFrame:
+    """One ``audit.validation_results`` row per expectation (chunks of a large file summed)."""
+    frame = pd.DataFrame(results)
+    keys = ["suite", "expectation_id", "expectation_type", "column_name", "reason_code", "severity"]
+    frame = frame.groupby(keys, as_index=False).agg(
+        success=("success", "all"),
+        element_count=("element_count", "sum"),
+        unexpected_count=("unexpected_count", "sum"),
+    )
+    for name, value in ref.key_columns().items():
+        frame[name] = value
+    return frame
+
+
+def drop_rows(parts: list, row_numbers: list[int]) -> None:
+    """Remove the given rows from accepted-row Parquet parts, rewriting only the parts hit.
+
+    Accepted rows are written chunk by chunk before the duplicates of the whole file are
+    known; this takes the (few) duplicates out again, so what the folder holds is final.
+    """
+    value_set = pa.array(sorted(row_numbers), type=pa.int32())
+    for part in parts:
+        table = pq.read_table(part)
+        hit = pc.is_in(table["_row_number"], value_set=value_set)
+        if pc.any(hit).as_py():
+            pq.write_table(table.filter(pc.invert(hit)), part)
