@@ -4,11 +4,11 @@ The parent (``bench.run``) writes a JSON spec, starts this module in a fresh int
 reaps it with ``os.wait4`` to get the process's own wall time, CPU time and peak RSS. The
 stage writes its result (inner work time, row counts, breakdowns) to ``spec["result"]``.
 
-The stages call the pipeline's plain functions (``sinergi.pipeline``); nothing here changes
-pipeline behaviour, with one exception that is the point of the split: ``validate`` runs the
-real ``process_district`` with ``record_version`` / ``record_notices`` captured (pickled for
-the ``load`` stage, which calls the real loader with exactly what the pipeline would have
-passed it) and the spill folders kept instead of deleted after the load.
+The stages call the pipeline's public stage functions and patch none of them: ``validate``
+receives every district's files and judges them (``sinergi.arrivals.receive``,
+``sinergi.judgement.judge_version``), leaving the judged-version folders the pipeline would
+leave, and lists them in a small JSON file; ``load`` hands each folder to the real loader
+(``sinergi.warehouse.loader.load_judged_version``), exactly as ``process_district`` does.
 
 Instrumentation (cheap wrappers, no profiler): time spent in ``open_table`` plus iterating
 ``OpenedTable.chunks`` ("read"), in ``SuiteRunner.validate`` and the GX context set-up ("gx"),
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import sys
 import time
@@ -103,20 +102,19 @@ class Timers:
 
 def instrument_validation() -> Timers:
     """Wrap reading, GX and Data Docs so a validate run reports where its time went."""
+    import sinergi.arrivals
     import sinergi.datadocs
     import sinergi.judgement
-    import sinergi.pipeline
     import sinergi.reading
     import sinergi.validation
 
     timers = Timers()
     timers.wrap(sinergi.judgement, "open_table", "read")
-    timers.wrap(sinergi.pipeline, "open_table", "read")
     timers.wrap_generator(sinergi.reading.OpenedTable, "chunks", "read")
     timers.wrap(sinergi.validation.SuiteRunner, "validate", "gx")
     timers.wrap(sinergi.validation.SuiteRunner, "__init__", "gx")  # GX import + context
-    timers.wrap(sinergi.pipeline, "save_results", "datadocs")
-    timers.wrap(sinergi.pipeline, "archive_file", "archive")
+    timers.wrap(sinergi.datadocs, "save_results", "datadocs")
+    timers.wrap(sinergi.arrivals, "archive_file", "archive")
     return timers
 
 
@@ -141,9 +139,7 @@ def _verdict_counts(verdicts) -> dict:
     return {
         "files": len(verdicts),
         "rows": sum(v.rows_total for v in verdicts),
-        "rows_rejected": sum(
-            v.rows_total if v.status == "REJECTED" else v.rows_rejected for v in verdicts
-        ),
+        "rows_rejected": sum(v.rows_rejected for v in verdicts),
         "rows_accepted": sum(v.rows_accepted for v in verdicts),
         "statuses": dict(sorted(statuses.items())),
     }
@@ -247,78 +243,78 @@ def read(spec: dict) -> dict:
 
 @stage("validate")
 def validate(spec: dict) -> dict:
-    """``process_district`` for every district, with the load captured for the load stage."""
-    import types
-
-    import sinergi.pipeline as pipeline
+    """Receive and judge every district's files; the judged folders are kept for ``load``."""
+    from sinergi import datadocs
+    from sinergi.arrivals import receive
+    from sinergi.inbox import scan_district
+    from sinergi.judgement import JudgeOptions, judge_version
     from sinergi.periods import Period
+    from sinergi.pipeline import judged_folder
+    from sinergi.warehouse.connection import open_warehouse
+    from sinergi.warehouse.loader import known_versions
 
     timers = instrument_validation()
-    captured: list[tuple] = []
-    notices: list[tuple] = []
-
-    def capture_version(wh, record, verdict, spill_dir):
-        captured.append((record, verdict, str(spill_dir)))
-
-    def capture_notices(wh, period, found):
-        notices.append((str(period), list(found)))
-
-    pipeline.record_version = capture_version
-    pipeline.record_notices = capture_notices
-    # process_district deletes the spill folder after loading; the load stage still needs it.
-    pipeline.shutil = types.SimpleNamespace(rmtree=lambda *args, **kwargs: None)
-
     settings = _settings()
+    options = JudgeOptions.from_settings(settings)
     period = Period.parse(spec["period"])
+    wh = open_warehouse(settings.warehouse_url)
+    folders, notices, verdicts = [], [], []
     for code in _districts(spec):
-        pipeline.process_district(period, code, settings)
-    with open(spec["out"], "wb") as handle:
-        pickle.dump({"items": captured, "notices": notices}, handle)
-    result = _verdict_counts([v for _, v, _ in captured])
+        found = scan_district(settings.inbox, period, code)
+        arrivals = receive(found, known_versions(wh, period, code), period, settings)
+        notices += [vars(n) for n in arrivals.notices]
+        for arrival in arrivals.new:
+            version = arrival.version
+            folder = judged_folder(settings, version)
+            verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
+            datadocs.save_results(
+                settings.reports_dir,
+                version.name,
+                version.received_at,
+                version.file_name,
+                verdict.gx_results,
+            )
+            folders.append(str(folder))
+            verdicts.append(verdict)
+    _write_judged(spec["out"], str(period), folders, notices)
+    result = _verdict_counts(verdicts)
     result["breakdown"] = timers.as_dict()
     return result
 
 
+def _write_judged(out: str, period: str, folders: list[str], notices: list[dict]) -> None:
+    """What ``load`` needs: the judged-version folders, and the inbox notices to record."""
+    Path(out).write_text(
+        json.dumps({"period": period, "folders": folders, "notices": notices}), encoding="utf-8"
+    )
+
+
 @stage("judge_file")
 def judge_file(spec: dict) -> dict:
-    """``judge_file`` on one file (the 500,000-row roster), verdict pickled for ``load``."""
-    from sinergi.datasets import SPECS
+    """``judge_version`` on one file (the 500,000-row roster); its folder is kept for ``load``."""
     from sinergi.inbox import received_at, sha256_of
-    from sinergi.judgement import VersionRef
-    from sinergi.judgement import judge_file as judge
+    from sinergi.judgement import FileVersion, JudgeOptions, judge_version
     from sinergi.periods import Period
-    from sinergi.rules import Context
-    from sinergi.warehouse.loader import VersionRecord
 
     timers = instrument_validation()
     settings = _settings()
     path = Path(spec["file"])
     period = Period.parse(spec["period"])
-    district = spec["district"]
-    dataset = SPECS[spec["dataset"]]
-    spill_dir = Path(spec["spill_dir"])
-    verdict = judge(
-        path,
-        VersionRef(dataset, Context(period, district), 1),
-        spill_dir,
-        settings.pii_key,
-        settings.reject_threshold,
-        settings.suites_dir,
+    version = FileVersion(
+        period=period,
+        district_code=spec["district"],
+        dataset=spec["dataset"],
+        version=1,
+        file_name=path.name,
+        sha256=sha256_of(path),
+        size_bytes=path.stat().st_size,
+        received_at=received_at(path),
+        deadline_at=period.deadline(settings.deadline_day, settings.deadline_time),
+        archive_path=path,
     )
-    record = VersionRecord(
-        period,
-        district,
-        dataset.name,
-        1,
-        path.name,
-        sha256_of(path),
-        path.stat().st_size,
-        received_at(path),
-        period.deadline(settings.deadline_day, settings.deadline_time),
-        str(path),
-    )
-    with open(spec["out"], "wb") as handle:
-        pickle.dump({"items": [(record, verdict, str(spill_dir))], "notices": []}, handle)
+    folder = Path(spec["spill_dir"])
+    verdict = judge_version(version, folder, JudgeOptions.from_settings(settings))
+    _write_judged(spec["out"], str(period), [str(folder)], [])
     result = _verdict_counts([verdict])
     result["breakdown"] = timers.as_dict()
     return result
@@ -326,22 +322,24 @@ def judge_file(spec: dict) -> dict:
 
 @stage("load")
 def load(spec: dict) -> dict:
-    """The real loader (``record_version``) on what the validate stage captured."""
+    """The real loader on every folder the validate (or judge_file) stage left."""
+    from sinergi.inbox import Notice
     from sinergi.periods import Period
     from sinergi.warehouse.connection import open_warehouse
-    from sinergi.warehouse.loader import record_notices, record_version
+    from sinergi.warehouse.loader import load_judged_version, record_notices
 
-    with open(spec["captured"], "rb") as handle:
-        captured = pickle.load(handle)
+    judged = json.loads(Path(spec["captured"]).read_text(encoding="utf-8"))
     wh = open_warehouse(_settings().warehouse_url)
-    for period, found in captured["notices"]:
-        record_notices(wh, Period.parse(period), found)
-    for record, verdict, spill_dir in captured["items"]:
-        record_version(wh, record, verdict, Path(spill_dir))
-    verdicts = [v for _, v, _ in captured["items"]]
-    result = _verdict_counts(verdicts)
-    result["rows_loaded_raw"] = sum(v.rows_accepted for v in verdicts if v.is_servable)
-    return result
+    record_notices(wh, Period.parse(judged["period"]), [Notice(**n) for n in judged["notices"]])
+    rows = [load_judged_version(wh, Path(f)).file_version for f in judged["folders"]]
+    return {
+        "files": len(rows),
+        "rows": sum(r["rows_total"] for r in rows),
+        "rows_rejected": sum(r["rows_rejected"] for r in rows),
+        "rows_accepted": sum(r["rows_accepted"] for r in rows),
+        "rows_loaded_raw": sum(r["rows_accepted"] for r in rows),
+        "statuses": dict(sorted(Counter(r["status"] for r in rows).items())),
+    }
 
 
 @stage("dbt")
