@@ -12,8 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 from sinergi import alerts
+from sinergi.datasets import SPECS
 from sinergi.periods import Period
-from sinergi.reference import DATASETS, district_codes
+from sinergi.reference import district_codes
 
 NIK = "3578011203850004"  # 16 digits: NIK / No. KK shaped
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
@@ -124,7 +125,7 @@ def deadline_settings(settings_env, monkeypatch):
     inbox = settings_env / "inbox"
     codes = sorted(district_codes())
     for code in codes[2:]:  # everyone submits everything on time ...
-        for dataset in DATASETS:
+        for dataset in SPECS:
             submit(inbox, code, dataset)
     submit(inbox, codes[0], "ppks")  # ... except: one district sent only ppks,
     for dataset in ("ppks", "psks", "dtks"):  # one forgot penerima_bantuan,
@@ -160,7 +161,7 @@ def test_deadline_check_with_everything_submitted(settings_env, monkeypatch):
 
     monkeypatch.setenv("SINERGI_DEADLINE_ALERTS", "true")
     for code in district_codes():
-        for dataset in DATASETS:
+        for dataset in SPECS:
             submit(settings_env / "inbox", code, dataset)
     report = alerts.check_deadline(PERIOD, load_settings(), now=AFTER_DEADLINE)
     assert report is not None and report.missing == {} and report.late == {}
@@ -173,7 +174,7 @@ def test_deadline_check_with_an_empty_inbox_lists_every_district(settings_env, m
     monkeypatch.setenv("SINERGI_DEADLINE_ALERTS", "true")
     report = alerts.check_deadline(PERIOD, load_settings(), now=AFTER_DEADLINE)
     assert set(report.missing) == set(district_codes())
-    assert report.missing_files == 38 * len(DATASETS)
+    assert report.missing_files == 38 * len(SPECS)
 
 
 def test_deadline_check_waits_for_the_deadline(deadline_settings):

@@ -120,14 +120,14 @@ def test_links_are_refused_and_nothing_outside_the_inbox_is_read(env, tmp_path):
 
 
 def test_a_file_replaced_after_the_copy_is_judged_as_archived(env, monkeypatch):
-    import sinergi.pipeline
+    import sinergi.arrivals
 
     path = env / str(PERIOD) / "3578" / "psks.csv"
     path.parent.mkdir()
     first = psks_csv("3578", 2)
     path.write_text(first)
     os.utime(path, (1_741_000_000, 1_741_000_000))  # 2025-03-03
-    real = sinergi.pipeline.archive_file
+    real = sinergi.arrivals.archive_file
 
     def copy_then_swap(*args, **kwargs):
         copied = real(*args, **kwargs)
@@ -136,7 +136,7 @@ def test_a_file_replaced_after_the_copy_is_judged_as_archived(env, monkeypatch):
         os.replace(replacement, path)  # the district re-uploads mid-run
         return copied
 
-    monkeypatch.setattr(sinergi.pipeline, "archive_file", copy_then_swap)
+    monkeypatch.setattr(sinergi.arrivals, "archive_file", copy_then_swap)
     run(["3578"])
 
     version = versions()[("3578", "psks")]
