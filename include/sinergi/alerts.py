@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 from sinergi.config import Settings
 from sinergi.periods import JAKARTA, Period
 from sinergi.scrub import scrub_identifiers
+from sinergi.warehouse.url import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,12 @@ ALERTS_FILE = "alerts.log"
 DEADLINE_FILE = "deadline-alert.json"
 MAX_MESSAGE = 300
 
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+):[^@\s]+@")
-
 
 def scrub(text: str, limit: int = MAX_MESSAGE) -> str:
     """One line, no NIK/No. KK-shaped numbers, no URL passwords, at most ``limit`` characters."""
     line = " ".join(str(text).split())
     line = scrub_identifiers(line)  # also 17+ digit runs and digits glued to letters
-    line = _URL_PASSWORD.sub(r"\1:***@", line)
+    line = redact_text(line)
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 

@@ -35,7 +35,6 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
@@ -48,7 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sinergi.environment import scoped_environment
 from sinergi.paths import DBT_PROJECT_DIR
+from sinergi.warehouse.duckdb_lock import duckdb_file_lock
 from sinergi.warehouse.url import parse_warehouse_url
 
 # Every variable dbt_project/profiles.yml reads; all are cleared for a run, then the ones
@@ -65,7 +66,7 @@ DBT_ENV_VARS: tuple[str, ...] = (
 
 # Node statuses that mean the node did not do its job. ``warn`` (a test with severity warn)
 # and ``skipped`` (downstream of a failure, already reported through that failure) are not.
-_FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
 _RUN_LOCK = threading.Lock()
 
@@ -123,7 +124,7 @@ class NodeResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in _FAILED_STATUSES
+        return self.status in FAILED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -178,36 +179,13 @@ def dbt_env(warehouse_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str], clear: tuple[str, ...]) -> Iterator[None]:
-    """Set ``values`` (after removing ``clear``) in os.environ; restore everything after."""
-    saved = {name: os.environ.get(name) for name in (*clear, *values)}
-    try:
-        for name in clear:
-            os.environ.pop(name, None)
-        os.environ.update(values)
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextmanager
 def _duckdb_file_lock(env: Mapping[str, str]) -> Iterator[None]:
-    """Hold the DuckDB file's exclusive lock (same lock file as the loader) during the run."""
+    """Hold the DuckDB file's writer lock (``sinergi.warehouse.duckdb_lock``) during the run."""
     if env.get("SINERGI_DBT_TARGET") != "duckdb":
         yield
         return
-    path = Path(env["SINERGI_DUCKDB_PATH"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with duckdb_file_lock(Path(env["SINERGI_DUCKDB_PATH"])):
+        yield
 
 
 def _close_duckdb_environment() -> None:
@@ -321,7 +299,7 @@ def run_dbt(
         if option[0] in accepted:  # e.g. `dbt debug` has no --target-path
             cli_args += option
 
-    with warehouse_session(warehouse_url) as env, _environment(env, clear=DBT_ENV_VARS):
+    with warehouse_session(warehouse_url) as env, scoped_environment(env, clear=DBT_ENV_VARS):
         res = dbtRunner().invoke(cli_args)
 
     result = res.result

@@ -58,7 +58,14 @@ from cosmos import (
 )
 from cosmos.operators.local import DbtTestLocalOperator
 
-from sinergi.dbt import DBT_PROJECT_DIR, dbt_target, manifest_path, newer_project_file
+from sinergi.dbt import (
+    DBT_PROJECT_DIR,
+    FAILED_STATUSES,
+    dbt_target,
+    manifest_path,
+    newer_project_file,
+)
+from sinergi.environment import scoped_environment
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +77,6 @@ PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
 
 # The resource types cosmos renders as one `dbt build` task each under TestBehavior.BUILD.
 _BUILD_RESOURCES = frozenset({"model", "seed", "snapshot"})
-_FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
 
 class WarehouseProfileConfig(ProfileConfig):
@@ -97,15 +103,8 @@ class WarehouseProfileConfig(ProfileConfig):
             # cosmos copies the invocation's environment into os.environ for its OpenLineage
             # step and leaves it there; put it back, so nothing outlives this invocation in a
             # process that runs more tasks (`sinergi run`, dag.test).
-            saved = {name: os.environ.get(name) for name in variables}
-            try:
+            with scoped_environment(restore=variables):
                 yield Path(str(self.profiles_yml_filepath)), variables
-            finally:
-                for name, value in saved.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
@@ -198,15 +197,9 @@ def fail_fast_on_data_tests(project_dir: str, context: Any = None, **_: Any) -> 
         len(results),
         ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none",
     )
-    failed = [(node, status) for node, status in results if status in _FAILED_STATUSES]
+    failed = [(node, status) for node, status in results if status in FAILED_STATUSES]
     if failed and all(status == "fail" for _, status in failed):
-        from airflow.sdk.exceptions import AirflowFailException
-
-        names = ", ".join(_short_name(node) for node, _ in failed[:5])
-        more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-        raise AirflowFailException(
-            f"dbt data test(s) failed (not retried: the data must change): {names}{more}"
-        )
+        raise data_tests_failed([_short_name(node) for node, _ in failed])
 
 
 def build_marts_once(jobs: list[dict], settings: Any) -> dict:
@@ -219,14 +212,18 @@ def build_marts_once(jobs: list[dict], settings: Any) -> dict:
     except DbtRunError as problem:
         failed = problem.outcome.failed_nodes
         if failed and all(node.status == "fail" for node in failed):
-            from airflow.sdk.exceptions import AirflowFailException
-
-            raise AirflowFailException(
-                "dbt data test(s) failed (not retried: the data must change): "
-                + ", ".join(node.name for node in failed[:5])
-                + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
-            ) from problem
+            raise data_tests_failed([node.name for node in failed]) from problem
         raise
+
+
+def data_tests_failed(names: list[str]) -> Exception:
+    """The task failure for failed dbt data tests: no retry, the data must change first."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return AirflowFailException(
+        f"dbt data test(s) failed (not retried: the data must change): {shown}"
+    )
 
 
 DISTRICT_TIMEOUT_ENV = "SINERGI_DISTRICT_TIMEOUT_MINUTES"

@@ -144,3 +144,12 @@ def test_settings_parse_the_url_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert settings.warehouse.path == tmp_path / "rel-data" / "warehouse.duckdb"
     assert settings.is_duckdb
     assert isinstance(open_warehouse(settings.warehouse), DuckDBWarehouse)
+
+
+def test_redact_text_masks_every_url_password_in_free_text():
+    from sinergi.warehouse.url import redact_text
+
+    text = "failed: postgresql://bob:s3cr@t@db:5432/x, then redis://:pw@cache/0; duckdb:///a/b"
+    shown = redact_text(text)
+    assert "s3cr" not in shown and ":pw@" not in shown
+    assert "postgresql://bob:***@db:5432/x," in shown and "duckdb:///a/b" in shown

@@ -13,13 +13,13 @@ held only while loading, so districts validate in parallel and load one after an
 
 from __future__ import annotations
 
-import fcntl
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sinergi.warehouse.duckdb_lock import duckdb_file_lock
 from sinergi.warehouse.schema import Table, all_ddl
 from sinergi.warehouse.url import WarehouseURL, parse_warehouse_url, redact
 
@@ -89,15 +89,12 @@ class DuckDBWarehouse(Warehouse):
     def connect(self) -> Iterator[Any]:
         import duckdb
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{self.path}.lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with duckdb_file_lock(self.path):
             conn = duckdb.connect(str(self.path))
             try:
                 yield conn
             finally:
                 conn.close()
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def copy_parquet(self, conn, table, parts) -> int:
         if not parts:

@@ -24,6 +24,7 @@ PostgreSQL: ``postgresql://user:password@host:port/dbname`` (also ``postgres://`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -147,3 +148,11 @@ def redact(url: str) -> str:
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def redact_text(text: str) -> str:
+    """Free text (an error message, a log line) with every URL in it passed through ``redact``."""
+    return _URL.sub(lambda found: redact(found.group(0)), text)
