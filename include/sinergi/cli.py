@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import subprocess
 import sys
 import time as time_module
 from pathlib import Path
 
 from sinergi.airflow_env import apply_airflow_defaults, ensure_metadata_db
+from sinergi.config import Settings, load_settings
 from sinergi.dagrun import PeriodBusy, RunResult, period_lock, reap_children, run_dag
 from sinergi.periods import Period
 
@@ -29,24 +29,21 @@ class UsageError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
-def _set_targets(inbox: str | None, warehouse: str | None) -> None:
-    if inbox:
-        path = Path(inbox).resolve()
-        if not path.is_dir():
-            raise UsageError(f"inbox folder {inbox!r} does not exist")
-        os.environ["SINERGI_INBOX"] = str(path)
-    if warehouse:
-        from sinergi.warehouse.url import duckdb_url, parse_warehouse_url
+def command_settings(inbox: str | None, warehouse: str | None) -> Settings:
+    """The configuration a command works with: the environment, then its own options.
 
-        # Refused here, before any task runs (a ValueError: one line, exit 2); a relative
-        # DuckDB path is fixed to the folder the command was started in.
-        location = parse_warehouse_url(warehouse)
-        os.environ["SINERGI_WAREHOUSE"] = (
-            duckdb_url(location.path) if location.kind == "duckdb" else warehouse
-        )
+    A bad ``--warehouse`` is refused here, before any task runs (a ValueError: one line,
+    exit 2). The DAG's tasks get the same inbox and warehouse through
+    :meth:`Settings.export_targets`.
+    """
+    if inbox and not Path(inbox).is_dir():
+        raise UsageError(f"inbox folder {inbox!r} does not exist")
+    settings = load_settings().with_targets(Path(inbox) if inbox else None, warehouse or None)
+    settings.export_targets()
+    return settings
 
 
-def run_period_checked(period: Period) -> RunResult:
+def run_period_checked(period: Period, settings: Settings) -> RunResult:
     """Run the monthly DAG for ``period`` in-process and check every task instance.
 
     One run of a period at a time per Airflow home: a second one is refused with a message
@@ -61,7 +58,8 @@ def run_period_checked(period: Period) -> RunResult:
             from sinergi.dbt import ensure_manifest
             from sinergi.paths import DAGS_DIR
 
-            ensure_manifest()  # the DAG renders one task per dbt model from the current manifest
+            # the DAG renders one task per dbt model from the current manifest
+            ensure_manifest(settings.warehouse_url)
             bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
             if bag.import_errors:
                 raise UsageError(f"the DAG does not import: {bag.import_errors}")
@@ -70,9 +68,9 @@ def run_period_checked(period: Period) -> RunResult:
         raise UsageError(str(busy)) from None
 
 
-def run_period(period: Period) -> str:
+def run_period(period: Period, settings: Settings | None = None) -> str:
     """Run the monthly DAG for ``period``; ``"success"`` only when every task succeeded."""
-    return run_period_checked(period).state
+    return run_period_checked(period, settings or load_settings()).state
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -96,12 +94,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     period = Period.parse(args.period)
-    _set_targets(args.inbox, args.warehouse)
+    settings = command_settings(args.inbox, args.warehouse)
     try:
-        result = run_period_checked(period)
+        result = run_period_checked(period, settings)
     finally:
         reap_children()  # the command leaves no process behind (dbt's resource tracker)
-    print_summary(period)
+    print_summary(settings, period)
     print(f"DAG run for {period}: {result.state} (run id {result.run_id})")
     for problem in result.problems:
         print(f"  not done: {problem}")
@@ -111,10 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.state == "success" else 1
 
 
-def print_summary(period: Period) -> None:
-    from sinergi.config import load_settings
-
-    path = load_settings().reports_dir / str(period) / "summary.md"
+def print_summary(settings: Settings, period: Period) -> None:
+    path = settings.reports_dir / str(period) / "summary.md"
     if path.exists():
         print(path.read_text(encoding="utf-8"))
 
@@ -141,7 +137,6 @@ def _run_logged(period: str, log_path: Path) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sinergi.config import load_settings
     from sinergi.generate import MANIFEST_NAME, generate_inbox, parse_periods
 
     periods = parse_periods(args.periods)
@@ -157,7 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generate_inbox(
             inbox, periods, seed=args.seed, scale=args.scale, faults=True, overwrite=True
         )
-    _set_targets(str(inbox), args.warehouse)
+    settings = command_settings(str(inbox), args.warehouse)
     ensure_metadata_db()
     states = {}
     logs = settings.data_dir / "logs"
@@ -165,8 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"[{step}/{steps}] monthly DAG for {text} (log: {logs / f'run-{text}.log'})")
         states[text] = _run_logged(text, logs / f"run-{text}.log")
     for text in periods:
-        print_summary(Period.parse(text))
-    settings = load_settings()
+        print_summary(settings, Period.parse(text))
     print(f"Reports (summaries, district feedback, Data Docs): {settings.reports_dir}")
     from sinergi.warehouse.url import redact
 
@@ -180,12 +174,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_db_init(args: argparse.Namespace) -> int:
-    from sinergi.config import load_settings
     from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse, redact
     from sinergi.warehouse.roles import init_postgres
 
-    _set_targets(None, args.warehouse)
-    settings = load_settings()
+    settings = command_settings(None, args.warehouse)
     wh = open_warehouse(settings.warehouse_url)
     wh.ensure_schema()
     print(f"warehouse tables ready: {redact(settings.warehouse_url)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -57,6 +57,34 @@ class Settings:
         if self.pii_key_value:
             return self.pii_key_value.encode("utf-8")
         return _development_key(self.development_key_file)
+
+    def with_targets(self, inbox: Path | None = None, warehouse_url: str | None = None) -> Settings:
+        """A copy reading ``inbox`` and writing ``warehouse_url`` (the command line's options).
+
+        A relative DuckDB path is made absolute here, against the folder the command was
+        started in; a malformed URL raises ``WarehouseURLError`` before anything runs.
+        """
+        changes: dict = {}
+        if inbox is not None:
+            changes["inbox"] = inbox.resolve()
+        if warehouse_url is not None:
+            location = parse_warehouse_url(warehouse_url)
+            changes["warehouse_url"] = (
+                duckdb_url(location.path) if location.kind == "duckdb" else warehouse_url
+            )
+        return replace(self, **changes)
+
+    def export_targets(self) -> None:
+        """Hand this inbox and warehouse to DAG tasks that run in this process.
+
+        ``sinergi run`` executes the DAG in-process (``dag.test()``), and every task reads its
+        configuration from the environment at its start (``load_settings``), as it does on a
+        scheduler's worker. This is the one place the command line writes it: only the two
+        values it can override, never the PII key (nothing secret goes into a DAG run's conf,
+        which Airflow stores and shows).
+        """
+        os.environ["SINERGI_INBOX"] = str(self.inbox)
+        os.environ["SINERGI_WAREHOUSE"] = self.warehouse_url
 
     @property
     def development_key_file(self) -> Path:

@@ -351,19 +351,15 @@ def newer_project_file(manifest: Path) -> Path | None:
     return None
 
 
-def write_manifest(
-    warehouse_url: str | None = None, manifest: str | os.PathLike[str] | None = None
-) -> Path:
+def write_manifest(warehouse_url: str, manifest: str | os.PathLike[str] | None = None) -> Path:
     """``dbt parse`` into ``manifest`` (default :func:`manifest_path`), replaced atomically.
 
     dbt parses in a scratch folder next to the destination and the finished file is moved
     into place, so a DAG parse running at the same moment reads the old or the new manifest,
     never half of one. No warehouse connection is opened; the warehouse URL only selects the
-    profile output (default: ``SINERGI_WAREHOUSE``).
+    profile output.
     """
-    from sinergi.config import load_settings
-
-    url = warehouse_url or load_settings().warehouse_url
+    url = warehouse_url
     dest = Path(manifest) if manifest else manifest_path()
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".parse-", dir=dest.parent) as scratch:
@@ -372,9 +368,7 @@ def write_manifest(
     return dest
 
 
-def ensure_manifest(
-    warehouse_url: str | None = None, manifest: str | os.PathLike[str] | None = None
-) -> Path:
+def ensure_manifest(warehouse_url: str, manifest: str | os.PathLike[str] | None = None) -> Path:
     """:func:`write_manifest` when the manifest is missing or older than the project."""
     dest = Path(manifest) if manifest else manifest_path()
     if not dest.is_file() or newer_project_file(dest) is not None:
@@ -431,15 +425,15 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--warehouse", help="default: $SINERGI_WAREHOUSE")
     args = parser.parse_args(argv)
     try:
+        from sinergi.config import load_settings
+
+        url = args.warehouse or load_settings().warehouse_url
         if args.command == "parse":
             if args.if_stale:
-                print(f"manifest: {ensure_manifest(args.warehouse, args.manifest)}")
+                print(f"manifest: {ensure_manifest(url, args.manifest)}")
             else:
-                print(f"wrote {write_manifest(args.warehouse, args.manifest)}")
+                print(f"wrote {write_manifest(url, args.manifest)}")
         else:
-            from sinergi.config import load_settings
-
-            url = args.warehouse or load_settings().warehouse_url
             print(f"wrote {generate_docs(url, args.out)}")
     except DbtRunError as problem:
         print(str(problem), file=sys.stderr)

@@ -62,7 +62,7 @@ def hostile_inbox(settings_env, airflow_db, monkeypatch):
 def test_hostile_inbox_fails_no_district_and_dbt_completes(hostile_inbox):
     from sinergi.cli import run_period_checked
 
-    result = run_period_checked(Period.parse(PERIOD))
+    result = run_period_checked(Period.parse(PERIOD), load_settings())
     assert result.state == "success", result.problems
 
     settings = load_settings()
