@@ -1,80 +1,16 @@
 """Reading one submitted file into trimmed string cells with row numbers (contract §2, §3, §7).
 
 This module decides only what the *file* says: its encoding, delimiter, header, which cells
-are empty and which row number the district operator sees for each row. It does not parse
-integers, dates or codes (``sinergi.values`` / ``sinergi.rules`` do); the one exception is the
-XLSX cell conversion below, because an XLSX cell carries a type that a CSV cell does not and
-that information is lost once the cell is a string.
+are empty and which row number the district operator sees for each row, because every later
+step (rules, quarantine, feedback) must speak of the row the operator can find in their own
+spreadsheet. It does not parse integers, dates or codes (``sinergi.values`` /
+``sinergi.rules`` do), except XLSX cells, whose type is lost once a cell is a string.
 
-File-level outcomes are raised as :class:`FileRejected` with the contract's reason code
-(``unreadable``, ``missing_columns``, ``empty``) and ``rows_total`` per contract §7.
-:func:`open_table` checks everything that can reject a file, so once it returns, iterating
-:meth:`OpenedTable.chunks` does not raise ``FileRejected`` (unless the file changes on disk in
-between).
-
-Cells
-    Every chunk holds exactly the requested columns (in the requested order) plus an int64
-    column ``row_number``. The requested columns have ``object`` dtype. **A missing value is
-    ``None``** (never ``NaN``, ``pd.NA`` or ``""``); every other cell is a non-empty Python
-    ``str`` with surrounding whitespace removed (``str.strip()``, so non-breaking spaces that
-    Excel likes to leave behind go too). ``pd.isna`` / ``Series.isna()`` work on it.
-
-Rows
-    A row whose cells are all empty after trimming, counting every column under the header
-    (requested *and* extra ones), is dropped and not counted. Row numbers stay physical, so the
-    district can find the row in its own file: for XLSX the worksheet row number, for CSV the
-    1-based record number with the header as record 1. That equals the line number unless a
-    quoted field holds a line break; it is also the row Excel shows when it opens the CSV.
-    Cells to the right of the last header column belong to no column and are ignored (a CSV
-    row with more fields than the header, an XLSX note far to the right).
-
-CSV
-    * The header is the **first line** of the file, literally: the contract allows title rows
-      only in XLSX, so a CSV whose first line is a title is rejected as ``missing_columns``.
-    * Encoding: UTF-8 (a BOM is removed) when the whole file is valid UTF-8, otherwise
-      Windows-1252. The check streams the bytes once, together with the NUL-byte check, so a
-      100 MB file is never held in memory. Bytes undefined in Windows-1252 (0x81, 0x8D, 0x8F,
-      0x90, 0x9D) in a non-UTF-8 file make it ``unreadable``; a NUL byte anywhere (UTF-16
-      exports, binary files, an XLSX renamed to .csv) makes it ``unreadable``.
-    * Delimiter: ``,`` or ``;``, whichever occurs in the header line outside quotes. When both
-      occur, the one whose split header contains more of the requested columns wins, then the
-      more frequent one, then ``,``. When neither occurs the header is one column (``,``).
-    * RFC 4180 quoting (``"`` quotes, ``""`` escapes a quote, quoted fields may hold the
-      delimiter and line breaks). A record with fewer fields than the header has empty
-      trailing cells. A quote that is never closed, or text after a closing quote
-      (``"PSKS01"x``), makes the file ``unreadable``; open_table runs a strict tokenising pass
-      over files that contain a quote to find that before any row is judged.
-    * Parsed with pandas' C parser in chunks (bounded memory). It was measured against
-      pyarrow's streaming CSV reader: pyarrow tokenises about 2.5x faster but cannot pad short
-      records, cannot tolerate long ones without dropping them, and reports no row numbers when
-      fields may contain line breaks, so it cannot meet the row-number rule.
-
-XLSX
-    * The first worksheet of the workbook (``openpyxl``, ``read_only=True``, ``data_only=True``:
-      the cached values of formulas). The sheet's stored dimensions are ignored because some
-      generators write wrong ones, which would silently truncate the rows read.
-    * The header row is the first of worksheet rows 1-10 whose normalised cells contain every
-      requested column; rows above it are ignored. When no row qualifies the file is
-      ``missing_columns`` with ``rows_total`` 0: the contract *defines* the XLSX header row as
-      one holding every required column, so with a column missing no header row is found
-      (§7: 0 "when no header row is found"; the literal reading, docs/contract-decisions.md).
-      The message names the likely header row (the one of rows 1-10 holding the most required
-      columns, at least :data:`XLSX_HEADER_MIN_SHARE` of them) and what it lacks.
-    * Cell conversion: text as is; int -> its digits; a float with an integral value -> the
-      integer's digits (``3578014501900001.0`` -> ``"3578014501900001"``, contract §7); any
-      other float is written as its shortest exact decimal (``"12.5"``). It is *not* rounded
-      to Excel's 15 displayed digits: a formula's ``=0.1*3*2000000`` stores
-      600000.0000000001, which is not an "integral value" (§2), so it is ``invalid_integer``
-      (the literal reading, docs/contract-decisions.md); date and datetime
-      cells -> ``YYYY-MM-DD`` (a time of day is dropped); time -> ``HH:MM:SS``; booleans ->
-      ``TRUE`` / ``FALSE``; error cells keep their text (``#N/A``); empty -> missing.
-
-Headers
-    Names are normalised with :func:`normalise_header`. When two header cells normalise to the
-    same name, the first (leftmost) is used and the later one is reported among
-    ``extra_columns``, so the district is told about it. Header cells that normalise to ``""``
-    (blank, or only punctuation) are not reported: a trailing delimiter or an empty formatted
-    Excel column is not an "unexpected column".
+File-level outcomes are raised as :class:`FileRejected` with the contract's reason code;
+:func:`open_table` checks everything that can reject a file, so iterating
+:meth:`OpenedTable.chunks` afterwards does not raise ``FileRejected``. The exact reading rules
+(cells, rows, CSV encodings and delimiters, XLSX header rows and cell conversion, headers) are
+written down in ``docs/contract-decisions.md`` ("How a file is read").
 """
 
 from __future__ import annotations
