@@ -24,8 +24,8 @@ def pseudonymise_many(values: Iterable[str], key: bytes) -> list[str]:
 
     A province month pseudonymises ~5 million identifiers, so this is HMAC (RFC 2104) spelled
     out on two pre-keyed SHA-256 states, ``H((K ^ opad) || H((K ^ ipad) || m))``: copying
-    plain hash states is 1.6x faster than copying an ``hmac`` object per value (measured on
-    300,000 NIKs), 3x faster than ``hmac.digest`` per value. The tests compare it with
+    plain hash states is cheaper than copying an ``hmac`` object or calling ``hmac.digest``
+    per value (numbers in ``bench/results``). The tests compare it with
     ``hmac.new`` for short, block-sized and long keys.
     """
     block = hashlib.sha256().block_size

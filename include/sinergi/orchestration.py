@@ -27,11 +27,11 @@ The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decid
   A failing data test or unit test is a fact about the data, and retrying it only repeats
   the failure (cosmos#1537): :func:`fail_fast_on_data_tests` turns it into
   ``AirflowFailException``, which Airflow never retries.
-* **Cost.** One ``dbt build`` per node costs about 1.2 s in-process (dbt start, partial parse
-  from cosmos' cache, cosmos' clean-up) against ~0.1 s per node inside a single build, and
-  a fresh worker process per task under a scheduler adds the DAG parse and the dbt import.
-  The tasks run dbt with ``--no-write-json``, which saves ~0.9 s a task (two writes of the
-  1.4 MB manifest); statuses come from dbt's events instead (:func:`record_node_result`).
+* **Cost.** One ``dbt build`` per node pays dbt's start-up (dbt start, partial parse from
+  cosmos' cache, cosmos' clean-up) for little work, and a fresh worker process per task
+  under a scheduler adds the DAG parse and the dbt import (numbers in ``bench/results``).
+  The tasks run dbt with ``--no-write-json`` (no two writes of the whole manifest per
+  task); statuses come from dbt's events instead (:func:`record_node_result`).
 """
 
 from __future__ import annotations
