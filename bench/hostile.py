@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from sinergi.generation import hostile
+from sinergi.synthetic import hostile
 
 PERIOD = "2025-03"
 DISTRICT = "3578"

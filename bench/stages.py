@@ -156,7 +156,7 @@ def warmup(spec: dict) -> dict:
     names = [
         "sinergi.pipeline",
         "sinergi.cli",
-        "sinergi.generate",
+        "sinergi.synthetic",
         "great_expectations",
         "openpyxl",
         "duckdb",
@@ -180,7 +180,7 @@ def warmup(spec: dict) -> dict:
 
 @stage("generate")
 def generate(spec: dict) -> dict:
-    from sinergi.generate import generate_inbox
+    from sinergi.synthetic import generate_inbox
 
     manifest = generate_inbox(
         Path(spec["out"]),

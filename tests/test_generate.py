@@ -1,4 +1,4 @@
-"""Tests of the synthetic inbox generator (``sinergi.generate``).
+"""Tests of the synthetic inbox generator (``sinergi.synthetic``).
 
 The generator is the warehouse's test bed, so these tests hold it to the submission contract
 with the contract oracle (``tests/contract_oracle.py``), written independently of the
@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from sinergi.datasets import SPECS
-from sinergi.generate import MANIFEST_NAME, generate_inbox, parse_periods
-from sinergi.periods import Period
+from sinergi.periods import Period, parse_periods
 from sinergi.reference import district_codes, districts
+from sinergi.synthetic import MANIFEST_NAME, generate_inbox
 from tests.contract_oracle import (
     _SEX,
     Read,
@@ -458,3 +458,15 @@ def test_same_arguments_give_identical_bytes_and_times(tmp_path: Path) -> None:
     generate_inbox(tmp_path / "c", ["2025-03"], **(args | {"seed": 4}))
     a, c = _snapshot(tmp_path / "a"), _snapshot(tmp_path / "c")
     assert sum(a[k] != c.get(k) for k in a) > len(a) // 2
+
+
+def test_the_one_command_line_writes_an_inbox_and_refuses_a_bad_period(tmp_path, capsys):
+    from sinergi.cli import main
+
+    out = tmp_path / "inbox"
+    assert main(["generate", "--out", str(out), "--periods", "2025-01", "--scale", "0.001"]) == 0
+    assert (out / MANIFEST_NAME).is_file() and list(out.glob("2025-01/*/*.*"))
+    capsys.readouterr()
+    assert main(["generate", "--out", str(out), "--periods", "2025-13"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sinergi: ") and "Traceback" not in err

@@ -21,7 +21,6 @@ import pytest
 
 from sinergi.archive import archive_file
 from sinergi.datasets import SPECS
-from sinergi.generation.hostile import shared_strings_workbook, sheet_workbook, xlsx_bomb
 from sinergi.inbox import (
     RefusedEntry,
     open_submission,
@@ -34,6 +33,7 @@ from sinergi.paths import EXPECTATIONS_DIR
 from sinergi.periods import Period
 from sinergi.reading import FileRejected, open_table
 from sinergi.rules import Context
+from sinergi.synthetic.hostile import shared_strings_workbook, sheet_workbook, xlsx_bomb
 
 PERIOD = Period(2025, 3)
 CTX = Context(PERIOD, "3578")

@@ -74,7 +74,8 @@ def run_period(period: Period, settings: Settings | None = None) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from sinergi.generate import generate_inbox, parse_periods
+    from sinergi.periods import parse_periods
+    from sinergi.synthetic import generate_inbox
 
     periods = parse_periods(args.periods)
     out = Path(args.out)
@@ -137,7 +138,8 @@ def _run_logged(period: str, log_path: Path) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sinergi.generate import MANIFEST_NAME, generate_inbox, parse_periods
+    from sinergi.periods import parse_periods
+    from sinergi.synthetic import MANIFEST_NAME, generate_inbox
 
     periods = parse_periods(args.periods)
     settings = load_settings()

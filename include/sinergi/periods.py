@@ -62,3 +62,23 @@ def period_range(start: str, end: str) -> list[Period]:
     while out[-1] < last:
         out.append(out[-1].next())
     return out
+
+
+def parse_periods(text: str) -> list[str]:
+    """``"2025-01:2025-03"`` -> ``["2025-01", "2025-02", "2025-03"]``; ``"2025-01"`` -> one.
+
+    A comma-separated list of such items is accepted too (``"2025-01,2025-03:2025-04"``).
+    Raises ValueError with a message fit for a command line.
+    """
+    if not text or not text.strip():
+        raise ValueError("no period given: expected YYYY-MM or YYYY-MM:YYYY-MM")
+    result: list[str] = []
+    for item in text.split(","):
+        start, sep, end = item.strip().partition(":")
+        if sep and not end.strip():
+            raise ValueError(f"period range {item.strip()!r} has no end: expected YYYY-MM:YYYY-MM")
+        found = period_range(start, end) if sep else [Period.parse(start)]
+        result.extend(str(p) for p in found)
+    if len(set(result)) != len(result):
+        raise ValueError(f"periods repeat in {text!r}")
+    return result

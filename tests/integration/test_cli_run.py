@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from sinergi.generate import generate_inbox
+from sinergi.synthetic import generate_inbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("cli_run")]
 PERIODS = ("2023-05", "2024-11")

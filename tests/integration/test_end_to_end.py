@@ -55,8 +55,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sinergi.cli import run_period
-from sinergi.generate import generate_inbox
 from sinergi.periods import Period
+from sinergi.synthetic import generate_inbox
 from tests.contract_oracle import (
     COLUMNS,
     PERSONAL,

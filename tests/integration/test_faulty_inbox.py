@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sinergi.generate import generate_inbox
 from sinergi.reference import district_codes
+from sinergi.synthetic import generate_inbox
 from tests.contract_oracle import (
     COLUMNS,
     FILE_REASONS,

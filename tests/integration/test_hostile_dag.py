@@ -16,9 +16,9 @@ import shutil
 import pytest
 
 from sinergi.config import load_settings
-from sinergi.generate import generate_inbox
-from sinergi.generation.hostile import xlsx_bomb
 from sinergi.periods import Period
+from sinergi.synthetic import generate_inbox
+from sinergi.synthetic.hostile import xlsx_bomb
 from tests.integration.independent import WarehouseReader
 from tests.integration.test_hostile_inbox import psks_workbook, rewrite_zip, sheet_of
 

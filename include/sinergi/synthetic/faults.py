@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sinergi.datasets import SPECS
-from sinergi.generation.common import ordinal, rng
-from sinergi.generation.styles import Profile
 from sinergi.periods import Period
+from sinergi.synthetic.common import ordinal, rng
+from sinergi.synthetic.styles import Profile
 
 Slot = tuple[str, str]  # (district code, dataset)
 

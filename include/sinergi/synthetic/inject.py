@@ -18,12 +18,12 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sinergi.generation.common import split_days, to_date
-from sinergi.generation.population import programs
-from sinergi.generation.styles import BULAN, Formatter, date_text, dotted_code, sex_cell
-from sinergi.generation.tables import SALUR, Table
 from sinergi.periods import Period
 from sinergi.reference import district_codes, program_max_amounts
+from sinergi.synthetic.common import split_days, to_date
+from sinergi.synthetic.population import programs
+from sinergi.synthetic.styles import BULAN, Formatter, date_text, dotted_code, sex_cell
+from sinergi.synthetic.tables import SALUR, Table
 
 Mask = Callable[[Table], np.ndarray]
 

@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from sinergi.datasets import SPECS
-from sinergi.generation.common import day_number, district_rows
-from sinergi.generation.faults import FilePlan, PeriodPlan, plan_period
-from sinergi.generation.files import Job, produce
-from sinergi.generation.population import Population, build_population, programs
-from sinergi.generation.styles import profiles
-from sinergi.generation.tables import (
+from sinergi.periods import Period
+from sinergi.reference import districts
+from sinergi.synthetic.common import day_number, district_rows
+from sinergi.synthetic.faults import FilePlan, PeriodPlan, plan_period
+from sinergi.synthetic.files import Job, produce
+from sinergi.synthetic.population import Population, build_population, programs
+from sinergi.synthetic.styles import profiles
+from sinergi.synthetic.tables import (
     Movers,
     Table,
     dtks_table,
@@ -34,10 +36,8 @@ from sinergi.generation.tables import (
     roster_table,
     sends_dtks,
 )
-from sinergi.generation.timing import boundary_districts, received_at
-from sinergi.generation.writers import STRAY_FILES, csv_bytes, write_file
-from sinergi.periods import Period
-from sinergi.reference import districts
+from sinergi.synthetic.timing import boundary_districts, received_at
+from sinergi.synthetic.writers import STRAY_FILES, csv_bytes, write_file
 
 MANIFEST_NAME = "generator-manifest.json"
 MANIFEST_VERSION = 1
@@ -151,7 +151,7 @@ def generate(
             )
 
     manifest = {
-        "generator": "sinergi.generate",
+        "generator": "sinergi.synthetic",
         "manifest_version": MANIFEST_VERSION,
         "parameters": {
             "periods": [str(p) for p in periods],

@@ -17,11 +17,11 @@ from functools import cache
 import numpy as np
 
 from sinergi.datasets import SPECS
-from sinergi.generation.common import rng, split_days
-from sinergi.generation.population import programs
-from sinergi.generation.tables import LOKASI, STATUS_SALUR, Table, ppks_list, psks_list
 from sinergi.periods import Period
 from sinergi.reference import districts
+from sinergi.synthetic.common import rng, split_days
+from sinergi.synthetic.population import programs
+from sinergi.synthetic.tables import LOKASI, STATUS_SALUR, Table, ppks_list, psks_list
 
 DATE_STYLES = ("iso", "dmy_slash", "dmy_dash")
 TITLE_HEADERS = {

@@ -12,7 +12,9 @@ from functools import cache
 
 import numpy as np
 
-from sinergi.generation.common import (
+from sinergi.periods import Period
+from sinergi.reference import district_codes, ppks_codes, psks_codes
+from sinergi.synthetic.common import (
     day_number,
     ordinal,
     population_of,
@@ -21,14 +23,12 @@ from sinergi.generation.common import (
     subdistrict_count,
     unique_with_serials,
 )
-from sinergi.generation.population import (
+from sinergi.synthetic.population import (
     MONTHLY_PRESENCE,
     Population,
     amount_catalogue,
     programs,
 )
-from sinergi.periods import Period
-from sinergi.reference import district_codes, ppks_codes, psks_codes
 
 SALUR, GAGAL, TUNDA = 0, 1, 2
 STATUS_SALUR = ("SALUR", "GAGAL", "TUNDA")

@@ -14,9 +14,9 @@ from functools import cache
 
 import numpy as np
 
-from sinergi.generation.common import ordinal, rng
 from sinergi.periods import JAKARTA, Period
 from sinergi.reference import districts
+from sinergi.synthetic.common import ordinal, rng
 
 HABITUALLY_LATE = 5
 # Upload day 1..10 of the following month: the rush comes near the deadline.

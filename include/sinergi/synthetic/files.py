@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from sinergi.datasets import SPECS
-from sinergi.generation.common import name_of, ordinal, rng
-from sinergi.generation.faults import FILE_FAULTS, ROW_KINDS, FilePlan
-from sinergi.generation.inject import RowFaults
-from sinergi.generation.population import programs
-from sinergi.generation.styles import (
+from sinergi.periods import Period
+from sinergi.synthetic.common import name_of, ordinal, rng
+from sinergi.synthetic.faults import FILE_FAULTS, ROW_KINDS, FilePlan
+from sinergi.synthetic.inject import RowFaults
+from sinergi.synthetic.population import programs
+from sinergi.synthetic.styles import (
     TITLES,
     Formatter,
     Profile,
@@ -31,10 +32,9 @@ from sinergi.generation.styles import (
     header_names,
     month_title,
 )
-from sinergi.generation.tables import GAGAL, SALUR, Table, psks_list
-from sinergi.generation.timing import received_at
-from sinergi.generation.writers import csv_bytes, html_disguised_as_xlsx, write_file, xlsx_bytes
-from sinergi.periods import Period
+from sinergi.synthetic.tables import GAGAL, SALUR, Table, psks_list
+from sinergi.synthetic.timing import received_at
+from sinergi.synthetic.writers import csv_bytes, html_disguised_as_xlsx, write_file, xlsx_bytes
 
 _RENAMED = {
     "kode_desa": "Kode Kel/Desa",

@@ -19,7 +19,8 @@ from datetime import date
 
 import numpy as np
 
-from sinergi.generation.common import (
+from sinergi.reference import program_max_amounts
+from sinergi.synthetic.common import (
     NEVER,
     day_number,
     is_kota,
@@ -28,7 +29,6 @@ from sinergi.generation.common import (
     subdistrict_count,
     unique_with_serials,
 )
-from sinergi.reference import program_max_amounts
 
 # Typical disbursement amounts per programme (rupiah) and their weights. Real amounts come
 # in a handful of fixed tariffs (PKH components, Sembako tranche of 1 or 3 months, BPJS PBI
