@@ -69,7 +69,8 @@ def table(headers: list[str], rows: list[list]) -> list[str]:
     return out
 
 
-def render_markdown(data: dict) -> str:
+def _header(data: dict) -> list[str]:
+    """Title and the run's conditions: machine, git, scales, repeats, versions."""
     meta = data["meta"]
     machine = meta["machine"]
     config = meta["config"]
@@ -108,11 +109,23 @@ def render_markdown(data: dict) -> str:
         f"- Total bench wall time: {fmt(meta.get('total_seconds'), 0)} s",
         "",
     ]
+    return lines
+
+
+def _pipeline_broke(data: dict) -> list[str]:
+    """A warning line on top when the pipeline broke during the run."""
+    lines: list[str] = []
     if data.get("findings"):
         lines += [
             '**The pipeline broke during this run: see "Problems found in the pipeline" below.**',
             "",
         ]
+    return lines
+
+
+def _targets(data: dict) -> list[str]:
+    """The issue's targets and what this run measured for each."""
+    lines: list[str] = []
     lines += [
         "## Targets",
         "",
@@ -121,61 +134,74 @@ def render_markdown(data: dict) -> str:
     for target in data.get("targets", []):
         rows.append([target["target"], target["measured"], target["status"], target.get("how", "")])
     lines += table(["target", "measured", "status", "how it was measured"], rows)
+    return lines
 
+
+def _stages(data: dict) -> list[str]:
+    """Every stage per scale: wall, rows/s, peak memory, where the time went inside."""
+    lines: list[str] = []
     stages = data.get("stages", [])
-    if stages:
-        lines += [
-            "",
-            "## Stages per scale",
-            "",
-            "Each stage ran in its own child process; wall = the process's wall time (start-up "
-            "included), median of n runs; rows/s = rows of the month's files / wall; peak RSS = "
-            "`ru_maxrss` of that process from `os.wait4` (largest of the runs). `validate` is "
-            "`process_district` for every district without the load (it reads, judges, spills, "
-            "archives and stores Data Docs results); inside it, timers around `open_table` + "
-            "`chunks` (read), `SuiteRunner` set-up and `validate` (gx), `save_results` "
-            "(datadocs) and `archive_file`; other = rules preparation, pseudonymising, "
-            "duplicates keys, Parquet spill, imports. The bare copy's peak RSS is psql's own "
-            "(the server backend does the parsing). * = measured with a bench work-around "
-            'for a pipeline bug (see "Problems found in the pipeline").',
-            "",
-        ]
-        rows = []
-        for s in stages:
-            breakdown = s.get("breakdown") or {}
-            extra = ""
-            if breakdown:
-                extra = ", ".join(f"{k} {fmt(v, 1)} s" for k, v in breakdown.items())
-            rows.append(
-                [
-                    s["scale"],
-                    s["stage"],
-                    (s.get("engine") or "") + (" *" if s.get("workarounds") else ""),
-                    fmt(s.get("rows")),
-                    fmt(s.get("wall_median"), 2),
-                    s.get("n"),
-                    fmt(s.get("rows_per_s"), 0),
-                    fmt(s.get("max_rss_mb"), 0),
-                    fmt(s.get("cpu_median"), 1),
-                    extra,
-                ]
-            )
-        lines += table(
+    if not stages:
+        return lines
+    lines += [
+        "",
+        "## Stages per scale",
+        "",
+        "Each stage ran in its own child process; wall = the process's wall time (start-up "
+        "included), median of n runs; rows/s = rows of the month's files / wall; peak RSS = "
+        "`ru_maxrss` of that process from `os.wait4` (largest of the runs). `validate` is "
+        "the receive and judge stages for every district (`arrivals.receive`, "
+        "`judgement.judge_version`: archive, read, judge, write the judged-version folders) "
+        "plus the Data Docs results; `load` hands those folders to "
+        "`loader.load_judged_version`. Inside validate, timers around `open_table` + "
+        "`chunks` (read), `SuiteRunner` set-up and `validate` (gx), `save_results` "
+        "(datadocs) and `archive_file`; other = rules preparation, pseudonymising, "
+        "duplicates keys, Parquet spill, imports. The bare copy's peak RSS is psql's own "
+        "(the server backend does the parsing). * = measured with a bench work-around "
+        'for a pipeline bug (see "Problems found in the pipeline").',
+        "",
+    ]
+    rows = []
+    for s in stages:
+        breakdown = s.get("breakdown") or {}
+        extra = ""
+        if breakdown:
+            extra = ", ".join(f"{k} {fmt(v, 1)} s" for k, v in breakdown.items())
+        rows.append(
             [
-                "scale",
-                "stage",
-                "engine",
-                "rows",
-                "wall s (median)",
-                "n",
-                "rows/s",
-                "peak RSS MB",
-                "CPU s",
-                "inside the stage (median run)",
-            ],
-            rows,
+                s["scale"],
+                s["stage"],
+                (s.get("engine") or "") + (" *" if s.get("workarounds") else ""),
+                fmt(s.get("rows")),
+                fmt(s.get("wall_median"), 2),
+                s.get("n"),
+                fmt(s.get("rows_per_s"), 0),
+                fmt(s.get("max_rss_mb"), 0),
+                fmt(s.get("cpu_median"), 1),
+                extra,
+            ]
         )
+    lines += table(
+        [
+            "scale",
+            "stage",
+            "engine",
+            "rows",
+            "wall s (median)",
+            "n",
+            "rows/s",
+            "peak RSS MB",
+            "CPU s",
+            "inside the stage (median run)",
+        ],
+        rows,
+    )
+    return lines
 
+
+def _comparison(data: dict) -> list[str]:
+    """Pipeline and load time as ratios to the bare `psql \\copy` of the same files."""
+    lines: list[str] = []
     comparison = data.get("comparison", [])
     if comparison:
         lines += [
@@ -217,7 +243,12 @@ def render_markdown(data: dict) -> str:
             ],
             rows,
         )
+    return lines
 
+
+def _fixed_marginal(data: dict) -> list[str]:
+    """Least-squares fixed and marginal cost, and the real DAG on the tiny / largest month."""
+    lines: list[str] = []
     fm = data.get("fixed_marginal")
     if fm:
         lines += [
@@ -261,7 +292,13 @@ def render_markdown(data: dict) -> str:
                 f"{_workarounds(fm.get('e2e_workarounds'))}), peak RSS "
                 f"{fmt(fm.get('e2e_rss_mb'), 0)} MB.",
             ]
+    return lines
 
+
+def _dag_breakdowns(data: dict) -> list[str]:
+    """Where the real DAG's time went, per task group, from its log lines."""
+    lines: list[str] = []
+    fm = data.get("fixed_marginal")
     for key, title in (("dag_fixed_breakdown", "tiny month"), ("e2e_breakdown", "largest month")):
         breakdown = (fm or {}).get(key)
         if not breakdown:
@@ -287,7 +324,13 @@ def render_markdown(data: dict) -> str:
             ]
         )
         lines += table(["task group", "tasks", "seconds"], rows)
+    return lines
 
+
+def _history(data: dict) -> list[str]:
+    """Month N against month 1 with N-1 months already in the warehouse."""
+    lines: list[str] = []
+    config = data["meta"]["config"]
     history = data.get("history")
     if history:
         lines += [
@@ -333,7 +376,12 @@ def render_markdown(data: dict) -> str:
             ],
             rows,
         )
+    return lines
 
+
+def _roster(data: dict) -> list[str]:
+    """The one big roster file, stage by stage."""
+    lines: list[str] = []
     roster = data.get("roster")
     if roster:
         lines += [
@@ -362,7 +410,12 @@ def render_markdown(data: dict) -> str:
                 "\\* measured with the bench's loader work-around: the file spills in several "
                 "200,000-row parts, which the pipeline's PostgreSQL loader cannot load as it is.",
             ]
+    return lines
 
+
+def _hostile(data: dict) -> list[str]:
+    """Hostile inputs, rendered by `bench.hostile`."""
+    lines: list[str] = []
     hostile = data.get("hostile")
     if hostile:
         from bench.hostile import render
@@ -373,7 +426,12 @@ def render_markdown(data: dict) -> str:
             "",
             render(hostile),
         ]
+    return lines
 
+
+def _profile(data: dict) -> list[str]:
+    """cProfile hotspots per profiled stage."""
+    lines: list[str] = []
     profile = data.get("profile")
     if profile:
         lines += ["", f"## Hotspots (cProfile at scale {profile['scale']})", ""]
@@ -420,7 +478,12 @@ def render_markdown(data: dict) -> str:
             ]
             lines += table(["package", "self s", "share"], rows)
             lines.append("")
+    return lines
 
+
+def _problems_and_errors(data: dict) -> list[str]:
+    """Pipeline problems the bench found, and its own errors."""
+    lines: list[str] = []
     findings = data.get("findings", [])
     if findings:
         lines += ["", "## Problems found in the pipeline", ""]
@@ -432,6 +495,30 @@ def render_markdown(data: dict) -> str:
             lines.append(f"- {e}")
     else:
         lines.append("None.")
+    return lines
+
+
+SECTIONS = (
+    _header,
+    _pipeline_broke,
+    _targets,
+    _stages,
+    _comparison,
+    _fixed_marginal,
+    _dag_breakdowns,
+    _history,
+    _roster,
+    _hostile,
+    _profile,
+    _problems_and_errors,
+)
+
+
+def render_markdown(data: dict) -> str:
+    """The whole report: each section renders itself from the results, in this order."""
+    lines: list[str] = []
+    for section in SECTIONS:
+        lines += section(data)
     lines.append("")
     return "\n".join(lines)
 
