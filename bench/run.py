@@ -673,7 +673,7 @@ class Bench:
             self.child("prepare", common, venv, part="scales", scale=scale, counted=False)
             for r in range(config.repeats):
                 self.child("read", common, venv, part="scales", scale=scale, repeat=r)
-            captured = sdir / "captured.pkl"
+            captured = sdir / "judged.json"
             for r in range(config.repeats_big):
                 shutil.rmtree(vdata, ignore_errors=True)  # no archive/spill left from before
                 self.child(
@@ -1059,7 +1059,7 @@ class Bench:
         spec = {"period": config.period, "district": district, "dataset": "penerima_bantuan"}
         for r in range(config.repeats):
             self.child("read", dict(spec, files=[str(path)]), env, part="roster", repeat=r)
-        captured = rdir / "captured.pkl"
+        captured = rdir / "judged.json"
         for r in range(config.repeats):
             shutil.rmtree(rdir / "spill", ignore_errors=True)
             self.child(
@@ -1104,7 +1104,7 @@ class Bench:
         shutil.rmtree(vdata, ignore_errors=True)
         venv = self.stage_env(vdata, inbox, vurl)
         self.child("prepare", common, venv, part="profile", counted=False)
-        captured = self.work / "profile-captured.pkl"
+        captured = self.work / "profile-judged.json"
         self.child(
             "validate",
             dict(common, out=str(captured), profile=str(self.work / "validate.prof")),
@@ -1378,8 +1378,8 @@ class Bench:
         rows = None
         for stage, what in (
             ("read", "read only (open_table + chunks)"),
-            ("judge_file", "validate: judge_file (read + rules + GX + spill)"),
-            ("load", "load into PostgreSQL: record_version"),
+            ("judge_file", "judge: judge_version (read + rules + GX + duplicates + judged folder)"),
+            ("load", "load into PostgreSQL: load_judged_version"),
             ("bare_copy", "bare psql \\copy of the same file"),
         ):
             row = self._stage_row(self._counted(part="roster", stage=stage), stage=stage)
