@@ -5,7 +5,7 @@
 -- Incremental: only the (period, district) pairs whose roster, snapshot in effect or
 -- eligibility threshold changed are recomputed (macros/reach_inputs.sql), so a month's
 -- build does not redo every earlier month. The flag is looked up through the snapshot in
--- effect and that snapshot's eligible households (the pairs of int_dtks_households_in_effect).
+-- effect and that snapshot's eligible households.
 {{
     config(
         materialized='incremental',

@@ -24,6 +24,7 @@ snapshots as (
     select
         snapshots.period,
         snapshots.district_code,
+        snapshots.dtks_period,
         to_compute.inputs_fingerprint
     from {{ ref('int_dtks_snapshots_carried_forward') }} as snapshots
     inner join to_compute
@@ -40,12 +41,16 @@ households_paid as (
     from {{ ref('int_households_paid') }}
 ),
 
+-- The households eligible in the snapshot in effect for P (whichever month it is from).
 eligible_households as (
-    select in_effect.*
-    from {{ ref('int_dtks_households_in_effect') }} as in_effect
-    inner join to_compute
-        on in_effect.period = to_compute.period
-        and in_effect.district_code = to_compute.district_code
+    select
+        snapshots.period,
+        snapshots.district_code,
+        eligible.household_key
+    from snapshots
+    inner join {{ ref('int_dtks_households_eligible') }} as eligible
+        on snapshots.district_code = eligible.district_code
+        and snapshots.dtks_period = eligible.dtks_period
 ),
 
 eligible_reached_in_year as (

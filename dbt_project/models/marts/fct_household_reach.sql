@@ -7,25 +7,12 @@ rosters as (
     select * from {{ ref('int_rosters_joined_to_snapshots') }}
 ),
 
-households_paid as (
-    select * from {{ ref('int_households_paid') }}
-),
-
 reached_ytd as (
     select * from {{ ref('int_households_reached_ytd') }}
 ),
 
 reached_in_period as (
-    select
-        period,
-        district_code,
-        count(distinct household_key) as households_reached,
-        count(distinct case when is_eligible then household_key end)
-            as eligible_households_reached
-    from households_paid
-    group by
-        period,
-        district_code
+    select * from {{ ref('int_households_reached_in_period') }}
 ),
 
 measured as (

@@ -2,7 +2,7 @@
     Compound primary key: no two rows share the values of `combination_of_columns`
     (dbt_utils.unique_combination_of_columns, which cannot be installed here).
 -#}
-{% test unique_combination(model, combination_of_columns) %}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
 
 with grouped as (
     select

@@ -1,0 +1,162 @@
+"""The dbt project as dbt-labs' dbt-project-evaluator reads it (its rules, checked here).
+
+The evaluator package cannot be installed (no dbt hub here), so the rules that apply to this
+project are restated on the parsed manifest: a failure names the model and the rule, like
+the evaluator's ``fct_*`` models would.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import PurePosixPath
+
+import pytest
+import yaml
+
+from sinergi.dbt import write_manifest
+from sinergi.paths import DBT_PROJECT_DIR
+
+PROJECT = "sinergi"
+PREFIXES = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_")}
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory) -> dict:
+    import json
+
+    folder = tmp_path_factory.mktemp("structure")
+    path = write_manifest(f"duckdb:///{folder / 'parse.duckdb'}", folder / "manifest.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _models(manifest: dict) -> dict[str, dict]:
+    return {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["package_name"] == PROJECT
+    }
+
+
+def _folder(node: dict) -> PurePosixPath:
+    return PurePosixPath(node["original_file_path"]).parent
+
+
+def _layer(node: dict) -> str:
+    parts = PurePosixPath(node["original_file_path"]).parts
+    return parts[1] if len(parts) > 2 else "other"
+
+
+def test_staging_models_live_in_one_folder_per_source(manifest):
+    """fct_model_directories: a staging model sits in models/staging/<its source>/."""
+    wrong = []
+    for node in _models(manifest).values():
+        for parent in node["depends_on"]["nodes"]:
+            if parent.startswith("source."):
+                source = manifest["sources"][parent]["source_name"]
+                if _folder(node) != PurePosixPath("models/staging") / source:
+                    wrong.append(f"{node['name']} (source {source}) in {_folder(node)}")
+    assert not wrong, wrong
+
+
+def test_sources_are_declared_in_their_own_staging_folder(manifest):
+    """fct_source_directories: source yml in models/staging/<source name>/."""
+    wrong = [
+        f"{s['source_name']}.{s['name']} declared in {s['original_file_path']}"
+        for s in manifest["sources"].values()
+        if PurePosixPath(s["original_file_path"]).parent
+        != PurePosixPath("models/staging") / s["source_name"]
+    ]
+    assert not wrong, wrong
+
+
+def test_generic_tests_are_declared_beside_their_model(manifest):
+    """fct_test_directories: a model's yml tests live in the model's own folder."""
+    models = _models(manifest)
+    wrong = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("test_metadata"):
+            continue
+        model = models.get(node.get("attached_node") or "")
+        if model and _folder(node) != _folder(model):
+            wrong.append(f"{node['name']}: {_folder(node)} != {_folder(model)}")
+    assert not wrong, wrong[:10]
+
+
+def _primary_key_macros() -> list[list[str]]:
+    config = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return config["vars"]["dbt_project_evaluator"]["primary_key_test_macros"]
+
+
+def test_every_model_has_a_primary_key_test_the_evaluator_recognises(manifest):
+    """fct_missing_primary_key_tests, with the project's primary_key_test_macros."""
+    macro_sets = _primary_key_macros()
+    per_column: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("attached_node"):
+            continue
+        for macro in node["depends_on"].get("macros", []):
+            name = macro.removeprefix("macro.")
+            per_column[(node["attached_node"], node.get("column_name") or "")].add(name)
+    missing = []
+    for uid, node in _models(manifest).items():
+        found = [macros for (model, _), macros in per_column.items() if model == uid]
+        recognised = any(set(wanted) <= macros for macros in found for wanted in macro_sets)
+        if not recognised:
+            missing.append(node["name"])
+    assert not missing, f"no recognised primary-key test: {sorted(missing)}"
+
+
+def test_every_source_table_has_freshness(manifest):
+    """fct_sources_without_freshness."""
+    stale = [
+        f"{s['source_name']}.{s['name']}"
+        for s in manifest["sources"].values()
+        if not (s.get("freshness") or {}).get("warn_after", {}).get("count")
+        and not (s.get("freshness") or {}).get("error_after", {}).get("count")
+    ]
+    assert not stale, stale
+
+
+def test_exposures_depend_on_marts_tables_only(manifest):
+    """fct_exposure_parents_materializations: no source, no view or ephemeral model."""
+    wrong = []
+    for exposure in manifest["exposures"].values():
+        for parent in exposure["depends_on"]["nodes"]:
+            node = manifest["nodes"].get(parent) or manifest["sources"].get(parent)
+            materialized = (node.get("config") or {}).get("materialized")
+            if parent.startswith("source.") or materialized in ("view", "ephemeral"):
+                wrong.append(f"{exposure['name']} <- {parent} ({materialized or 'source'})")
+    assert not wrong, wrong
+
+
+def _dag(manifest: dict) -> dict[str, set[str]]:
+    """parent -> direct children among models, seeds and sources (tests left out)."""
+    children: dict[str, set[str]] = defaultdict(set)
+    for uid, node in manifest["nodes"].items():
+        if node["resource_type"] in ("model", "seed", "snapshot"):
+            for parent in node.get("depends_on", {}).get("nodes", []):
+                children[parent].add(uid)
+    return children
+
+
+def test_no_model_rejoins_an_upstream_concept(manifest):
+    """fct_rejoining_of_upstream_concepts: A -> B -> C and A -> C where B feeds only C."""
+    children = _dag(manifest)
+    found = []
+    for a, direct in children.items():
+        for b in direct:
+            if len(children.get(b, ())) == 1:
+                (c,) = children[b]
+                if c in direct:
+                    found.append(f"{a.split('.')[-1]} -> {b.split('.')[-1]} -> {c.split('.')[-1]}")
+    assert not found, found
+
+
+def test_models_are_named_for_their_layer(manifest):
+    """fct_model_naming_conventions: stg_ / int_ / fct_ or dim_ by folder."""
+    wrong = [
+        f"{node['name']} in {_layer(node)}"
+        for node in _models(manifest).values()
+        if _layer(node) in PREFIXES and not node["name"].startswith(PREFIXES[_layer(node)])
+    ]
+    assert not wrong, wrong
