@@ -18,6 +18,10 @@ Takes one reporting month of district submissions from the inbox
    (relationships and `data-tests/`). A failing model is its own task; clear it to re-run it
    and what depends on it. Without a usable manifest (`python -m sinergi.dbt parse`) dbt runs
    as the single task **dbt_build**.
+   **check_marts_inputs** runs first: when the marts were already built from exactly the
+   same inputs (no new file version or period, no change to the dbt project or the
+   eligibility threshold), every dbt task and dbt_docs are *skipped* and the summary says
+   "Marts unchanged".
 5. **dbt_docs** – the dbt docs site (`<reports>/dbt-docs/`), next to the Data Docs.
 6. **publish_reports** – the run summary and per-district feedback files; it runs even when
    dbt failed (district feedback does not depend on the marts) and records the dbt outcome.
@@ -39,7 +43,8 @@ from airflow.sdk import Param, TriggerRule, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from sinergi.alerts import task_failure_alert
-from sinergi.orchestration import FALLBACK_TASK_ID, dbt_task_group, district_timeout
+from sinergi.orchestration import dbt_task_group, district_timeout
+from sinergi.task_ids import DOCS_TASK_ID, FALLBACK_TASK_ID, MARTS_CHECK_TASK_ID
 
 DISTRICT_RETRIES = {
     "retries": 3,
@@ -105,6 +110,16 @@ def sinergi_monthly():
 
         return process_district(Period.parse(period), district_code, load_settings())
 
+    # Falsy result: the marts are current, so its downstream dbt tasks (and dbt docs after
+    # them) are skipped; publish_reports (ALL_DONE) still runs and says so.
+    @task.short_circuit(task_id=MARTS_CHECK_TASK_ID, ignore_downstream_trigger_rules=False)
+    def check_marts_inputs(jobs: list[dict]) -> str:
+        from sinergi.config import load_settings
+        from sinergi.periods import Period
+        from sinergi.pipeline import marts_to_build
+
+        return marts_to_build(Period.parse(jobs[0]["period"]), load_settings())
+
     @task(task_id=FALLBACK_TASK_ID, retries=1)
     def dbt_build(jobs: list[dict]) -> dict:
         from sinergi.config import load_settings
@@ -112,7 +127,7 @@ def sinergi_monthly():
 
         return build_marts_once(jobs, load_settings())
 
-    @task(retries=1)
+    @task(task_id=DOCS_TASK_ID, retries=1)
     def dbt_docs() -> str:
         from sinergi.config import load_settings
         from sinergi.dbt import generate_docs
@@ -126,6 +141,8 @@ def sinergi_monthly():
     def publish_reports(jobs: list[dict], **context) -> dict:
         from sinergi.config import load_settings
         from sinergi.orchestration import dbt_outcome
+        from sinergi.periods import Period
+        from sinergi.pipeline import remember_build
         from sinergi.reports import publish
 
         if not jobs:  # discover failed (e.g. a refused PII key): nothing was judged
@@ -133,15 +150,20 @@ def sinergi_monthly():
 
             raise AirflowSkipException("discover did not complete: nothing to publish")
         period = jobs[0]["period"]
-        return publish(period, dbt_outcome(period, context), load_settings())
+        settings = load_settings()
+        build = dbt_outcome(period, context)
+        inputs = context["ti"].xcom_pull(task_ids=MARTS_CHECK_TASK_ID)
+        remember_build(Period.parse(period), build, inputs, settings)
+        return publish(period, build, settings)
 
     jobs = discover()
     check_deadline(jobs)
     loaded = validate_and_load.expand_kwargs(jobs)
+    marts_check = check_marts_inputs(jobs)
     dbt = dbt_task_group()
     if dbt is None:  # no usable manifest (logged): one `dbt build` task
         dbt = dbt_build(jobs)
-    loaded >> dbt >> [dbt_docs(), publish_reports(jobs)]
+    loaded >> marts_check >> dbt >> [dbt_docs(), publish_reports(jobs)]
 
 
 sinergi_monthly()

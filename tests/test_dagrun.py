@@ -60,6 +60,34 @@ def test_missing_district_tasks_and_failed_tasks_are_named(monkeypatch):
     ]
 
 
+def _states(dbt_state: str, check_state: str = "success") -> dict:
+    states = {("discover", -1): "success", ("check_marts_inputs", -1): check_state}
+    states.update({("validate_and_load", i): "success" for i in range(2)})
+    for task in ("dbt.stg_a_model_build", "dbt.fct_b_model_build", "dbt_docs"):
+        states[(task, -1)] = dbt_state
+    states[("publish_reports", -1)] = "success"
+    return states
+
+
+def test_skipped_dbt_is_success_only_when_the_marts_were_found_current(monkeypatch):
+    import sinergi.dagrun as dagrun
+
+    monkeypatch.setattr(dagrun, "task_states", lambda run_id: _states("skipped"))
+    assert check_run("any", districts=2) == []
+    # skipped for another reason (the check itself did not succeed): not done
+    monkeypatch.setattr(dagrun, "task_states", lambda run_id: _states("skipped", "failed"))
+    assert "task dbt.fct_b_model_build: skipped" in check_run("any", districts=2)
+    # one dbt task ran and failed while others were skipped: not "current"
+    mixed = _states("skipped")
+    mixed[("dbt.fct_b_model_build", -1)] = "failed"
+    monkeypatch.setattr(dagrun, "task_states", lambda run_id: mixed)
+    assert check_run("any", districts=2) == [
+        "task dbt.fct_b_model_build: failed",
+        "task dbt.stg_a_model_build: skipped",
+        "task dbt_docs: skipped",
+    ]
+
+
 def test_sinergi_run_exits_1_and_says_what_did_not_run(monkeypatch, capsys, settings_env):
     import sinergi.cli as cli
     from sinergi.dagrun import RunResult
@@ -69,7 +97,7 @@ def test_sinergi_run_exits_1_and_says_what_did_not_run(monkeypatch, capsys, sett
         "district tasks: 0 of 38 succeeded (the district tasks did not run: nothing was loaded)"
     )
     result = RunResult("2024-11", "sinergi__2024-11__20261204T000000Z", "success", [problem])
-    monkeypatch.setattr(cli, "run_period_checked", lambda period: result)
+    monkeypatch.setattr(cli, "run_period_checked", lambda period, settings: result)
     monkeypatch.setattr(cli, "reap_children", lambda: [])
     assert cli.main(["run", "--period", "2024-11"]) == 1
     out, err = capsys.readouterr()

@@ -21,8 +21,7 @@ from sinergi.airflow_env import apply_airflow_defaults, ensure_metadata_db
 from sinergi.config import Settings, load_settings
 from sinergi.dagrun import PeriodBusy, RunResult, period_lock, reap_children, run_dag
 from sinergi.periods import Period
-
-DAG_ID = "sinergi_monthly"
+from sinergi.task_ids import DAG_ID
 
 
 class UsageError(Exception):

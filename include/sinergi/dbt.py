@@ -342,13 +342,20 @@ def newer_project_file(manifest: Path) -> Path | None:
         written = manifest.stat().st_mtime
     except OSError:
         return None
+    for path in project_files():
+        if path.stat().st_mtime > written:
+            return path
+    return None
+
+
+def project_files() -> Iterator[Path]:
+    """Every file of the dbt project that dbt reads (models, seeds, macros, tests, config)."""
     for name in _PROJECT_SOURCES:
         root = DBT_PROJECT_DIR / name
-        paths = [root] if root.is_file() else (p for p in root.rglob("*") if p.is_file())
-        for path in paths:
-            if path.stat().st_mtime > written:
-                return path
-    return None
+        if root.is_file():
+            yield root
+        elif root.is_dir():
+            yield from sorted(p for p in root.rglob("*") if p.is_file())
 
 
 def write_manifest(warehouse_url: str, manifest: str | os.PathLike[str] | None = None) -> Path:

@@ -66,12 +66,14 @@ from sinergi.dbt import (
     newer_project_file,
 )
 from sinergi.environment import scoped_environment
+from sinergi.task_ids import (
+    CROSS_MODEL_TESTS_TASK_ID,
+    DBT_GROUP_ID,
+    FALLBACK_TASK_ID,
+)
 
 log = logging.getLogger(__name__)
 
-DBT_GROUP_ID = "dbt"
-FALLBACK_TASK_ID = "dbt_build"
-CROSS_MODEL_TESTS_TASK_ID = "cross_model_tests"
 PROFILE_NAME = "sinergi"
 PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
 
@@ -321,10 +323,11 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
 
 
 def dbt_outcome(period: str, context: dict[str, Any]) -> dict[str, Any]:
-    """``{"period", "success", "failed"}`` of this run's dbt tasks, from their states.
+    """``{"period", "success", "failed", "unchanged"}`` of this run's dbt tasks, from their states.
 
     ``publish_reports`` runs whatever dbt did (district feedback does not depend on the
     marts), so it asks Airflow how the dbt tasks ended instead of receiving their output.
+    Every dbt task skipped means :data:`MARTS_CHECK_TASK_ID` found the marts current.
     """
     ti = context["ti"]
     run_id = context["run_id"]
@@ -334,5 +337,11 @@ def dbt_outcome(period: str, context: dict[str, Any]) -> dict[str, Any]:
         selector = {"task_group_id": DBT_GROUP_ID}
     found = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id], **selector)
     states = found.get(run_id, {})
+    unchanged = bool(states) and all(state == "skipped" for state in states.values())
     failed = sorted(task for task, state in states.items() if state != "success")
-    return {"period": period, "success": bool(states) and not failed, "failed": failed}
+    return {
+        "period": period,
+        "success": bool(states) and (unchanged or not failed),
+        "failed": [] if unchanged else failed,
+        "unchanged": unchanged,
+    }

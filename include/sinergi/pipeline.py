@@ -24,6 +24,7 @@ from sinergi.datadocs import save_results
 from sinergi.datasets import SPECS
 from sinergi.inbox import Notice, notice, scan_district, scan_period_notices
 from sinergi.judgement import FileVersion, JudgeOptions, Verdict, judge_version
+from sinergi.marts_inputs import fingerprint, last_built, record_build
 from sinergi.periods import Period
 from sinergi.scrub import printable
 from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse
@@ -146,6 +147,32 @@ def resolve_period(requested: str | None, logical_date) -> Period:
 
     local = logical_date.astimezone(JAKARTA)
     return Period(local.year, local.month).previous()
+
+
+def marts_to_build(period: Period, settings: Settings) -> str:
+    """The marts' inputs fingerprint when they must be built, ``""`` when they are current.
+
+    Current means built successfully from exactly these inputs before (``sinergi.marts_inputs``):
+    a re-run with nothing new then skips dbt and dbt docs.
+    """
+    wh = open_warehouse(settings.warehouse_url)
+    inputs = fingerprint(wh, settings.eligible_max_decile)
+    if inputs == last_built(wh):
+        log.info(
+            "%s: nothing new since the marts were last built (inputs %s): dbt and dbt docs "
+            "are skipped",
+            period,
+            inputs[:12],
+        )
+        return ""
+    log.info("%s: the marts' inputs changed (now %s): dbt builds them", period, inputs[:12])
+    return inputs
+
+
+def remember_build(period: Period, build: dict, inputs: str | None, settings: Settings) -> None:
+    """After a successful dbt build from ``inputs``: record it, so an unchanged re-run skips."""
+    if inputs and build.get("success") and not build.get("unchanged"):
+        record_build(open_warehouse(settings.warehouse_url), period, inputs)
 
 
 def build_marts(districts: list[dict], settings: Settings) -> dict:

@@ -247,6 +247,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         "marts": marts,
         "dbt_success": build.get("success"),
         "dbt_failed_tasks": list(build.get("failed") or []),
+        "marts_unchanged": bool(build.get("unchanged")),
         "dbt_docs": str(settings.reports_dir / "dbt-docs" / "index.html"),
         "reports_dir": str(folder),
         "feedback_dir": str(feedback_dir),
@@ -286,6 +287,12 @@ def render_summary(summary: dict) -> str:
         )
     if summary.get("dbt_failed_tasks"):
         lines += ["", "dbt tasks that FAILED: " + ", ".join(summary["dbt_failed_tasks"])]
+    if summary.get("marts_unchanged"):
+        lines += [
+            "",
+            "Marts unchanged: nothing new since their last build (no new file version, period, "
+            "dbt project change or threshold change), so dbt and dbt docs did not run.",
+        ]
     lines += ["", "| mart | rows |", "|---|---|"]
     lines += [f"| {name} | {count} |" for name, count in summary["marts"].items()]
     lines += [

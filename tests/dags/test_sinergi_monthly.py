@@ -20,7 +20,14 @@ from sinergi.paths import DAGS_DIR
 
 DAG_FILE = DAGS_DIR / "sinergi_monthly.py"
 DAG_ID = "sinergi_monthly"
-NON_DBT_TASKS = {"discover", "check_deadline", "validate_and_load", "dbt_docs", "publish_reports"}
+NON_DBT_TASKS = {
+    "discover",
+    "check_deadline",
+    "validate_and_load",
+    "check_marts_inputs",
+    "dbt_docs",
+    "publish_reports",
+}
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +135,19 @@ def test_dbt_group_has_one_task_per_model_and_seed(dag, manifest_data):
     for task_id in built:
         task = dag.get_task(task_id)
         assert type(task).__name__ == "DbtBuildLocalOperator"
-        assert task.upstream_task_ids >= {"validate_and_load"} or any(
+        assert task.upstream_task_ids >= {"check_marts_inputs"} or any(
             up.startswith("dbt.") for up in task.upstream_task_ids
         )
+
+
+def test_dbt_waits_for_every_district_and_is_skipped_when_the_marts_are_current(dag):
+    check = dag.get_task("check_marts_inputs")
+    assert check.upstream_task_ids >= {"validate_and_load"}
+    roots = {t for t in check.downstream_task_ids}
+    assert roots and all(t.startswith("dbt.") for t in roots)
+    # only the dbt roots are skipped directly; the rest follow their trigger rules, so
+    # publish_reports (all_done) still runs and dbt_docs (all_success) is skipped
+    assert check.ignore_downstream_trigger_rules is False
 
 
 def test_tests_spanning_several_models_run_after_all_their_parents(dag, manifest_data):

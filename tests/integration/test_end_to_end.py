@@ -673,11 +673,24 @@ def test_mart_matches_the_oracle(clean_run, mart, request):
 def test_rerunning_a_period_changes_nothing(clean_run):
     """Snapshot of every table (raw, audit, staging, intermediate, marts) before and after."""
     reader = WarehouseReader(clean_run.result["url"])
+    from sinergi.cli import run_period_checked
+    from sinergi.config import load_settings
+    from sinergi.dagrun import task_states
+
     with clean_run.writing(), environment(clean_run.result["env"]):
         before = reader.snapshot()
-        assert run_period(Period.parse(PERIODS[-1])) == "success"
+        settings = load_settings()
+        result = run_period_checked(Period.parse(PERIODS[-1]), settings)
         after = reader.snapshot()
+        summary = (settings.reports_dir / PERIODS[-1] / "summary.md").read_text()
+        states = task_states(result.run_id)
+    assert result.state == "success", result.problems
     assert {"raw.ppks", "audit.file_versions", "marts.fct_submissions"} <= set(before)
     assert before.keys() == after.keys()
     for table in before:
         assert before[table] == after[table], table
+    # nothing new: the marts were current, so no dbt task and no dbt docs ran, and it says so
+    dbt = {task: state for (task, _), state in states.items() if task.startswith("dbt")}
+    assert dbt and set(dbt.values()) == {"skipped"}, dbt
+    assert states[("check_marts_inputs", -1)] == "success"
+    assert "Marts unchanged" in summary

@@ -167,6 +167,19 @@ PII_KEY_BINDING = Table(
     ("binding",),
 )
 
+# One row per successful dbt build: a fingerprint of everything the marts are computed from
+# (sinergi.marts_inputs), so a run with nothing new can skip the build and say so.
+MART_BUILDS = Table(
+    "audit",
+    "mart_builds",
+    (
+        ("built_at", "timestamptz not null"),
+        ("period", "date not null"),
+        ("inputs_fingerprint", "varchar not null"),
+    ),
+    ("built_at", "inputs_fingerprint"),
+)
+
 AUDIT_TABLES: tuple[Table, ...] = (
     FILE_VERSIONS,
     ROW_REJECTIONS,
@@ -175,6 +188,7 @@ AUDIT_TABLES: tuple[Table, ...] = (
     INBOX_NOTICES,
     PROCESSED_PERIODS,
     PII_KEY_BINDING,
+    MART_BUILDS,
 )
 
 SCHEMAS: tuple[str, ...] = ("raw", "audit")

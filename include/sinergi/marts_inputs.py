@@ -1,0 +1,62 @@
+"""Whether the marts can have changed since their last successful build.
+
+The marts are a function of the file versions recorded in ``audit.file_versions`` (append-only:
+a version's rows in ``raw`` never change once committed), the processed periods, the dbt
+project (models, macros, seeds, tests) and the eligibility threshold. Nothing in them depends
+on the clock. :func:`fingerprint` hashes exactly those inputs; when it equals the fingerprint
+of the last successful build (``audit.mart_builds``), building again would produce the same
+marts, so the run skips dbt and dbt docs and its summary says so. Rows deleted from the
+warehouse by hand are outside this promise (they need ``dbt build --full-refresh`` anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from sinergi.dbt import DBT_PROJECT_DIR, project_files
+from sinergi.periods import Period
+from sinergi.warehouse.connection import Warehouse
+from sinergi.warehouse.schema import FILE_VERSIONS, MART_BUILDS, PROCESSED_PERIODS
+
+
+def fingerprint(wh: Warehouse, eligible_max_decile: int) -> str:
+    """SHA-256 over the recorded versions and periods, the dbt project and the threshold."""
+    digest = hashlib.sha256()
+    with wh.connect() as conn:
+        versions = wh.execute(
+            conn, f"select count(*), max(judged_at) from {FILE_VERSIONS.qualified}"
+        )[0]
+        periods = wh.execute(
+            conn, f"select count(*), max(period) from {PROCESSED_PERIODS.qualified}"
+        )[0]
+    digest.update(
+        f"versions:{versions[0]}:{versions[1]}\nperiods:{periods[0]}:{periods[1]}\n".encode()
+    )
+    digest.update(f"decile:{eligible_max_decile}\n".encode())
+    for path in project_files():
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def last_built(wh: Warehouse) -> str | None:
+    """The inputs fingerprint of the last successful build, or None before the first."""
+    with wh.connect() as conn:
+        rows = wh.execute(
+            conn,
+            f"select inputs_fingerprint from {MART_BUILDS.qualified} "
+            "order by built_at desc limit 1",
+        )
+    return rows[0][0] if rows else None
+
+
+def record_build(wh: Warehouse, period: Period, inputs: str) -> None:
+    """Remember that the marts were built from ``inputs`` (called after dbt succeeded)."""
+    with wh.transaction() as conn:
+        wh.execute(
+            conn,
+            f"insert into {MART_BUILDS.qualified} (built_at, period, inputs_fingerprint) "
+            "values (%s, %s, %s)",
+            (datetime.now(UTC), period.first_day, inputs),
+        )
