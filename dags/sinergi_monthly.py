@@ -140,7 +140,7 @@ def sinergi_monthly():
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def publish_reports(jobs: list[dict], **context) -> dict:
         from sinergi.config import load_settings
-        from sinergi.orchestration import dbt_outcome
+        from sinergi.orchestration import dbt_outcome, marts_check
         from sinergi.periods import Period
         from sinergi.pipeline import remember_build
         from sinergi.reports import publish
@@ -151,8 +151,8 @@ def sinergi_monthly():
             raise AirflowSkipException("discover did not complete: nothing to publish")
         period = jobs[0]["period"]
         settings = load_settings()
-        build = dbt_outcome(period, context)
-        inputs = context["ti"].xcom_pull(task_ids=MARTS_CHECK_TASK_ID)
+        inputs, marts_current = marts_check(context)
+        build = dbt_outcome(period, context, marts_current=marts_current)
         remember_build(Period.parse(period), build, inputs, settings)
         return publish(period, build, settings)
 

@@ -70,6 +70,7 @@ from sinergi.task_ids import (
     CROSS_MODEL_TESTS_TASK_ID,
     DBT_GROUP_ID,
     FALLBACK_TASK_ID,
+    MARTS_CHECK_TASK_ID,
 )
 
 log = logging.getLogger(__name__)
@@ -322,13 +323,31 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
     return group
 
 
-def dbt_outcome(period: str, context: dict[str, Any]) -> dict[str, Any]:
-    """``{"period", "success", "failed", "unchanged"}`` of this run's dbt tasks, from their states.
+def marts_check(context: dict[str, Any]) -> tuple[str | None, bool]:
+    """``(inputs fingerprint, marts current)`` as :data:`MARTS_CHECK_TASK_ID` decided.
+
+    A short-circuit task pushes its result only when it lets the run go on: the fingerprint
+    the marts are about to be built from. When it succeeded without a result, it found them
+    current and skipped dbt.
+    """
+    ti = context["ti"]
+    run_id = context["run_id"]
+    inputs = ti.xcom_pull(task_ids=MARTS_CHECK_TASK_ID)
+    found = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id], task_ids=[MARTS_CHECK_TASK_ID])
+    succeeded = found.get(run_id, {}).get(MARTS_CHECK_TASK_ID) == "success"
+    return inputs or None, succeeded and not inputs
+
+
+def dbt_outcome(period: str, context: dict[str, Any], marts_current: bool = False) -> dict:
+    """``{"period", "success", "failed", "unchanged"}`` of this run's dbt tasks.
 
     ``publish_reports`` runs whatever dbt did (district feedback does not depend on the
     marts), so it asks Airflow how the dbt tasks ended instead of receiving their output.
-    Every dbt task skipped means :data:`MARTS_CHECK_TASK_ID` found the marts current.
+    ``marts_current``: :data:`MARTS_CHECK_TASK_ID` found the marts built from the same inputs
+    already, so every dbt task was skipped on purpose.
     """
+    if marts_current:
+        return {"period": period, "success": True, "failed": [], "unchanged": True}
     ti = context["ti"]
     run_id = context["run_id"]
     if FALLBACK_TASK_ID in context["dag"].task_ids:
@@ -337,11 +356,5 @@ def dbt_outcome(period: str, context: dict[str, Any]) -> dict[str, Any]:
         selector = {"task_group_id": DBT_GROUP_ID}
     found = ti.get_task_states(dag_id=ti.dag_id, run_ids=[run_id], **selector)
     states = found.get(run_id, {})
-    unchanged = bool(states) and all(state == "skipped" for state in states.values())
     failed = sorted(task for task, state in states.items() if state != "success")
-    return {
-        "period": period,
-        "success": bool(states) and (unchanged or not failed),
-        "failed": [] if unchanged else failed,
-        "unchanged": unchanged,
-    }
+    return {"period": period, "success": bool(states) and not failed, "failed": failed}

@@ -252,13 +252,26 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         "reports_dir": str(folder),
         "feedback_dir": str(feedback_dir),
     }
-    summary["data_docs"] = str(build_site(settings))
+    summary["data_docs"] = str(_data_docs(settings, unchanged=bool(build.get("unchanged"))))
     (folder / "summary.json").write_text(
         scrub_identifiers(json.dumps(summary, indent=2)), encoding="utf-8"
     )
     (folder / "summary.md").write_text(scrub_identifiers(render_summary(summary)), encoding="utf-8")
     log.info("reports for %s written to %s", period, folder)
     return summary
+
+
+def _data_docs(settings: Settings, unchanged: bool) -> Path:
+    """The Data Docs index, rendered again only when something new may be in it.
+
+    Data Docs show every file version; when the run found the marts' inputs unchanged no
+    version was added, so the site already on disk is current and is kept as it is.
+    """
+    index = settings.reports_dir / "data-docs" / "index.html"
+    if unchanged and index.is_file():
+        log.info("Data Docs unchanged (no new file version): kept %s", index)
+        return index
+    return build_site(settings)
 
 
 def mart_row_counts(wh, conn) -> dict[str, int]:
