@@ -1,0 +1,92 @@
+"""The message catalogue: every code an operator can meet has an Indonesian message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sinergi import inbox
+from sinergi.messages import (
+    FILE_MESSAGES,
+    FILE_STATUS_MESSAGES,
+    NOTICE_MESSAGES,
+    PHRASES,
+    ROW_MESSAGES,
+    SHAPE_MESSAGES,
+    STATUS_LABELS,
+    SYSTEMIC_MESSAGES,
+    render,
+    template_fields,
+)
+from tests.contract_oracle import FILE_REASONS
+from tests.reason_codes import ROW_REASON_CODES, ROW_REASON_PREFIXES
+
+INCLUDE = Path(__file__).resolve().parents[1] / "include" / "sinergi"
+# Words of the English details that must not turn up in a message an operator reads.
+ENGLISH = re.compile(r"\b(of|rows?|missing|columns?|header|file|line|the|sent|rejected)\b")
+PARAMETERS = {
+    "column", "value", "allowed", "range", "period", "district", "program", "shape", "cause",
+    "columns", "where", "expected", "dataset", "rejected", "total", "share", "limit", "loaded",
+    "count", "length", "row",
+}  # fmt: skip
+CATALOGUES = {
+    "row": ROW_MESSAGES,
+    "file": FILE_MESSAGES,
+    "status": FILE_STATUS_MESSAGES,
+    "notice": NOTICE_MESSAGES,
+    "systemic": SYSTEMIC_MESSAGES,
+}
+
+
+def _notice_codes() -> set[str]:
+    """Every notice code the code can raise: literal ones in ``notice(...)`` calls and the
+    refusal constants of ``sinergi.inbox``."""
+    found = {inbox.SYMLINK_REFUSED, inbox.NOT_A_REGULAR_FILE}
+    for path in INCLUDE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r"notice\(\s*[^()]*?\"([a-z]+(?:_[a-z]+)+)\"", text, re.S))
+    return found
+
+
+def test_every_row_reason_code_has_a_message():
+    for code in ROW_REASON_CODES | ROW_REASON_PREFIXES | {"negative_value"}:
+        assert code.partition(":")[0] in ROW_MESSAGES, code
+
+
+def test_every_file_reason_code_has_a_message():
+    assert set(FILE_REASONS) <= set(FILE_MESSAGES)
+
+
+def test_every_notice_code_has_a_message():
+    codes = _notice_codes()
+    assert {"ignored_file", "unexpected_columns", "unknown_district_folder"} <= codes
+    assert codes <= set(NOTICE_MESSAGES), codes - set(NOTICE_MESSAGES)
+
+
+def test_every_status_has_an_indonesian_label():
+    assert set(STATUS_LABELS) >= {"ACCEPTED", "PARTIAL", "REJECTED", "MISSING"}
+    assert STATUS_LABELS["PARTIAL"] == "DITERIMA SEBAGIAN"
+    assert STATUS_LABELS["MISSING"] == "TIDAK ADA"
+
+
+@pytest.mark.parametrize("kind", sorted(CATALOGUES))
+def test_templates_use_known_parameters_and_no_english(kind):
+    for code, message in CATALOGUES[kind].items():
+        assert set(message) == {"problem", "action"}, code
+        assert message["problem"], code
+        for text in message.values():
+            assert template_fields(text) <= PARAMETERS, (code, template_fields(text))
+            assert not ENGLISH.search(re.sub(r"\{\w+\}", "", text)), (code, text)
+    for text in [*SHAPE_MESSAGES.values(), *PHRASES.values()]:
+        assert not ENGLISH.search(re.sub(r"\{\w+\}", "", text)), text
+
+
+def test_render_fills_named_parameters_and_marks_missing_ones():
+    template = ROW_MESSAGES["unknown_code"]["problem"]
+    assert render(template, column="status_salur", value="TIDAK AKTIF") == (
+        "Kode tidak dikenal pada kolom status_salur: TIDAK AKTIF"
+    )
+    assert render(template, column="x") == "Kode tidak dikenal pada kolom x: -"
+    assert render("{value}", value="{column}") == "{column}"  # a value is never a template
