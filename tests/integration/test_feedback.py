@@ -18,9 +18,15 @@ import pytest
 from sinergi.feedback import DELIMITER
 from sinergi.messages import STATUS_LABELS
 from sinergi.reference import district_codes
-from tests.integration.test_faulty_inbox import PERIODS, faulty_run  # noqa: F401 (fixture)
+from tests.integration.independent import shared_run
+from tests.integration.test_faulty_inbox import PERIODS, build_faulty
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faulty-inbox")]
+
+
+@pytest.fixture(scope="module")
+def faulty_run(tmp_path_factory):
+    yield from shared_run(tmp_path_factory, "faulty-inbox", build_faulty)
 
 # English that an operator must never read (words of the English details and statuses).
 _ENGLISH = re.compile(
