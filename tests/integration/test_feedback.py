@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faulty-inbox")]
 def faulty_run(tmp_path_factory):
     yield from shared_run(tmp_path_factory, "faulty-inbox", build_faulty)
 
+
 # English that an operator must never read (words of the English details and statuses).
 _ENGLISH = re.compile(
     r"\b(of|rows?|missing|columns?|header|file|line|both|sent|rejected|the|no data|"
