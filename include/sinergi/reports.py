@@ -17,7 +17,14 @@ from sinergi import reference
 from sinergi.config import Settings
 from sinergi.datadocs import build_site
 from sinergi.datasets import SPECS
-from sinergi.feedback import FileFacts, RowFacts, district_lines, write_csv, write_xlsx
+from sinergi.feedback import (
+    FileFacts,
+    RowFacts,
+    district_lines,
+    notice_line,
+    write_csv,
+    write_xlsx,
+)
 from sinergi.periods import Period
 from sinergi.scrub import scrub_identifiers
 from sinergi.warehouse.connection import open_warehouse
@@ -59,7 +66,8 @@ def _write_feedback(folder: Path, district: str, lines: list[list], summary: lis
 
 
 def _district_notices(wh, conn, period: Period) -> dict[str, list[tuple]]:
-    """Notices about files inside ``<period>/<district>/``, by district (for its feedback)."""
+    """Notices about files inside ``<period>/<district>/``, by district (for its feedback);
+    the others (unknown district folders, files beside the folders) under ``""``."""
     rows = wh.execute(
         conn,
         f"select path, notice_code, detail from {INBOX_NOTICES.qualified} "
@@ -70,9 +78,20 @@ def _district_notices(wh, conn, period: Period) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {}
     for path, code, detail in rows:
         parts = path.split("/")
-        if len(parts) >= 3 and parts[1] in known:
-            out.setdefault(parts[1], []).append((path, code, detail))
+        district = parts[1] if len(parts) >= 3 and parts[1] in known else ""
+        out.setdefault(district, []).append((path, code, detail))
     return out
+
+
+def _write_unplaced(folder: Path, notices: list[tuple]) -> None:
+    """``tidak-dikenal.csv``: what no district's feedback can hold (a folder named like no
+    district, a file beside the district folders), for the province to pass on."""
+    lines = [notice_line(*notice) for notice in notices]
+    for line, (path, *_) in zip(lines, notices, strict=True):
+        line[0] = path.split("/", 1)[-1]  # the folder too: the file name alone says nothing
+    summary = [[line[0], line[2], line[6], line[7]] for line in lines]
+    path = write_csv(folder / "tidak-dikenal.csv", lines)
+    write_xlsx(path.with_suffix(".xlsx"), lines, summary)
 
 
 def publish(period_text: str, build: dict, settings: Settings) -> dict:
@@ -93,6 +112,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         )
         marts = mart_row_counts(wh, conn)
         notices = _district_notices(wh, conn, period)
+        unplaced = notices.pop("", [])
         dtks_before = _dtks_before(conn, wh, period)
 
     status = {ds: Counter() for ds in SPECS}
@@ -120,6 +140,8 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             district in dtks_before,
         )
         _write_feedback(feedback_dir, district, lines, overview)
+    if unplaced:
+        _write_unplaced(feedback_dir, unplaced)
 
     summary = {
         "period": str(period),

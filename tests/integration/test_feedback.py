@@ -96,6 +96,21 @@ def test_every_planted_fault_reaches_its_district(faulty_run):
     assert set(_FILE_FAULTS) <= checked, set(_FILE_FAULTS) - checked
 
 
+def test_unknown_district_folders_reach_the_province(faulty_run):
+    unknown = [
+        f for f in faulty_run.result["manifest"]["faults"] if f["kind"] == "unknown_district_folder"
+    ]
+    assert unknown
+    for fault in unknown:
+        path = Path(faulty_run.result["data_dir"]) / "reports" / fault["period"] / "umpan-balik"
+        with open(path / "tidak-dikenal.csv", encoding="utf-8-sig", newline="") as handle:
+            lines = list(csv.DictReader(handle, delimiter=DELIMITER))
+        folder = fault["paths"][0].split("/")[1]
+        assert any(
+            x["berkas"] == folder and x["kode"] == "unknown_district_folder" for x in lines
+        ), (fault, lines)
+
+
 def test_file_line_comes_first_with_an_indonesian_status(faulty_run):
     labels = set(STATUS_LABELS.values())
     for period in PERIODS:
