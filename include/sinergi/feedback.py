@@ -136,7 +136,7 @@ def describe_identifier(value: object) -> str:
 
 
 def shown(value: object) -> str:
-    """A cell value as the operator may see it: scrubbed, bounded, ``-`` when empty."""
+    """A cell value as the operator may see it: scrubbed, bounded, ``(kosong)`` when empty."""
     text = "" if value is None else str(value).strip()
     if not text:
         return "(kosong)"
