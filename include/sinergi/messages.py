@@ -184,7 +184,7 @@ NOTICE_FALLBACK = {
 #: One cause behind many row rejections of a file, said once at file level.
 SYSTEMIC_MESSAGES: dict[str, dict[str, str]] = {
     "scientific_notation": {
-        "problem": "Kolom {column} berisi angka dalam notasi ilmiah (contoh bentuk: 3,5E+15) "
+        "problem": "Kolom {column} berisi angka dalam notasi ilmiah (berakhiran E+15) "
         "pada {count} baris: Excel mengubah angka 16 digit sehingga digit terakhir hilang",
         "action": "Format kolom {column} sebagai Teks di Excel, isi ulang angkanya, lalu kirim "
         "ulang seluruh berkas",
