@@ -174,3 +174,4 @@ def test_csv_has_bom_semicolons_and_the_xlsx_twin(tmp_path):
     assert book["Rincian"].freeze_panes == "A2"
     assert book["Rincian"].cell(row=len(lines) + 1, column=1).value == "'=cmd"
     assert book["Rincian"].column_dimensions["G"].width == 80
+    assert book["Rincian"].cell(row=2, column=2).value == 1  # numbers stay numbers

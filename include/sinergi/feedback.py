@@ -392,10 +392,11 @@ def _sheet(sheet, header, rows, widths) -> None:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([neutralise(cell) for cell in row])
+        sheet.append([c if isinstance(c, int) else neutralise(c) for c in row])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
-            cell.data_type = "s"  # text, never a formula
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
     sheet.freeze_panes = "A2"
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -420,7 +421,9 @@ def district_lines(
         head = file_line(file, context)
         lines.append(head)
         summary.append([head[0], head[2], head[6], head[7]])
-        lines += systemic_lines(file, own)
+        causes = systemic_lines(file, own)
+        summary += [[line[0], line[2], line[6], line[7]] for line in causes]
+        lines += causes
         lines += row_lines(file, own, context)
     for dataset in SPECS:
         if dataset not in sent:
