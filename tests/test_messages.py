@@ -8,18 +8,7 @@ from pathlib import Path
 import pytest
 
 from sinergi import inbox
-from sinergi.messages import (
-    FILE_MESSAGES,
-    FILE_STATUS_MESSAGES,
-    NOTICE_MESSAGES,
-    PHRASES,
-    ROW_MESSAGES,
-    SHAPE_MESSAGES,
-    STATUS_LABELS,
-    SYSTEMIC_MESSAGES,
-    render,
-    template_fields,
-)
+from sinergi import messages as m
 from tests.contract_oracle import FILE_REASONS
 from tests.reason_codes import ROW_REASON_CODES, ROW_REASON_PREFIXES
 
@@ -32,11 +21,11 @@ PARAMETERS = {
     "count", "length", "row",
 }  # fmt: skip
 CATALOGUES = {
-    "row": ROW_MESSAGES,
-    "file": FILE_MESSAGES,
-    "status": FILE_STATUS_MESSAGES,
-    "notice": NOTICE_MESSAGES,
-    "systemic": SYSTEMIC_MESSAGES,
+    "row": m.ROW_MESSAGES,
+    "file": m.FILE_MESSAGES,
+    "status": m.FILE_STATUS_MESSAGES,
+    "notice": m.NOTICE_MESSAGES,
+    "systemic": m.SYSTEMIC_MESSAGES,
 }
 
 
@@ -52,23 +41,23 @@ def _notice_codes() -> set[str]:
 
 def test_every_row_reason_code_has_a_message():
     for code in ROW_REASON_CODES | ROW_REASON_PREFIXES | {"negative_value"}:
-        assert code.partition(":")[0] in ROW_MESSAGES, code
+        assert code.partition(":")[0] in m.ROW_MESSAGES, code
 
 
 def test_every_file_reason_code_has_a_message():
-    assert set(FILE_REASONS) <= set(FILE_MESSAGES)
+    assert set(FILE_REASONS) <= set(m.FILE_MESSAGES)
 
 
 def test_every_notice_code_has_a_message():
     codes = _notice_codes()
     assert {"ignored_file", "unexpected_columns", "unknown_district_folder"} <= codes
-    assert codes <= set(NOTICE_MESSAGES), codes - set(NOTICE_MESSAGES)
+    assert codes <= set(m.NOTICE_MESSAGES), codes - set(m.NOTICE_MESSAGES)
 
 
 def test_every_status_has_an_indonesian_label():
-    assert set(STATUS_LABELS) >= {"ACCEPTED", "PARTIAL", "REJECTED", "MISSING"}
-    assert STATUS_LABELS["PARTIAL"] == "DITERIMA SEBAGIAN"
-    assert STATUS_LABELS["MISSING"] == "TIDAK ADA"
+    assert set(m.STATUS_LABELS) >= {"ACCEPTED", "PARTIAL", "REJECTED", "MISSING"}
+    assert m.STATUS_LABELS["PARTIAL"] == "DITERIMA SEBAGIAN"
+    assert m.STATUS_LABELS["MISSING"] == "TIDAK ADA"
 
 
 @pytest.mark.parametrize("kind", sorted(CATALOGUES))
@@ -77,16 +66,16 @@ def test_templates_use_known_parameters_and_no_english(kind):
         assert set(message) == {"problem", "action"}, code
         assert message["problem"], code
         for text in message.values():
-            assert template_fields(text) <= PARAMETERS, (code, template_fields(text))
+            assert m.template_fields(text) <= PARAMETERS, (code, m.template_fields(text))
             assert not ENGLISH.search(re.sub(r"\{\w+\}", "", text)), (code, text)
-    for text in [*SHAPE_MESSAGES.values(), *PHRASES.values()]:
+    for text in [*m.SHAPE_MESSAGES.values(), *m.PHRASES.values()]:
         assert not ENGLISH.search(re.sub(r"\{\w+\}", "", text)), text
 
 
 def test_render_fills_named_parameters_and_marks_missing_ones():
-    template = ROW_MESSAGES["unknown_code"]["problem"]
-    assert render(template, column="status_salur", value="TIDAK AKTIF") == (
+    template = m.ROW_MESSAGES["unknown_code"]["problem"]
+    assert m.render(template, column="status_salur", value="TIDAK AKTIF") == (
         "Kode tidak dikenal pada kolom status_salur: TIDAK AKTIF"
     )
-    assert render(template, column="x") == "Kode tidak dikenal pada kolom x: -"
-    assert render("{value}", value="{column}") == "{column}"  # a value is never a template
+    assert m.render(template, column="x") == "Kode tidak dikenal pada kolom x: -"
+    assert m.render("{value}", value="{column}") == "{column}"  # a value is never a template

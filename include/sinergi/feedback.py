@@ -285,6 +285,12 @@ def file_line(file: FileFacts, context: dict) -> list[str]:
     return [file.file_name, file.version, label, "", "", "", problem, action, code]
 
 
+def _whole_line(name: str, label: str, message: dict, params: dict, code: str) -> list[str]:
+    """A line about a whole file or dataset (no row, column or value)."""
+    problem, action = (render(message[part], **params) for part in ("problem", "action"))
+    return [name, "", STATUS_LABELS[label], "", "", "", problem, action, code]
+
+
 def missing_line(dataset: str, carried_forward: bool, context: dict) -> list[str]:
     """A dataset the district did not send (DTKS: information when an earlier one holds)."""
     params = dict(context) | {"dataset": dataset}
@@ -293,17 +299,7 @@ def missing_line(dataset: str, carried_forward: bool, context: dict) -> list[str
         code = "carried_forward"
     else:
         message, label, code = FILE_STATUS_MESSAGES["missing"], "MISSING", "missing"
-    return [
-        f"{dataset}.csv / {dataset}.xlsx",
-        "",
-        STATUS_LABELS[label],
-        "",
-        "",
-        "",
-        render(message["problem"], **params),
-        render(message["action"], **params),
-        code,
-    ]
+    return _whole_line(f"{dataset}.csv / {dataset}.xlsx", label, message, params, code)
 
 
 def suggested_name(name: str) -> tuple[str, str] | None:
@@ -340,17 +336,7 @@ def notice_line(path: str, code: str, detail: str) -> list[str]:
         params["columns"] = (detail or "").partition(":")[2].strip() or "-"
     message = NOTICE_MESSAGES.get(code_shown, NOTICE_FALLBACK)
     label = "INFO" if code == "unexpected_columns" else "IGNORED"
-    return [
-        name,
-        "",
-        STATUS_LABELS[label],
-        "",
-        "",
-        "",
-        render(message["problem"], **params),
-        render(message["action"], **params),
-        code,
-    ]
+    return _whole_line(name, label, message, params, code)
 
 
 def neutralise(cell: object) -> str:
