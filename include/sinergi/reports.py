@@ -8,7 +8,6 @@ district (file names, rejection details, notices) is scrubbed by shape on the wa
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections import Counter
@@ -18,118 +17,20 @@ from sinergi import reference
 from sinergi.config import Settings
 from sinergi.datadocs import build_site
 from sinergi.datasets import SPECS
+from sinergi.feedback import (
+    FileFacts,
+    RowFacts,
+    district_lines,
+    notice_line,
+    write_csv,
+    write_xlsx,
+)
 from sinergi.periods import Period
 from sinergi.scrub import scrub_identifiers
 from sinergi.warehouse.connection import open_warehouse
 from sinergi.warehouse.schema import FILE_VERSIONS, INBOX_NOTICES, ROW_REJECTIONS
 
 log = logging.getLogger(__name__)
-
-# Reason code -> (what is wrong, what to do), in Bahasa Indonesia for district operators.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "missing_value": ("Nilai kosong pada kolom wajib", "Isi kolom ini"),
-    "period_mismatch": (
-        "Periode tidak sama dengan folder pengiriman",
-        "Isi periode dengan bulan laporan (YYYY-MM) sesuai folder",
-    ),
-    "district_mismatch": (
-        "Kode kabupaten/kota tidak sama dengan folder pengiriman",
-        "Gunakan kode kabupaten/kota Anda sendiri",
-    ),
-    "exact_duplicate": ("Baris ganda (sama persis dengan baris sebelumnya)", "Hapus baris ganda"),
-    "duplicate_key": (
-        "Kunci yang sama muncul di beberapa baris dengan isi berbeda",
-        "Pastikan setiap kunci hanya muncul sekali; perbaiki atau gabungkan barisnya",
-    ),
-    "invalid_nik": ("NIK tidak valid", "Periksa NIK (16 digit, sesuai KTP/Dukcapil)"),
-    "invalid_kk": ("Nomor KK tidak valid", "Periksa Nomor KK (16 digit)"),
-    "invalid_subdistrict_code": (
-        "Kode kecamatan tidak valid",
-        "Gunakan kode kecamatan 6 digit yang diawali kode kabupaten/kota Anda",
-    ),
-    "invalid_village_code": (
-        "Kode desa/kelurahan tidak valid",
-        "Gunakan kode desa 10 digit yang diawali kode kabupaten/kota Anda",
-    ),
-    "unknown_code": ("Kode tidak dikenal", "Gunakan kode dari daftar referensi resmi"),
-    "negative_value": ("Nilai negatif", "Isi dengan bilangan bulat 0 atau lebih"),
-    "invalid_integer": ("Bukan bilangan bulat", "Isi dengan angka bulat tanpa desimal"),
-    "invalid_date": (
-        "Tanggal tidak valid",
-        "Gunakan format YYYY-MM-DD, DD/MM/YYYY atau DD-MM-YYYY dengan tanggal yang ada",
-    ),
-    "total_mismatch": (
-        "Jumlah tidak sama dengan laki-laki + perempuan",
-        "Perbaiki jumlah atau rinciannya",
-    ),
-    "implausible_birthdate": (
-        "Tanggal lahir tidak wajar (setelah akhir periode atau umur lebih dari 120 tahun)",
-        "Periksa tanggal lahir",
-    ),
-    "amount_out_of_range": (
-        "Nilai bantuan di luar batas program",
-        "Periksa nilai bantuan (minimal 1, maksimal batas per penyaluran program)",
-    ),
-    "disbursement_outside_period": (
-        "Tanggal salur di luar bulan periode",
-        "Laporkan penyaluran pada periode bulan terjadinya",
-    ),
-    "out_of_range": ("Nilai di luar rentang yang diizinkan", "Periksa nilainya"),
-    "unreadable": (
-        "Berkas tidak dapat dibaca",
-        "Kirim ulang sebagai CSV (UTF-8) atau XLSX yang valid",
-    ),
-    "missing_columns": ("Kolom wajib tidak ada", "Gunakan templat kolom yang ditetapkan"),
-    "empty": ("Berkas tidak berisi baris data", "Kirim berkas yang berisi data"),
-    "ambiguous_submission": (
-        "Dikirim dua berkas (CSV dan XLSX) untuk data yang sama",
-        "Kirim hanya satu berkas per jenis data",
-    ),
-    "too_many_invalid_rows": (
-        "Terlalu banyak baris yang ditolak (lebih dari 20%)",
-        "Perbaiki baris yang ditolak lalu kirim ulang seluruh berkas",
-    ),
-}
-
-# Inbox notices about a district's folder (audit.inbox_notices), for its feedback file.
-NOTICES: dict[str, tuple[str, str]] = {
-    "ignored_file": (
-        "Berkas diabaikan: bukan berkas data yang dikenal",
-        "Beri nama berkas ppks, psks, penerima_bantuan atau dtks dengan akhiran .csv atau .xlsx",
-    ),
-    "unexpected_columns": (
-        "Kolom tambahan diabaikan",
-        "Gunakan hanya kolom templat yang ditetapkan",
-    ),
-}
-_NOTICE_DEFAULT = ("Berkas atau folder tidak diproses", "Periksa berkas atau folder ini")
-
-
-# Reason codes without a ``:<column>`` suffix, and the column the operator should look at.
-_CODE_COLUMNS = {
-    "period_mismatch": "periode",
-    "district_mismatch": "kode_kabkota",
-    "invalid_subdistrict_code": "kode_kecamatan",
-    "invalid_village_code": "kode_desa",
-    "total_mismatch": "jumlah",
-    "implausible_birthdate": "tanggal_lahir",
-    "amount_out_of_range": "nilai_bantuan",
-    "disbursement_outside_period": "tanggal_salur",
-    "invalid_kk": "no_kk",
-}
-
-
-def explain(code: str, dataset: str = "") -> tuple[str, str, str]:
-    """(column, what is wrong, what to do) for a reason code like ``invalid_date:tanggal_lahir``."""
-    base, _, column = code.partition(":")
-    wrong, todo = MESSAGES.get(base, (code, "Periksa baris ini"))
-    if not column:
-        column = _CODE_COLUMNS.get(base, "")
-        if base == "invalid_nik":
-            column = "nik_kepala_keluarga" if dataset == "dtks" else "nik"
-        elif base in ("exact_duplicate", "duplicate_key") and dataset in SPECS:
-            column = ", ".join(SPECS[dataset].key)
-    return column, wrong, todo
 
 
 def _latest_versions(conn, wh, period: Period) -> list[tuple]:
@@ -146,42 +47,27 @@ def _latest_versions(conn, wh, period: Period) -> list[tuple]:
     )
 
 
-def _notice_row(path: str, code: str, detail: str) -> list:
-    wrong, todo = NOTICES.get(code, _NOTICE_DEFAULT)
-    return [path.rsplit("/", 1)[-1], "", "DIABAIKAN", "", "", f"{wrong} ({detail})", todo]
+def _dtks_before(conn, wh, period: Period) -> set[str]:
+    """Districts with a DTKS loaded in an earlier period: it stays in effect (contract)."""
+    rows = wh.execute(
+        conn,
+        f"select distinct district_code from {FILE_VERSIONS.qualified} "
+        "where dataset = 'dtks' and period < %s and status in ('ACCEPTED', 'PARTIAL')",
+        (period.first_day,),
+    )
+    return {row[0] for row in rows}
 
 
-def _write_feedback(
-    folder: Path,
-    district: str,
-    versions: list[tuple],
-    rejections: list[tuple],
-    notices: list[tuple] = (),
-):
-    """One CSV per district: every problem with file, row, column, what is wrong, what to do."""
-    path = folder / f"umpan-balik-{district}.csv"
-    rows = []
-    for _, _, version, file_name, status, reason, detail, *_ in versions:
-        if reason:
-            column, wrong, todo = explain(reason)
-            rows.append([file_name, version, status, "", "", f"{wrong} ({detail})", todo])
-        elif status == "ACCEPTED":
-            rows.append([file_name, version, status, "", "", "Diterima tanpa masalah", ""])
-    for dataset, file_name, version, status, row_number, codes in rejections:
-        for code in codes.split(";"):
-            column, wrong, todo = explain(code, dataset)
-            rows.append([file_name, version, status, row_number, column, wrong, todo])
-    rows += [_notice_row(*notice) for notice in notices]
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        out = csv.writer(handle)
-        out.writerow(["berkas", "versi", "status_berkas", "baris", "kolom", "masalah", "tindakan"])
-        for row in rows:
-            out.writerow([scrub_identifiers(str(cell)) for cell in row])
+def _write_feedback(folder: Path, district: str, lines: list[list], summary: list[list]) -> Path:
+    """``umpan-balik-<district>.csv`` and its ``.xlsx`` twin (docs/feedback.md)."""
+    path = write_csv(folder / f"umpan-balik-{district}.csv", lines)
+    write_xlsx(path.with_suffix(".xlsx"), lines, summary)
     return path
 
 
 def _district_notices(wh, conn, period: Period) -> dict[str, list[tuple]]:
-    """Notices about files inside ``<period>/<district>/``, by district (for its feedback)."""
+    """Notices about files inside ``<period>/<district>/``, by district (for its feedback);
+    the others (unknown district folders, files beside the folders) under ``""``."""
     rows = wh.execute(
         conn,
         f"select path, notice_code, detail from {INBOX_NOTICES.qualified} "
@@ -192,9 +78,20 @@ def _district_notices(wh, conn, period: Period) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {}
     for path, code, detail in rows:
         parts = path.split("/")
-        if len(parts) >= 3 and parts[1] in known:
-            out.setdefault(parts[1], []).append((path, code, detail))
+        district = parts[1] if len(parts) >= 3 and parts[1] in known else ""
+        out.setdefault(district, []).append((path, code, detail))
     return out
+
+
+def _write_unplaced(folder: Path, notices: list[tuple]) -> None:
+    """``tidak-dikenal.csv``: what no district's feedback can hold (a folder named like no
+    district, a file beside the district folders), for the province to pass on."""
+    lines = [notice_line(*notice) for notice in notices]
+    for line, (path, *_) in zip(lines, notices, strict=True):
+        line[0] = path.split("/", 1)[-1]  # the folder too: the file name alone says nothing
+    summary = [[line[0], line[2], line[6], line[7]] for line in lines]
+    path = write_csv(folder / "tidak-dikenal.csv", lines)
+    write_xlsx(path.with_suffix(".xlsx"), lines, summary)
 
 
 def publish(period_text: str, build: dict, settings: Settings) -> dict:
@@ -208,15 +105,15 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         latest = _latest_versions(conn, wh, period)
         rejected_rows = wh.execute(
             conn,
-            "select r.district_code, r.dataset, f.file_name, r.version, f.status, r.row_number, "
-            f"r.reason_codes from {ROW_REJECTIONS.qualified} r join {FILE_VERSIONS.qualified} f "
-            "on f.period = r.period and f.district_code = r.district_code "
-            "and f.dataset = r.dataset and f.version = r.version "
-            "where r.period = %s order by r.district_code, r.dataset, r.version, r.row_number",
+            "select district_code, dataset, version, row_number, reason_codes, original_values "
+            f"from {ROW_REJECTIONS.qualified} where period = %s "
+            "order by district_code, dataset, version, row_number",
             (period.first_day,),
         )
         marts = mart_row_counts(wh, conn)
         notices = _district_notices(wh, conn, period)
+        unplaced = notices.pop("", [])
+        dtks_before = _dtks_before(conn, wh, period)
 
     status = {ds: Counter() for ds in SPECS}
     by_district: dict[str, list[tuple]] = {}
@@ -225,21 +122,26 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         by_district.setdefault(row[0], []).append(row)
     for ds in SPECS:
         status[ds]["MISSING"] = len(reference.district_codes()) - sum(status[ds].values())
-    rejections_by_district: dict[str, list[tuple]] = {}
     latest_keys = {(r[0], r[1], r[2]) for r in latest}
-    for district, dataset, file_name, version, file_status, row_number, codes in rejected_rows:
+    rows_by_district: dict[str, list[RowFacts]] = {}
+    for district, dataset, version, row_number, codes, originals in rejected_rows:
         if (district, dataset, version) in latest_keys:
-            rejections_by_district.setdefault(district, []).append(
-                (dataset, file_name, version, file_status, row_number, codes)
+            rows_by_district.setdefault(district, []).append(
+                RowFacts(dataset, version, row_number, codes, originals)
             )
     for district in sorted(set(by_district) | set(notices)):
-        _write_feedback(
-            feedback_dir,
+        files = [FileFacts(*row[1:]) for row in by_district.get(district, [])]
+        lines, overview = district_lines(
             district,
-            by_district.get(district, []),
-            rejections_by_district.get(district, []),
+            str(period),
+            files,
+            rows_by_district.get(district, []),
             notices.get(district, []),
+            district in dtks_before,
         )
+        _write_feedback(feedback_dir, district, lines, overview)
+    if unplaced:
+        _write_unplaced(feedback_dir, unplaced)
 
     summary = {
         "period": str(period),

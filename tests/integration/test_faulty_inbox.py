@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sinergi.feedback import DELIMITER as FEEDBACK_DELIMITER
+from sinergi.messages import STATUS_LABELS
 from sinergi.reference import district_codes
 from sinergi.synthetic import generate_inbox
 from tests.contract_oracle import (
@@ -425,7 +427,7 @@ def test_district_feedback_names_rows_and_columns(faulty_run, oracle):
         }
         for district in senders:
             with open(folder / f"umpan-balik-{district}.csv", encoding="utf-8-sig") as handle:
-                lines = list(csv.DictReader(handle))
+                lines = list(csv.DictReader(handle, delimiter=FEEDBACK_DELIMITER))
             by_row: dict[tuple[str, int], list[set[str]]] = defaultdict(list)
             statuses: dict[str, set[str]] = defaultdict(set)
             for line in lines:
@@ -436,7 +438,8 @@ def test_district_feedback_names_rows_and_columns(faulty_run, oracle):
             for (d, dataset), v in latest.items():
                 if d != district:
                     continue
-                assert v.judgement.status in statuses[v.path.name], (district, v.path.name)
+                label = STATUS_LABELS[v.judgement.status]
+                assert label in statuses[v.path.name], (district, v.path.name)
                 for number, codes in v.judgement.reasons_by_row.items():
                     named = by_row[(v.path.name, number)]
                     assert named, (district, v.path.name, number)

@@ -1,0 +1,423 @@
+"""A district's feedback: what each of its files became and what to fix, in Bahasa Indonesia.
+
+The feedback file is the only thing a district operator sees (docs/feedback.md). It must be
+complete (every file sent, every dataset not sent, every file that was ignored and why) and
+actionable (the value found and the values allowed; one line for one systemic cause instead
+of hundreds of row lines). Texts come from the catalogue :mod:`sinergi.messages`; this module
+only gathers the facts for its parameters. The contract's code stays in the ``kode`` column.
+
+Personal data never leaves: a NIK / No. KK value is described by its shape (length, province
+code, date part), never shown, and every shown text goes through ``scrub_identifiers``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from sinergi import reference
+from sinergi.datasets import SPECS
+from sinergi.messages import (
+    FILE_MESSAGES,
+    FILE_STATUS_MESSAGES,
+    NOTICE_FALLBACK,
+    NOTICE_MESSAGES,
+    PHRASES,
+    ROW_MESSAGES,
+    SHAPE_MESSAGES,
+    STATUS_LABELS,
+    SYSTEMIC_MESSAGES,
+    render,
+)
+from sinergi.scrub import scrub_identifiers
+
+#: Indonesian Excel uses ``,`` as decimal separator and therefore ``;`` as list separator: a
+#: ``;``-separated UTF-8 CSV with BOM opens in columns on a double-click (docs/feedback.md).
+DELIMITER = ";"
+HEADER = ("berkas", "versi", "status_berkas", "baris", "kolom", "nilai", "masalah", "tindakan")
+CODE_COLUMN = "kode"
+COLUMNS = (*HEADER, CODE_COLUMN)
+
+# Reason codes without a ``:<column>`` suffix, and the column the operator should look at.
+_CODE_COLUMNS = {
+    "period_mismatch": "periode",
+    "district_mismatch": "kode_kabkota",
+    "invalid_subdistrict_code": "kode_kecamatan",
+    "invalid_village_code": "kode_desa",
+    "total_mismatch": "jumlah",
+    "implausible_birthdate": "tanggal_lahir",
+    "amount_out_of_range": "nilai_bantuan",
+    "disbursement_outside_period": "tanggal_salur",
+    "invalid_kk": "no_kk",
+}
+_SCIENTIFIC = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*[eE]\s*[+]?\s*\d+\s*$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SYSTEMIC_MIN_ROWS = 2  # one odd row is a typo, not a systemic cause
+
+
+@dataclass
+class FileFacts:
+    """One latest file version of a district, as ``audit.file_versions`` holds it."""
+
+    dataset: str
+    version: int
+    file_name: str
+    status: str
+    reason: str | None
+    detail: str | None
+    rows_total: int
+    rows_accepted: int
+    rows_rejected: int
+
+
+@dataclass
+class RowFacts:
+    """One rejected row: its number, its reason codes and its original cells (JSON)."""
+
+    dataset: str
+    version: int
+    row_number: int
+    codes: str
+    original_values: str
+
+
+def column_of(code: str, dataset: str = "") -> str:
+    """The column(s) a reason code like ``invalid_date:tanggal_lahir`` points at."""
+    base, _, column = code.partition(":")
+    if column:
+        return column
+    if base == "invalid_nik":
+        return "nik_kepala_keluarga" if dataset == "dtks" else "nik"
+    if base in ("exact_duplicate", "duplicate_key") and dataset in SPECS:
+        return ", ".join(SPECS[dataset].key)
+    return _CODE_COLUMNS.get(base, "")
+
+
+@cache
+def _allowed(dataset: str) -> dict[str, dict]:
+    """Per reason code of ``dataset``'s suite: its allowed set or range (from the suite)."""
+    from sinergi.suites import suite_definition  # the suites import GX-facing helpers
+
+    out: dict[str, dict] = {}
+    for expectation in suite_definition(dataset)["expectations"]:
+        code = expectation["meta"]["reason_code"]
+        kwargs = expectation["kwargs"]
+        if "value_set" in kwargs:
+            out[code] = {"allowed": ", ".join(map(str, kwargs["value_set"]))}
+        elif code.startswith("out_of_range:"):
+            out[code] = {"range": f"{kwargs['min_value']} sampai {kwargs['max_value']}"}
+    return out
+
+
+def describe_identifier(value: object) -> str:
+    """What is wrong with a NIK / No. KK's shape, without its value (contract §4)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return SHAPE_MESSAGES["empty"]
+    if _SCIENTIFIC.match(text):
+        return SHAPE_MESSAGES["scientific"]
+    if not text.isascii() or not text.isdigit():
+        return SHAPE_MESSAGES["not_digits"]
+    if len(text) != 16:
+        return render(SHAPE_MESSAGES["length"], length=len(text))
+    if text[:2] not in reference.nik_province_codes():
+        return SHAPE_MESSAGES["province"]
+    day, month = int(text[6:8]), int(text[8:10])
+    if day > 40:
+        day -= 40
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return SHAPE_MESSAGES["date_part"]
+    return SHAPE_MESSAGES["other"]
+
+
+def shown(value: object) -> str:
+    """A cell value as the operator may see it: scrubbed, bounded, ``(kosong)`` when empty."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return "(kosong)"
+    text = scrub_identifiers(text)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _row_params(code: str, row: RowFacts, cells: dict, context: dict) -> dict:
+    dataset = row.dataset
+    spec = SPECS[dataset]
+    base = code.partition(":")[0]
+    column = column_of(code, dataset)
+    params = dict(context) | {"column": column}
+    if base in ("invalid_nik", "invalid_kk"):
+        params["shape"] = describe_identifier(cells.get(column))
+        params["value"] = ""
+        return params
+    if column in spec.personal or "," in column:
+        params["value"] = ""
+    elif base == "total_mismatch":
+        params["value"] = (
+            f"{shown(cells.get('jumlah'))} ≠ {shown(cells.get('jumlah_laki_laki'))} + "
+            f"{shown(cells.get('jumlah_perempuan'))}"
+        )
+    else:
+        params["value"] = shown(cells.get(column))
+    params |= context["allowed"].get(dataset, {}).get(code, {})
+    if base == "amount_out_of_range":
+        program = str(cells.get("kode_program") or "").strip().upper()
+        ceiling = reference.program_max_amounts().get(program)
+        params["program"] = program or "-"
+        params["range"] = f"1 sampai {ceiling:,}".replace(",", ".") if ceiling else "-"
+    return params
+
+
+def row_lines(file: FileFacts, rows: list[RowFacts], context: dict) -> list[list[str]]:
+    """One line per reason of each rejected row, in row order."""
+    label = STATUS_LABELS.get(file.status, file.status)
+    lines = []
+    for row in sorted(rows, key=lambda r: r.row_number):
+        cells = json.loads(row.original_values or "{}")
+        for code in row.codes.split(";"):
+            message = ROW_MESSAGES.get(code.partition(":")[0])
+            params = _row_params(code, row, cells, context)
+            problem = render(message["problem"], **params) if message else code
+            action = render(message["action"], **params) if message else ""
+            value = "" if params.get("shape") is not None else params.get("value", "")
+            lines.append(
+                [file.file_name, file.version, label, row.row_number, params["column"], value]
+                + [problem, action, code]
+            )
+    return lines
+
+
+def systemic_lines(file: FileFacts, rows: list[RowFacts]) -> list[list[str]]:
+    """Causes behind many rejected rows, said once: scientific notation, an empty column,
+    the same reason in every row (a shifted column, a wrong date format)."""
+    if len(rows) < _SYSTEMIC_MIN_ROWS:
+        return []
+    label = STATUS_LABELS.get(file.status, file.status)
+    spec = SPECS[file.dataset]
+    cells = [json.loads(r.original_values or "{}") for r in rows]
+    found: list[tuple[str, str, int]] = []
+    for column in spec.personal:
+        count = sum(bool(_SCIENTIFIC.match(str(c.get(column) or ""))) for c in cells)
+        if count >= _SYSTEMIC_MIN_ROWS:
+            found.append(("scientific_notation", column, count))
+    every_row = file.rows_total and len(rows) >= file.rows_total
+    if every_row:
+        for column in spec.required:
+            if all(not str(c.get(column) or "").strip() for c in cells):
+                found.append(("empty_column", column, len(rows)))
+        shared = set.intersection(*(set(r.codes.split(";")) for r in rows))
+        named = {column for _, column, _ in found}
+        for code in sorted(shared):
+            column = column_of(code, file.dataset)
+            if column not in named:
+                found.append(("same_reason_every_row", column, len(rows)))
+    lines = []
+    for cause, column, count in found:
+        message = SYSTEMIC_MESSAGES[cause]
+        problem = render(message["problem"], column=column, count=count)
+        action = render(message["action"], column=column, count=count)
+        head = [file.file_name, file.version, label, "", column, ""]
+        lines.append([*head, problem, action, cause])
+    return lines
+
+
+def _unreadable_cause(detail: str) -> str:
+    text = (detail or "").lower()
+    for needle, key in (
+        ("0 bytes", "unreadable_zero_bytes"),
+        ("nul", "unreadable_nul"),
+        ("sinergi_max_file_bytes", "unreadable_too_large"),
+        ("larger than", "unreadable_too_large"),
+        ("sinergi_max", "unreadable_limit"),
+        ("xlsx", "unreadable_xlsx"),
+        ("zip", "unreadable_xlsx"),
+        ("encod", "unreadable_encoding"),
+        ("utf", "unreadable_encoding"),
+        ("csv", "unreadable_csv"),
+        ("quote", "unreadable_csv"),
+        ("field", "unreadable_csv"),
+    ):
+        if needle in text:
+            return PHRASES[key]
+    return PHRASES["unreadable_other"]
+
+
+def _file_params(file: FileFacts, context: dict) -> dict:
+    params = dict(context) | {
+        "dataset": file.dataset,
+        "total": file.rows_total,
+        "rejected": file.rows_rejected,
+        "loaded": file.rows_accepted,
+    }
+    detail = file.detail or ""
+    if file.reason == "missing_columns":
+        found = re.search(r"missing column\(s\): ([a-z0-9_, ]+)", detail)
+        params["columns"] = found.group(1).strip() if found else "-"
+        row = re.search(r"(?:header (?:line|row)|likely header row) (\d+)", detail)
+        params["where"] = render(PHRASES["header_where"], row=row.group(1)) if row else ""
+        params["expected"] = ", ".join(SPECS[file.dataset].columns)
+    elif file.reason == "too_many_invalid_rows":
+        share = file.rows_rejected / file.rows_total if file.rows_total else 0
+        params["share"] = f"{share:.1%}".replace(".", ",")
+        limit = re.search(r">\s*(\d+%)", detail)
+        params["limit"] = limit.group(1) if limit else "-"
+    elif file.reason == "unreadable":
+        params["cause"] = _unreadable_cause(detail)
+    return params
+
+
+def file_line(file: FileFacts, context: dict) -> list[str]:
+    """The file's own line: its status and, for a rejection or a PARTIAL file, what to do."""
+    label = STATUS_LABELS.get(file.status, file.status)
+    params = _file_params(file, context)
+    if file.reason:
+        message, code = FILE_MESSAGES.get(file.reason), file.reason
+    elif file.status == "PARTIAL":
+        message, code = FILE_STATUS_MESSAGES["partial"], "PARTIAL"
+    else:
+        message, code = FILE_STATUS_MESSAGES["accepted"], file.status
+    problem = render(message["problem"], **params) if message else label
+    action = render(message["action"], **params) if message else ""
+    return [file.file_name, file.version, label, "", "", "", problem, action, code]
+
+
+def _whole_line(name: str, label: str, message: dict, params: dict, code: str) -> list[str]:
+    """A line about a whole file or dataset (no row, column or value)."""
+    problem, action = (render(message[part], **params) for part in ("problem", "action"))
+    return [name, "", STATUS_LABELS[label], "", "", "", problem, action, code]
+
+
+def missing_line(dataset: str, carried_forward: bool, context: dict) -> list[str]:
+    """A dataset the district did not send (DTKS: information when an earlier one holds)."""
+    params = dict(context) | {"dataset": dataset}
+    if carried_forward:
+        message, label = FILE_STATUS_MESSAGES["dtks_carried_forward"], "INFO"
+        code = "carried_forward"
+    else:
+        message, label, code = FILE_STATUS_MESSAGES["missing"], "MISSING", "missing"
+    return _whole_line(f"{dataset}.csv / {dataset}.xlsx", label, message, params, code)
+
+
+def suggested_name(name: str) -> tuple[str, str] | None:
+    """(dataset, right file name) for a name close to a dataset's (``penerima-bantuan.csv``,
+    ``PSKS.CSV``, ``dtks (1).xlsx``, ``data_ppks.csv``); None for an unrelated file."""
+    if name.startswith(("~$", ".")):
+        return None  # an Excel lock file or a hidden file: not a misnamed dataset
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    suffix = suffix.lower()
+    extension = suffix if suffix in ("csv", "xlsx") else "xlsx" if suffix in ("xls", "ods") else ""
+    if not extension:
+        return None
+    key = re.sub(r"\(\d+\)", "", stem.lower())
+    key = re.sub(r"[^a-z]+", "_", key).strip("_")
+    for dataset in SPECS:
+        if re.search(rf"(^|_){dataset}($|_)", key):
+            return dataset, f"{dataset}.{extension}"
+    close = difflib.get_close_matches(key, list(SPECS), n=1, cutoff=0.75)
+    return (close[0], f"{close[0]}.{extension}") if close else None
+
+
+def notice_line(path: str, code: str, detail: str) -> list[str]:
+    """An inbox notice (a file or folder not processed, extra columns) for the operator."""
+    name = path.rsplit("/", 1)[-1]
+    params: dict[str, object] = {}
+    suggestion = suggested_name(name) if code == "ignored_file" else None
+    if suggestion:
+        code_shown, (params["dataset"], params["expected"]) = "misnamed_file", suggestion
+    else:
+        code_shown = code
+    if code == "unexpected_columns":
+        params["columns"] = (detail or "").partition(":")[2].strip() or "-"
+    message = NOTICE_MESSAGES.get(code_shown, NOTICE_FALLBACK)
+    label = "INFO" if code == "unexpected_columns" else "IGNORED"
+    return _whole_line(name, label, message, params, code)
+
+
+def neutralise(cell: object) -> str:
+    """A cell safe to open in a spreadsheet: scrubbed, and a leading ``= + - @`` (formula
+    injection: ``=HYPERLINK(...)`` typed by anyone into a district file) made plain text."""
+    text = scrub_identifiers("" if cell is None else str(cell))
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_csv(path: Path, lines: list[list]) -> Path:
+    """UTF-8 with BOM (Excel then reads it as UTF-8), ``;``-separated (docs/feedback.md)."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        out = csv.writer(handle, delimiter=DELIMITER)
+        out.writerow(COLUMNS)
+        out.writerows([neutralise(cell) for cell in line] for line in lines)
+    return path
+
+
+def write_xlsx(path: Path, lines: list[list], files: list[list]) -> Path:
+    """The same lines as an XLSX: a summary sheet first (one row per file), then the detail,
+    frozen header and set column widths. Cells are written as text (no formula is read)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    summary = book.active
+    summary.title = "Ringkasan"
+    _sheet(summary, ("berkas", "status_berkas", "masalah", "tindakan"), files, (36, 20, 80, 80))
+    detail = book.create_sheet("Rincian")
+    _sheet(detail, COLUMNS, lines, (36, 7, 20, 8, 24, 28, 80, 80, 30))
+    book.save(path)
+    return path
+
+
+def _sheet(sheet, header, rows, widths) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet.append(list(header))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([c if isinstance(c, int) else neutralise(c) for c in row])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def district_lines(
+    district: str,
+    period_text: str,
+    files: list[FileFacts],
+    rows: list[RowFacts],
+    notices: list[tuple[str, str, str]],
+    dtks_before: bool,
+) -> tuple[list[list], list[list]]:
+    """(detail lines, summary lines) of one district's feedback, grouped by file."""
+    context = {"district": district, "period": period_text, "allowed": {}}
+    context["allowed"] = {ds: _allowed(ds) for ds in SPECS}
+    lines: list[list] = []
+    summary: list[list] = []
+    sent = {f.dataset for f in files}
+    for file in sorted(files, key=lambda f: (list(SPECS).index(f.dataset), f.version)):
+        own = [r for r in rows if r.dataset == file.dataset and r.version == file.version]
+        head = file_line(file, context)
+        lines.append(head)
+        summary.append([head[0], head[2], head[6], head[7]])
+        causes = systemic_lines(file, own)
+        summary += [[line[0], line[2], line[6], line[7]] for line in causes]
+        lines += causes
+        lines += row_lines(file, own, context)
+    for dataset in SPECS:
+        if dataset not in sent:
+            line = missing_line(dataset, dataset == "dtks" and dtks_before, context)
+            lines.append(line)
+            summary.append([line[0], line[2], line[6], line[7]])
+    for notice in notices:
+        line = notice_line(*notice)
+        lines.append(line)
+        summary.append([line[0], line[2], line[6], line[7]])
+    return lines, summary
