@@ -136,11 +136,15 @@ def describe_identifier(value: object) -> str:
 
 
 def shown(value: object) -> str:
-    """A cell value as the operator may see it: scrubbed, bounded, ``(kosong)`` when empty."""
+    """A cell value as the operator may see it: scrubbed, bounded, ``(kosong)`` when empty.
+
+    Markup a district typed into a cell is shown with ``<`` and ``>`` escaped: the feedback
+    may be pasted into a web page or an e-mail, so it never carries live HTML.
+    """
     text = "" if value is None else str(value).strip()
     if not text:
         return "(kosong)"
-    text = scrub_identifiers(text)
+    text = scrub_identifiers(text).replace("<", "&lt;").replace(">", "&gt;")
     return text if len(text) <= 60 else text[:59] + "…"
 
 
