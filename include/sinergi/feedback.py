@@ -93,6 +93,8 @@ def column_of(code: str, dataset: str = "") -> str:
         return column
     if base == "invalid_nik":
         return "nik_kepala_keluarga" if dataset == "dtks" else "nik"
+    if base == "nik_birthdate_mismatch":
+        return "nik, tanggal_lahir"
     if base in ("exact_duplicate", "duplicate_key") and dataset in SPECS:
         return ", ".join(SPECS[dataset].key)
     return _CODE_COLUMNS.get(base, "")
@@ -399,8 +401,13 @@ def district_lines(
     rows: list[RowFacts],
     notices: list[tuple[str, str, str]],
     dtks_before: bool,
+    warnings: list[RowFacts] = (),
 ) -> tuple[list[list], list[list]]:
-    """(detail lines, summary lines) of one district's feedback, grouped by file."""
+    """(detail lines, summary lines) of one district's feedback, grouped by file.
+
+    ``warnings`` are kept rows with a warning code (no cell values): listed after the file's
+    rejected rows, never counted among its causes.
+    """
     context = {"district": district, "period": period_text, "allowed": {}}
     context["allowed"] = {ds: _allowed(ds) for ds in SPECS}
     lines: list[list] = []
@@ -415,6 +422,8 @@ def district_lines(
         summary += [[line[0], line[2], line[6], line[7]] for line in causes]
         lines += causes
         lines += row_lines(file, own, context)
+        kept = [w for w in warnings if w.dataset == file.dataset and w.version == file.version]
+        lines += row_lines(file, kept, context)
     for dataset in SPECS:
         if dataset not in sent:
             line = missing_line(dataset, dataset == "dtks" and dtks_before, context)

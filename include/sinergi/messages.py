@@ -83,6 +83,12 @@ ROW_MESSAGES: dict[str, dict[str, str]] = {
         "problem": "Jumlah ({value}) tidak sama dengan laki-laki + perempuan",
         "action": "Perbaiki jumlah atau rinciannya",
     },
+    # a warning: the row is kept and loaded, the operator should still check it
+    "nik_birthdate_mismatch": {
+        "problem": "Peringatan (baris tetap dimuat): tanggal lahir dan jenis kelamin tidak "
+        "cocok dengan digit ke-7 sampai ke-12 NIK",
+        "action": "Periksa NIK dan tanggal lahir orang ini; perbaiki di kiriman berikutnya",
+    },
     "implausible_birthdate": {
         "problem": "Tanggal lahir tidak wajar: {value} "
         "(setelah akhir periode atau umur lebih dari 120 tahun)",

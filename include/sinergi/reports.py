@@ -28,7 +28,7 @@ from sinergi.feedback import (
 from sinergi.periods import Period
 from sinergi.scrub import scrub_identifiers
 from sinergi.warehouse.connection import open_warehouse
-from sinergi.warehouse.schema import FILE_VERSIONS, INBOX_NOTICES, ROW_REJECTIONS
+from sinergi.warehouse.schema import FILE_VERSIONS, INBOX_NOTICES, ROW_REJECTIONS, ROW_WARNINGS
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,13 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             "order by district_code, dataset, version, row_number",
             (period.first_day,),
         )
+        warning_rows = wh.execute(
+            conn,
+            "select district_code, dataset, version, row_number, warning_code "
+            f"from {ROW_WARNINGS.qualified} where period = %s "
+            "order by district_code, dataset, version, row_number",
+            (period.first_day,),
+        )
         marts = mart_row_counts(wh, conn)
         notices = _district_notices(wh, conn, period)
         unplaced = notices.pop("", [])
@@ -129,6 +136,12 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             rows_by_district.setdefault(district, []).append(
                 RowFacts(dataset, version, row_number, codes, originals)
             )
+    warnings_by_district: dict[str, list[RowFacts]] = {}
+    for district, dataset, version, row_number, code in warning_rows:
+        if (district, dataset, version) in latest_keys:
+            warnings_by_district.setdefault(district, []).append(
+                RowFacts(dataset, version, row_number, code, "{}")
+            )
     for district in sorted(set(by_district) | set(notices)):
         files = [FileFacts(*row[1:]) for row in by_district.get(district, [])]
         lines, overview = district_lines(
@@ -138,6 +151,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             rows_by_district.get(district, []),
             notices.get(district, []),
             district in dtks_before,
+            warnings_by_district.get(district, []),
         )
         _write_feedback(feedback_dir, district, lines, overview)
     if unplaced:

@@ -89,7 +89,11 @@ def test_every_planted_fault_reaches_its_district(faulty_run):
                 assert any(x["kode"] == "scientific_notation" for x in own), where
                 fix = [x["tindakan"] for x in own if x["kode"] == "scientific_notation"]
                 assert "sebagai Teks" in fix[0], where
-        else:  # empty rows are skipped and a NIK/birth date mismatch is a warning: a file line
+        elif kind == "nik_birthdate_mismatch":  # a warning: the row is kept, and told
+            warned = [x for x in own if x["kode"] == "nik_birthdate_mismatch"]
+            assert warned and all(x["baris"] and not x["nilai"] for x in warned), where
+            assert all("Peringatan" in x["masalah"] for x in warned), where
+        else:  # empty rows are skipped: a file line
             assert own, where
         checked.add(kind)
     assert {"missing_dataset", "misnamed_file", "partial_rows", "extra_file"} <= checked
