@@ -103,8 +103,8 @@ class Timers:
 def instrument_validation() -> Timers:
     """Wrap reading, GX and Data Docs so a validate run reports where its time went."""
     import sinergi.arrivals
-    import sinergi.datadocs
     import sinergi.judgement
+    import sinergi.pipeline
     import sinergi.reading
     import sinergi.validation
 
@@ -113,7 +113,7 @@ def instrument_validation() -> Timers:
     timers.wrap_generator(sinergi.reading.OpenedTable, "chunks", "read")
     timers.wrap(sinergi.validation.SuiteRunner, "validate", "gx")
     timers.wrap(sinergi.validation.SuiteRunner, "__init__", "gx")  # GX import + context
-    timers.wrap(sinergi.datadocs, "save_results", "datadocs")
+    timers.wrap(sinergi.pipeline, "save_results", "datadocs")  # the name pipeline calls
     timers.wrap(sinergi.arrivals, "archive_file", "archive")
     return timers
 
@@ -244,12 +244,11 @@ def read(spec: dict) -> dict:
 @stage("validate")
 def validate(spec: dict) -> dict:
     """Receive and judge every district's files; the judged folders are kept for ``load``."""
-    from sinergi import datadocs
     from sinergi.arrivals import receive
     from sinergi.inbox import scan_district
     from sinergi.judgement import JudgeOptions, judge_version
     from sinergi.periods import Period
-    from sinergi.pipeline import judged_folder
+    from sinergi.pipeline import judged_folder, save_validation_results
     from sinergi.warehouse.connection import open_warehouse
     from sinergi.warehouse.loader import known_versions
 
@@ -267,13 +266,7 @@ def validate(spec: dict) -> dict:
             version = arrival.version
             folder = judged_folder(settings, version)
             verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
-            datadocs.save_results(
-                settings.reports_dir,
-                version.name,
-                version.received_at,
-                version.file_name,
-                verdict.gx_results,
-            )
+            save_validation_results(settings, version, verdict)
             folders.append(str(folder))
             verdicts.append(verdict)
     _write_judged(spec["out"], str(period), folders, notices)

@@ -71,13 +71,7 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
         verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
         load_judged_version(wh, folder)
         shutil.rmtree(folder, ignore_errors=True)
-        save_results(
-            settings.reports_dir,
-            version.name,
-            version.received_at,
-            version.file_name,
-            verdict.gx_results,
-        )
+        save_validation_results(settings, version, verdict)
         if verdict.extra_columns:
             notices.append(
                 _extra_columns_notice(settings, arrival.inbox_path, verdict.extra_columns)
@@ -96,6 +90,17 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
         "files": outcomes,
         "missing": missing,
     }
+
+
+def save_validation_results(settings: Settings, version: FileVersion, verdict: Verdict) -> None:
+    """Keep the version's (sanitised) Great Expectations results for its Data Docs pages."""
+    save_results(
+        settings.reports_dir,
+        version.name,
+        version.received_at,
+        version.file_name,
+        verdict.gx_results,
+    )
 
 
 def judged_folder(settings: Settings, version: FileVersion) -> Path:

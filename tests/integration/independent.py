@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from sinergi.environment import scoped_environment
 from tests.contract_oracle import COLUMNS, PERSONAL, ExpectedVersion
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -124,16 +125,8 @@ def shared_run(
 def environment(values: dict[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of a block (module fixtures cannot use
     ``monkeypatch``)."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
+    with scoped_environment(values):
         yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # --- PostgreSQL databases ----------------------------------------------------------------------
