@@ -1,7 +1,15 @@
-"""How the monthly DAG runs dbt: one Airflow task per dbt model and seed, with astronomer-cosmos.
+"""How the monthly DAG runs dbt: a task per dbt model and seed, with astronomer-cosmos.
 
 The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decided here.
 
+* **Execution: watcher (default).** One task, ``dbt_producer_watcher``, runs a single
+  ``dbt build`` of the whole project with dbt's threads; after it, one sensor task per
+  model/seed (``<model>.run``) and one per model's tests (``<model>.test``) read that node's
+  outcome from the build's events and show its log lines (:func:`wire_watcher`). A month
+  pays dbt's start-up once instead of once per node (the per-node LOCAL mode cost ~2 s of
+  start-up per task for 0.2-0.6 s of work; numbers in ``docs/performance.md``).
+  ``SINERGI_DBT_TASKS=per-model`` keeps that LOCAL mode (one ``dbt build`` per node),
+  ``single`` runs one ``dbt_build`` task without per-model tasks.
 * **Rendering.** Cosmos renders the task group from a manifest (``LoadMode.DBT_MANIFEST``,
   0.1-0.4 s; no dbt import at parse time) that ``python -m sinergi.dbt parse`` writes to
   ``dbt_project/target/dag/manifest.json`` (``sinergi.dbt.manifest_path``). When it is
@@ -9,7 +17,7 @@ The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decid
   and logs why; the DAG then falls back to its single ``dbt_build`` task (the same
   ``dbt build`` as before). A stale manifest is never rendered: it would silently skip a
   model added since.
-* **Test behaviour: ``TestBehavior.BUILD``.** Each model or seed is one ``dbt build`` task
+* **Test behaviour (per-model mode): ``TestBehavior.BUILD``.** Each model or seed is one ``dbt build`` task
   that runs the node, its unit tests and its own data tests, so a failing model or test is
   its own red task and the task count stays at models + seeds. Tests that span several
   nodes (``relationships`` and the cross-model checks in ``data-tests/``) are excluded from
@@ -26,7 +34,9 @@ The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decid
 * **Retries.** Infrastructure errors (warehouse unreachable, a lock timeout) are retried.
   A failing data test or unit test is a fact about the data, and retrying it only repeats
   the failure (cosmos#1537): :func:`fail_fast_on_data_tests` turns it into
-  ``AirflowFailException``, which Airflow never retries.
+  ``AirflowFailException``, which Airflow never retries. In watcher mode the producer is
+  not retried (a failed model is retried by its own sensor, which then builds that node
+  alone) and a model's ``.test`` sensor has no retries.
 * **Cost.** One ``dbt build`` per node pays dbt's start-up (dbt start, partial parse from
   cosmos' cache, cosmos' clean-up) for little work, and a fresh worker process per task
   under a scheduler adds the DAG parse and the dbt import (numbers in ``bench/results``).
@@ -254,14 +264,31 @@ def district_timeout() -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTaskGroup | None:
-    """The ``dbt`` task group (one task per model/seed + ``cross_model_tests``), or None.
+DBT_TASKS_ENV = "SINERGI_DBT_TASKS"
+# How dbt runs in the DAG. watcher: one `dbt build` (dbt's threads) and one sensor task per
+# model/seed reporting that node's outcome; per-model: one `dbt build` per node (cosmos LOCAL);
+# single: one `dbt build` task and no per-model tasks.
+DBT_TASK_MODES = ("watcher", "per-model", "single")
 
-    None means the manifest cannot be used (see :func:`read_manifest`): the caller runs dbt
-    as one task instead. Call inside a DAG definition.
+
+def dbt_task_mode() -> str:
+    """``SINERGI_DBT_TASKS`` (default ``watcher``); a bad value is an import error naming it."""
+    mode = os.environ.get(DBT_TASKS_ENV, "").strip().lower() or "watcher"
+    if mode not in DBT_TASK_MODES:
+        raise ValueError(f"{DBT_TASKS_ENV} must be one of {', '.join(DBT_TASK_MODES)}, got {mode!r}")
+    return mode
+
+
+def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTaskGroup | None:
+    """The ``dbt`` task group (a task per model/seed + ``cross_model_tests``), or None.
+
+    None means the manifest cannot be used (see :func:`read_manifest`) or
+    ``SINERGI_DBT_TASKS=single``: the caller runs dbt as one task instead. Call inside a DAG
+    definition.
     """
-    if os.environ.get("SINERGI_DBT_TASKS", "per-model").strip().lower() == "single":
-        log.info("SINERGI_DBT_TASKS=single: dbt runs as the single task %s", FALLBACK_TASK_ID)
+    mode = dbt_task_mode()
+    if mode == "single":
+        log.info("%s=single: dbt runs as the single task %s", DBT_TASKS_ENV, FALLBACK_TASK_ID)
         return None
     path = manifest or manifest_path()
     data = read_manifest(path)
@@ -286,6 +313,17 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
         # a DBT_TARGET_PATH meant for sinergi.dbt (production sets one) must not redirect it.
         "dbt_cmd_flags": ["--no-write-json", "--target-path", "target"],
     }
+    watcher = mode == "watcher"
+    if watcher:
+        # One `dbt build` runs every node and test in dbt's order, the cross-model tests
+        # included (each reports on the test sensor of its models): no separate task.
+        cross = {}
+        # A sensor finds its node's outcome already reported (it runs after the build) and
+        # returns at its first poke; not deferring keeps it off the triggerer. A node the
+        # build never reported fails its sensor after `timeout` instead of waiting for ever.
+        group_args = {**dbt_args, "deferrable": False, "poke_interval": 2, "timeout": 120}
+    else:
+        group_args = {**dbt_args, "exclude": " ".join(cross) or None}
     group = DbtTaskGroup(
         group_id=DBT_GROUP_ID,
         project_config=ProjectConfig(
@@ -293,17 +331,23 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
         ),
         profile_config=profile,
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+            execution_mode=ExecutionMode.WATCHER if watcher else ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
+            # watcher: a sensor for each model and one for its tests (cosmos has no BUILD
+            # there); per-model: each node's `dbt build` runs its own tests.
+            test_behavior=TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD,
             emit_datasets=False,
-            # exposures (BI dashboards) document consumers; dbt has nothing to run for them
-            exclude=["resource_type:exposure"],
+            # exposures (BI dashboards) document consumers; dbt has nothing to run for them.
+            # per-model: the cross-model tests run in their own task (below).
+            exclude=["resource_type:exposure", *cross],
         ),
-        operator_args={**dbt_args, "exclude": " ".join(cross) or None},
+        operator_args=group_args,
     )
+    if watcher:
+        wire_watcher(group)
     if cross:
         with group:
             tests = DbtTestLocalOperator(
@@ -321,6 +365,45 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
         for parent in sorted(parents & set(group.tasks_map)):
             group.tasks_map[parent] >> tests
     return group
+
+
+def wire_watcher(group: DbtTaskGroup) -> None:
+    """Put the watcher's producer (the one ``dbt build``) upstream of every node sensor.
+
+    Cosmos starts the sensors beside the producer, each polling for its node's outcome. That
+    needs as many free slots as there are sensors, and under ``dag.test`` (``sinergi run``,
+    tasks one after another) a sensor picked before the producer would wait for ever. After
+    the producer, each sensor reads the outcome at once: one task per model stays in the UI,
+    with its own state, log and retry (a retry runs ``dbt build`` of that node alone).
+
+    ``NONE_SKIPPED``: a sensor reports its node whether the build succeeded or failed, and is
+    skipped with the producer when ``check_marts_inputs`` found the marts current.
+    The producer itself is not retried: a failed model is retried by its own sensor, and a
+    failed data test fails the same way again.
+    """
+    from airflow.sdk import TriggerRule
+    from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID
+    from cosmos.operators.watcher import DbtTestWatcherOperator
+
+    producer = group.tasks_map[PRODUCER_WATCHER_TASK_ID]
+    producer.retries = 0
+    for task in _tasks_in(group):
+        if task is producer or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
+            continue
+        task.trigger_rule = TriggerRule.NONE_SKIPPED
+        if isinstance(task, DbtTestWatcherOperator):
+            task.retries = 0  # a failed data test fails the same way again (cosmos#1537)
+        if producer.task_id not in task.upstream_task_ids:
+            producer >> task
+
+
+def _tasks_in(group) -> Iterator[Any]:
+    """Every task of ``group``, inside nested groups too (a model and its tests form one)."""
+    for child in group.children.values():
+        if hasattr(child, "children"):
+            yield from _tasks_in(child)
+        else:
+            yield child
 
 
 def marts_check(context: dict[str, Any]) -> tuple[str | None, bool]:

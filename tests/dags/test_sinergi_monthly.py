@@ -261,6 +261,65 @@ def test_period_resolution_for_scheduled_runs():
     assert str(resolve_period("2024-07", datetime(2025, 1, 10, tzinfo=UTC))) == "2024-07"
 
 
+@pytest.fixture(scope="module")
+def watcher_dag(manifest):
+    """The DAG as users get it by default: dbt in cosmos' watcher mode."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in target_env(manifest).items():
+            patch.setenv(name, value)
+        patch.delenv("SINERGI_DBT_TASKS")
+        bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    return bag.dags[DAG_ID]
+
+
+def test_watcher_is_the_default_one_build_and_a_sensor_per_node(watcher_dag, manifest_data):
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+
+    producer = watcher_dag.get_task(f"dbt.{PRODUCER_WATCHER_TASK_ID}")
+    assert type(producer).__name__ == "DbtProducerWatcherOperator"
+    assert producer.retries == 0  # a failed node is retried by its own sensor
+    nodes = manifest_data["nodes"].values()
+    expected = {
+        f"dbt.{node['name']}.{'seed' if node['resource_type'] == 'seed' else 'run'}"
+        for node in nodes
+        if node["resource_type"] in ("model", "seed")
+    }
+    sensors = {t for t in watcher_dag.task_ids if t.endswith((".run", ".seed"))}
+    assert sensors == expected and len(sensors) >= 30
+    assert "dbt.cross_model_tests" not in watcher_dag.task_ids  # the one build runs them
+    check = watcher_dag.get_task("check_marts_inputs")
+    assert check.downstream_task_ids == {producer.task_id}
+    for task in watcher_dag.tasks:
+        if not task.task_id.startswith("dbt.") or task is producer:
+            continue
+        if task.task_id.endswith("_done"):
+            continue
+        # after the build, so a sensor reads its node's outcome at once (dag.test runs tasks
+        # one after another); reported whether the build failed or not; skipped with it
+        assert producer.task_id in task.upstream_task_ids, task.task_id
+        assert task.trigger_rule == "none_skipped", task.task_id
+        assert task.deferrable is False and 0 < float(task.timeout) <= 600, task.task_id
+        if task.task_id.endswith(".test"):
+            assert task.retries == 0, task.task_id  # a failed data test is not retried
+        else:
+            assert task.retries >= 1, task.task_id  # a retry re-runs that node alone
+
+
+def test_a_bad_dbt_task_mode_is_refused(monkeypatch):
+    from sinergi.orchestration import dbt_task_mode
+
+    monkeypatch.setenv("SINERGI_DBT_TASKS", "parallel")
+    with pytest.raises(ValueError, match="SINERGI_DBT_TASKS must be one of"):
+        dbt_task_mode()
+    monkeypatch.setenv("SINERGI_DBT_TASKS", " Per-Model ")
+    assert dbt_task_mode() == "per-model"
+    monkeypatch.delenv("SINERGI_DBT_TASKS")
+    assert dbt_task_mode() == "watcher"
+
+
 def test_single_task_mode_is_selected_by_environment(manifest):
     """SINERGI_DBT_TASKS=single runs dbt as one task even with a usable manifest."""
     env = {**target_env(manifest), "SINERGI_DBT_TASKS": "single"}
