@@ -17,8 +17,8 @@ The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decid
   and logs why; the DAG then falls back to its single ``dbt_build`` task (the same
   ``dbt build`` as before). A stale manifest is never rendered: it would silently skip a
   model added since.
-* **Test behaviour (per-model mode): ``TestBehavior.BUILD``.** Each model or seed is one ``dbt build`` task
-  that runs the node, its unit tests and its own data tests, so a failing model or test is
+* **Test behaviour (per-model mode): ``TestBehavior.BUILD``.** Each model or seed is one
+  ``dbt build`` task that runs the node, its unit tests and its own data tests, so a failing model or test is
   its own red task and the task count stays at models + seeds. Tests that span several
   nodes (``relationships`` and the cross-model checks in ``data-tests/``) are excluded from
   those builds (cosmos would otherwise run them with their *first* parent, before the other
@@ -275,7 +275,8 @@ def dbt_task_mode() -> str:
     """``SINERGI_DBT_TASKS`` (default ``watcher``); a bad value is an import error naming it."""
     mode = os.environ.get(DBT_TASKS_ENV, "").strip().lower() or "watcher"
     if mode not in DBT_TASK_MODES:
-        raise ValueError(f"{DBT_TASKS_ENV} must be one of {', '.join(DBT_TASK_MODES)}, got {mode!r}")
+        choices = ", ".join(DBT_TASK_MODES)
+        raise ValueError(f"{DBT_TASKS_ENV} must be one of {choices}, got {mode!r}")
     return mode
 
 
