@@ -18,11 +18,12 @@ The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decid
   ``dbt build`` as before). A stale manifest is never rendered: it would silently skip a
   model added since.
 * **Test behaviour (per-model mode): ``TestBehavior.BUILD``.** Each model or seed is one
-  ``dbt build`` task that runs the node, its unit tests and its own data tests, so a
-  failing model or test is its own red task and the task count stays at models + seeds. Tests that span several
-  nodes (``relationships`` and the cross-model checks in ``data-tests/``) are excluded from
-  those builds (cosmos would otherwise run them with their *first* parent, before the other
-  exists) and run together in one ``cross_model_tests`` task after all their parents.
+  ``dbt build`` task that runs the node, its unit tests and its own data tests, so a failing
+  model or test is its own red task and the task count stays at models + seeds. Tests that
+  span several nodes (``relationships`` and the cross-model checks in ``data-tests/``) are
+  excluded from those builds (cosmos would otherwise run them with their *first* parent,
+  before the other exists) and run together in one ``cross_model_tests`` task after all
+  their parents.
 * **Connection.** The profile is ``dbt_project/profiles.yml``, which reads ``SINERGI_*``
   variables. :class:`WarehouseProfileConfig` derives them from ``SINERGI_WAREHOUSE`` inside
   the task, around each dbt invocation (``sinergi.dbt.warehouse_session``): no connection
