@@ -413,6 +413,55 @@ def _roster(data: dict) -> list[str]:
     return lines
 
 
+def _gx_batching(data: dict) -> list[str]:
+    """Great Expectations per file vs batched over the districts (issue #14 item 3)."""
+    runs = [r for r in data.get("runs", []) if r.get("stage") == "gx_batching" and r.get("ok")]
+    if not runs:
+        return []
+    lines = [
+        "",
+        "## Great Expectations: one validation per file vs one per dataset",
+        "",
+        "Tiny month (fixed-cost inbox), all districts; the same prepared rows validated "
+        "file by file (the pipeline today) and concatenated into one frame per dataset "
+        "(cost only: the batched verdicts use one district's parameters). Medians of "
+        f"{len(runs)} run(s).",
+        "",
+    ]
+    rows = []
+    datasets = sorted({d for r in runs for d in r["result"].get("datasets", {})})
+    for dataset in datasets:
+        found = [
+            r["result"]["datasets"][dataset] for r in runs if dataset in r["result"]["datasets"]
+        ]
+        per_file = median(f["per_file_s"] for f in found)
+        batched = median(f["batched_s"] for f in found)
+        files = found[0]["files"]
+        rows.append(
+            [
+                dataset,
+                files,
+                found[0]["rows"],
+                fmt(per_file, 2),
+                fmt(per_file / files if per_file is not None else None, 3),
+                fmt(batched, 2),
+                fmt_ratio(ratio(per_file, batched)),
+            ]
+        )
+    return lines + table(
+        [
+            "dataset",
+            "files",
+            "rows",
+            "per file: total s",
+            "s per file",
+            "batched s",
+            "per file / batched",
+        ],
+        rows,
+    )
+
+
 def _hostile(data: dict) -> list[str]:
     """Hostile inputs, rendered by `bench.hostile`."""
     lines: list[str] = []
@@ -508,6 +557,7 @@ SECTIONS = (
     _dag_breakdowns,
     _history,
     _roster,
+    _gx_batching,
     _hostile,
     _profile,
     _problems_and_errors,

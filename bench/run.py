@@ -15,6 +15,8 @@ history   BENCH_HISTORY_MONTHS consecutive months at a small scale; months 1, 6,
           (prepare + districts + dbt) with their history already loaded.
 roster    A 500,000-row roster file: read vs Great Expectations time, the pipeline's loader
           vs a bare ``psql \\copy`` of the same file.
+gxbatch   Great Expectations on the tiny month's files: one validation per file (today) vs
+          one validation of every district's rows of a dataset (the batching alternative).
 profile   cProfile of the validate and load stages at the largest scale: hotspots.
 
 Results: ``bench/results/<UTC timestamp>-<git short sha>.{json,md}`` and ``latest.md``.
@@ -24,7 +26,7 @@ dropped at the end.
 
 Environment (defaults in brackets):
   BENCH_SCALES [0.25,0.5,1]  BENCH_REPEATS [3]  BENCH_REPEATS_BIG [= BENCH_REPEATS]
-  BENCH_PARTS [scales,baseline,fixed,e2e,history,roster,hostile,profile]
+  BENCH_PARTS [scales,baseline,fixed,e2e,gxbatch,history,roster,hostile,profile]
   BENCH_ENGINES [postgres,duckdb]  BENCH_DISTRICTS [all; N = the first N codes, or a list]
   BENCH_FIXED_SCALE [0.0005]  BENCH_HISTORY_SCALE [0.02]  BENCH_HISTORY_MONTHS [12]
   BENCH_HISTORY_TIMED [1,6,12]  BENCH_HISTORY_ENGINE [postgres, else duckdb]
@@ -67,7 +69,17 @@ REPO = Path(__file__).resolve().parents[1]
 PIPELINE_STAGES = {"read", "validate", "load", "dbt", "judge_file", "month", "dag"}
 PG_PLANNER_WORKAROUND = "-c enable_mergejoin=off -c enable_nestloop=off"
 DBT_STAGES = {"dbt", "dag", "month", "month_parallel"}
-ALL_PARTS = ("scales", "baseline", "fixed", "e2e", "history", "roster", "hostile", "profile")
+ALL_PARTS = (
+    "scales",
+    "baseline",
+    "fixed",
+    "e2e",
+    "gxbatch",
+    "history",
+    "roster",
+    "hostile",
+    "profile",
+)
 
 
 def _env(name: str, default: str) -> str:
@@ -599,6 +611,8 @@ class Bench:
                 self.part_scales()
             if "fixed" in config.parts or "e2e" in config.parts:
                 self.part_dag()
+            if "gxbatch" in config.parts:
+                self.part_gxbatch()
             if "history" in config.parts:
                 self.part_history()
             if "roster" in config.parts:
@@ -937,6 +951,21 @@ class Bench:
                 self.generate(inbox, [config.period], scale, "e2e")
             self.dag_run(inbox, "e2e", "e2e", scale, 0)
             self.save()
+
+    def part_gxbatch(self) -> None:
+        """GX per file vs batched over the districts, on the fixed-cost (tiny) month."""
+        config = self.config
+        print("gx batching: one validation per file vs one per dataset", flush=True)
+        inbox = self.work / "fixed" / "inbox"
+        if not inbox.exists():
+            self.generate(inbox, [config.period], config.fixed_scale, "gxbatch")
+        env = self.stage_env(
+            self.work / "gxbatch-data", inbox, f"duckdb:///{self.work / 'unused.duckdb'}"
+        )
+        spec = {"period": config.period, **self._districts_spec()}
+        for r in range(config.repeats):
+            self.child("gx_batching", spec, env, part="gxbatch", counted=False, repeat=r)
+        self.save()
 
     # history -------------------------------------------------------------------------
 

@@ -425,6 +425,66 @@ def dag(spec: dict) -> dict:
     return {"state": state}
 
 
+@stage("gx_batching")
+def gx_batching(spec: dict) -> dict:
+    """Great Expectations' cost per validation, side by side (issue #14 item 3).
+
+    For each dataset: every district's file validated on its own, as the pipeline does
+    today (one validation per file), against the same prepared rows concatenated into one
+    frame and validated once. The batched run uses the first district's suite parameters,
+    so its verdicts are not the pipeline's: it measures cost only. What batching needs
+    before it can judge (district-specific parameters as row columns) is in
+    docs/performance.md.
+    """
+    import time
+
+    import pandas as pd
+
+    from sinergi.datasets import SPECS
+    from sinergi.inbox import scan_district
+    from sinergi.periods import Period
+    from sinergi.reading import FileRejected, open_table
+    from sinergi.rules import Context, prepare_chunk
+    from sinergi.validation import runner
+
+    settings = _settings()
+    period = Period.parse(spec["period"])
+    suites = runner(settings.suites_dir)
+    out = {}
+    for dataset, dataset_spec in SPECS.items():
+        frames = []
+        for code in _districts(spec):
+            for path in sorted(scan_district(settings.inbox, period, code).files.get(dataset, [])):
+                try:
+                    chunk = next(
+                        open_table(path, dataset_spec.required, dataset_spec.optional).chunks(
+                            10_000_000
+                        )
+                    )
+                except (FileRejected, StopIteration):
+                    continue
+                index = pd.Index(chunk["row_number"].to_numpy(), name="row_number")
+                frames.append((code, prepare_chunk(dataset_spec, chunk.set_index(index))))
+        if not frames:
+            continue
+        first = Context(period, frames[0][0]).suite_parameters()
+        suites.validate(dataset, frames[0][1], first)  # suite loaded, caches warm
+        started = time.perf_counter()
+        for code, frame in frames:
+            suites.validate(dataset, frame, Context(period, code).suite_parameters())
+        per_file = time.perf_counter() - started
+        batch = pd.concat([frame for _, frame in frames], ignore_index=True)
+        started = time.perf_counter()
+        suites.validate(dataset, batch, first)
+        out[dataset] = {
+            "files": len(frames),
+            "rows": len(batch),
+            "per_file_s": round(per_file, 3),
+            "batched_s": round(time.perf_counter() - started, 3),
+        }
+    return {"datasets": out}
+
+
 @stage("write_roster")
 def write_roster(spec: dict) -> dict:
     from bench.roster import write_roster as write
