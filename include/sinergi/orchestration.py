@@ -370,7 +370,7 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
 
 
 def wire_watcher(group: DbtTaskGroup) -> None:
-    """Put the watcher's producer (the one ``dbt build``) upstream of every node sensor.
+    """Put the watcher's producer (the one ``dbt build``) before the first node sensors.
 
     Cosmos starts the sensors beside the producer, each polling for its node's outcome. That
     needs as many free slots as there are sensors, and under ``dag.test`` (``sinergi run``,
@@ -378,8 +378,12 @@ def wire_watcher(group: DbtTaskGroup) -> None:
     the producer, each sensor reads the outcome at once: one task per model stays in the UI,
     with its own state, log and retry (a retry runs ``dbt build`` of that node alone).
 
-    ``NONE_SKIPPED``: a sensor reports its node whether the build succeeded or failed, and is
-    skipped with the producer when ``check_marts_inputs`` found the marts current.
+    The sensors of root nodes (seeds, staging models) follow the producer with
+    ``NONE_SKIPPED``: they report their node whether the build succeeded or failed, and are
+    skipped with the producer when ``check_marts_inputs`` found the marts current. Every
+    other sensor keeps cosmos' edges from the sensors of its parents and the default
+    ``ALL_SUCCESS``, so a node downstream of a failed model or test is ``upstream_failed``,
+    as dbt skipped it, and is not built by a retry of its own.
     The producer itself is not retried: a failed model is retried by its own sensor, and a
     failed data test fails the same way again.
     """
@@ -389,14 +393,18 @@ def wire_watcher(group: DbtTaskGroup) -> None:
 
     producer = group.tasks_map[PRODUCER_WATCHER_TASK_ID]
     producer.retries = 0
-    for task in _tasks_in(group):
-        if task is producer or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
-            continue
-        task.trigger_rule = TriggerRule.NONE_SKIPPED
+    sensors = [
+        task
+        for task in _tasks_in(group)
+        if task is not producer and not task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID)
+    ]
+    roots = [task for task in sensors if not task.upstream_task_ids]
+    for task in sensors:
         if isinstance(task, DbtTestWatcherOperator):
             task.retries = 0  # a failed data test fails the same way again (cosmos#1537)
-        if producer.task_id not in task.upstream_task_ids:
-            producer >> task
+    for task in roots:
+        task.trigger_rule = TriggerRule.NONE_SKIPPED
+        producer >> task
 
 
 def _tasks_in(group) -> Iterator[Any]:

@@ -292,20 +292,29 @@ def test_watcher_is_the_default_one_build_and_a_sensor_per_node(watcher_dag, man
     assert "dbt.cross_model_tests" not in watcher_dag.task_ids  # the one build runs them
     check = watcher_dag.get_task("check_marts_inputs")
     assert check.downstream_task_ids == {producer.task_id}
+    roots = 0
     for task in watcher_dag.tasks:
         if not task.task_id.startswith("dbt.") or task is producer:
             continue
         if task.task_id.endswith("_done"):
             continue
-        # after the build, so a sensor reads its node's outcome at once (dag.test runs tasks
-        # one after another); reported whether the build failed or not; skipped with it
-        assert producer.task_id in task.upstream_task_ids, task.task_id
-        assert task.trigger_rule == "none_skipped", task.task_id
+        upstream = task.upstream_task_ids
+        # after the build (directly, or through its parents' sensors), so a sensor reads its
+        # node's outcome at once: dag.test runs tasks one after another
+        assert upstream and all(up.startswith("dbt.") for up in upstream), task.task_id
+        if upstream == {producer.task_id}:
+            roots += 1  # reported whether the build failed or not; skipped with it
+            assert task.trigger_rule == "none_skipped", task.task_id
+        else:
+            # downstream of a failed node: upstream_failed, as dbt skipped it
+            assert producer.task_id not in upstream, task.task_id
+            assert task.trigger_rule == "all_success", task.task_id
         assert task.deferrable is False and 0 < float(task.timeout) <= 600, task.task_id
         if task.task_id.endswith(".test"):
             assert task.retries == 0, task.task_id  # a failed data test is not retried
         else:
             assert task.retries >= 1, task.task_id  # a retry re-runs that node alone
+    assert roots >= 10  # the seeds and staging models
 
 
 def test_a_bad_dbt_task_mode_is_refused(monkeypatch):
