@@ -13,14 +13,15 @@ Takes one reporting month of district submissions from the inbox
    district code): every new file version is archived, judged against the submission
    contract and loaded atomically; bad data is recorded in `audit`, it never fails the task.
    Clear one map index to re-run that district alone.
-4. **dbt** – one `dbt build` of the whole project (task **dbt_producer_watcher**, dbt's own
-   threads), then one task per dbt model and seed (`<model>.run`, `<seed>.seed`) and one for
-   its tests (`<model>.test`), each showing that node's outcome and dbt log lines
-   (astronomer-cosmos' watcher mode, rendered from `manifest.json`). A failing model is its
-   own red task: clear it to re-run that model alone. A failing data test fails its `.test`
-   task once, without retries. `SINERGI_DBT_TASKS=per-model` runs one `dbt build` per node
-   instead (plus **cross_model_tests**), `single` one **dbt_build** task; without a usable
-   manifest (`python -m sinergi.dbt parse`) dbt runs as **dbt_build** too.
+4. **dbt** – one `dbt build` of the whole project (task **build**, dbt's own threads),
+   then one task per dbt model and seed, rendered from `manifest.json`, that ends as its
+   node and the node's tests ended in that build, with the reason in its log. A failing
+   model is its own red task: clear it (or let it retry) to build that model alone. A
+   failing data test fails its model's task once, without retries; what depends on it is
+   upstream_failed. `SINERGI_DBT_TASKS=watcher` does the same through astronomer-cosmos'
+   watcher mode, `per-model` runs one cosmos `dbt build` per node (plus
+   **cross_model_tests**), `single` one **dbt_build** task; without a usable manifest
+   (`python -m sinergi.dbt parse`) dbt runs as **dbt_build** too.
    **check_marts_inputs** runs first: when the marts were already built from exactly the
    same inputs (no new file version or period, no change to the dbt project or the
    eligibility threshold), every dbt task and dbt_docs are *skipped* and the summary says

@@ -68,6 +68,15 @@ DBT_ENV_VARS: tuple[str, ...] = (
 # and ``skipped`` (downstream of a failure, already reported through that failure) are not.
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
+
+def short_node_name(unique_id: str) -> str:
+    """``test.sinergi.not_null_x.1a2b`` -> ``not_null_x``; unit tests keep their model."""
+    parts = unique_id.split(".")
+    if len(parts) < 3:
+        return unique_id
+    return ".".join(parts[2:]) if parts[0] == "unit_test" else parts[2]
+
+
 _RUN_LOCK = threading.Lock()
 
 # What `dbt docs generate --static` leaves in the target folder that the docs site needs:

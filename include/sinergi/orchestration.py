@@ -1,8 +1,11 @@
-"""How the monthly DAG runs dbt: a task per dbt model and seed, with astronomer-cosmos.
+"""How the monthly DAG runs dbt: one build and a task per dbt model and seed.
 
-The DAG file only calls :func:`dbt_task_group`; everything cosmos needs is decided here.
+The DAG file only calls :func:`dbt_task_group`; which shape, and everything cosmos needs
+when a cosmos mode is chosen, is decided here.
 
-* **Execution: watcher (default).** One task, ``dbt_producer_watcher``, runs a single
+* **Execution: build (default).** :func:`build_and_report_group`, see
+  :mod:`sinergi.dbt_report`: one plain ``dbt build``, one task per model/seed reporting it.
+* **Execution: watcher.** One task, ``dbt_producer_watcher``, runs a single
   ``dbt build`` of the whole project with dbt's threads; after it, one sensor task per
   model/seed (``<model>.run``) and one per model's tests (``<model>.test``) read that node's
   outcome from the build's events and show its log lines (:func:`wire_watcher`). A month
@@ -75,6 +78,7 @@ from sinergi.dbt import (
     dbt_target,
     manifest_path,
     newer_project_file,
+    short_node_name,
 )
 from sinergi.environment import scoped_environment
 from sinergi.task_ids import (
@@ -178,14 +182,6 @@ def cross_model_tests(manifest: dict[str, Any]) -> dict[str, list[str]]:
 _node_results: list[tuple[str, str]] = []
 
 
-def _short_name(unique_id: str) -> str:
-    """``test.sinergi.not_null_x.1a2b`` -> ``not_null_x``; unit tests keep their model."""
-    parts = unique_id.split(".")
-    if len(parts) < 3:
-        return unique_id
-    return ".".join(parts[2:]) if parts[0] == "unit_test" else parts[2]
-
-
 def record_node_result(event: Any) -> None:
     """dbtRunner callback: remember each finished node's status (no data, ids only)."""
     if event.info.name == "NodeFinished":
@@ -213,7 +209,7 @@ def fail_fast_on_data_tests(project_dir: str, context: Any = None, **_: Any) -> 
     )
     failed = [(node, status) for node, status in results if status in FAILED_STATUSES]
     if failed and all(status == "fail" for _, status in failed):
-        raise data_tests_failed([_short_name(node) for node, _ in failed])
+        raise data_tests_failed([short_node_name(node) for node, _ in failed])
 
 
 def build_marts_once(jobs: list[dict], settings: Any) -> dict:
@@ -266,15 +262,16 @@ def district_timeout() -> timedelta:
 
 
 DBT_TASKS_ENV = "SINERGI_DBT_TASKS"
-# How dbt runs in the DAG. watcher: one `dbt build` (dbt's threads) and one sensor task per
-# model/seed reporting that node's outcome; per-model: one `dbt build` per node (cosmos LOCAL);
+# How dbt runs in the DAG. build: one `dbt build` and a task per model/seed reporting how that
+# node and its tests ended (sinergi.dbt_report); watcher: the same shape with cosmos' watcher
+# mode (slower: docs/performance.md); per-model: one `dbt build` per node (cosmos LOCAL);
 # single: one `dbt build` task and no per-model tasks.
-DBT_TASK_MODES = ("watcher", "per-model", "single")
+DBT_TASK_MODES = ("build", "watcher", "per-model", "single")
 
 
 def dbt_task_mode() -> str:
-    """``SINERGI_DBT_TASKS`` (default ``watcher``); a bad value is an import error naming it."""
-    mode = os.environ.get(DBT_TASKS_ENV, "").strip().lower() or "watcher"
+    """``SINERGI_DBT_TASKS`` (default ``build``); a bad value is an import error naming it."""
+    mode = os.environ.get(DBT_TASKS_ENV, "").strip().lower() or "build"
     if mode not in DBT_TASK_MODES:
         choices = ", ".join(DBT_TASK_MODES)
         raise ValueError(f"{DBT_TASKS_ENV} must be one of {choices}, got {mode!r}")
@@ -296,6 +293,8 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
     data = read_manifest(path)
     if data is None:
         return None
+    if mode == "build":
+        return build_and_report_group(data, retries=retries)
     from sinergi.config import load_settings
 
     cross = cross_model_tests(data)
@@ -366,6 +365,50 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
         parents = {parent for parents in cross.values() for parent in parents}
         for parent in sorted(parents & set(group.tasks_map)):
             group.tasks_map[parent] >> tests
+    return group
+
+
+def build_and_report_group(manifest: dict[str, Any], *, retries: int = 1):
+    """The ``dbt`` group of ``SINERGI_DBT_TASKS=build``: one build, a task per model/seed.
+
+    See :mod:`sinergi.dbt_report` for what each task does and why.
+    """
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import TaskGroup, TriggerRule
+
+    from sinergi.dbt_report import BUILD_TASK_ID, build_task, report_plan, report_task
+
+    plan = report_plan(manifest)
+    nodes = manifest.get("nodes", {})
+    with TaskGroup(DBT_GROUP_ID, tooltip="dbt: one build, a task per model and seed") as group:
+        build = PythonOperator(
+            task_id=BUILD_TASK_ID,
+            python_callable=build_task,
+            retries=retries,  # only when dbt could not start; see dbt_report.build_failure
+            doc_md="One `dbt build` of the whole project; each model's task reports its node.",
+        )
+        tasks = {}
+        for uid, entry in plan.items():
+            description = (nodes.get(uid, {}).get("description") or "").strip()
+            tasks[uid] = PythonOperator(
+                task_id=entry["name"],
+                python_callable=report_task,
+                op_kwargs={
+                    "unique_id": uid,
+                    "checks": entry["checks"],
+                    "build_task_id": build.task_id,
+                },
+                retries=retries,
+                doc_md=f"dbt `{uid}` and its {len(entry['checks'])} test(s). {description}"[:1000],
+            )
+        for uid, entry in plan.items():
+            if entry["parents"]:
+                for parent in entry["parents"]:
+                    tasks[parent] >> tasks[uid]
+            else:
+                # reports whether the build failed or not; skipped with it (marts current)
+                tasks[uid].trigger_rule = TriggerRule.NONE_SKIPPED
+                build >> tasks[uid]
     return group
 
 

@@ -180,16 +180,29 @@ def remember_build(period: Period, build: dict, inputs: str | None, settings: Se
         record_build(open_warehouse(settings.warehouse_url), period, inputs)
 
 
-def build_marts(districts: list[dict], settings: Settings) -> dict:
-    """Run ``dbt build`` on the configured warehouse; returns per-node timings (no data)."""
+def dbt_build(settings: Settings, select: list[str] | None = None):
+    """``dbt build`` (of ``select`` only, if given) on the configured warehouse.
+
+    Never raises for a failed node: the returned outcome holds every node's status.
+    """
     from sinergi.dbt import run_dbt
 
-    period = districts[0]["period"]
-    outcome = run_dbt(
-        ["build"],
+    return run_dbt(
+        ["build", *(["--select", *select] if select else [])],
         settings.warehouse_url,
         vars={"eligible_max_decile": settings.eligible_max_decile},
+        raise_on_failure=False,
     )
+
+
+def build_marts(districts: list[dict], settings: Settings) -> dict:
+    """Run ``dbt build`` on the configured warehouse; returns per-node timings (no data)."""
+    from sinergi.dbt import DbtRunError
+
+    period = districts[0]["period"]
+    outcome = dbt_build(settings)
+    if not outcome.success:
+        raise DbtRunError(outcome.describe_failure(), outcome)
     nodes = [
         {"name": n.name, "status": n.status, "seconds": round(n.execution_time, 3)}
         for n in outcome.nodes

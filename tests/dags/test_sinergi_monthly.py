@@ -261,21 +261,67 @@ def test_period_resolution_for_scheduled_runs():
     assert str(resolve_period("2024-07", datetime(2025, 1, 10, tzinfo=UTC))) == "2024-07"
 
 
-@pytest.fixture(scope="module")
-def watcher_dag(manifest):
-    """The DAG as users get it by default: dbt in cosmos' watcher mode."""
+def _dag_in_mode(manifest, mode: str | None):
     from airflow.dag_processing.dagbag import DagBag
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in target_env(manifest).items():
             patch.setenv(name, value)
-        patch.delenv("SINERGI_DBT_TASKS")
+        if mode is None:
+            patch.delenv("SINERGI_DBT_TASKS")
+        else:
+            patch.setenv("SINERGI_DBT_TASKS", mode)
         bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
     return bag.dags[DAG_ID]
 
 
-def test_watcher_is_the_default_one_build_and_a_sensor_per_node(watcher_dag, manifest_data):
+@pytest.fixture(scope="module")
+def default_dag(manifest):
+    """The DAG as users get it by default (``SINERGI_DBT_TASKS`` unset): one build."""
+    return _dag_in_mode(manifest, None)
+
+
+@pytest.fixture(scope="module")
+def watcher_dag(manifest):
+    return _dag_in_mode(manifest, "watcher")
+
+
+def test_default_is_one_build_and_a_task_per_model(default_dag, manifest_data):
+    from sinergi.dbt_report import report_plan
+
+    build = default_dag.get_task("dbt.build")
+    check = default_dag.get_task("check_marts_inputs")
+    assert check.downstream_task_ids == {"dbt.build"}
+    plan = report_plan(manifest_data)
+    expected = {f"dbt.{entry['name']}" for entry in plan.values()}
+    dbt_tasks = {t for t in default_dag.task_ids if t.startswith("dbt.")}
+    assert dbt_tasks == expected | {"dbt.build"} and len(expected) >= 30
+    roots = 0
+    for uid, entry in plan.items():
+        task = default_dag.get_task(f"dbt.{entry['name']}")
+        assert task.op_kwargs["unique_id"] == uid and task.retries >= 1
+        if entry["parents"]:
+            parents = {f"dbt.{plan[p]['name']}" for p in entry["parents"]}
+            assert task.upstream_task_ids == parents and task.trigger_rule == "all_success"
+        else:
+            roots += 1
+            assert task.upstream_task_ids == {"dbt.build"}
+            assert task.trigger_rule == "none_skipped"
+    assert roots >= 10
+    # every data test and unit test is a check of some model or seed, so none goes unseen
+    checks = {c for entry in plan.values() for c in entry["checks"]}
+    tests = {
+        uid
+        for uid, node in {**manifest_data["nodes"], **manifest_data["unit_tests"]}.items()
+        if node["resource_type"] in ("test", "unit_test")
+    }
+    assert checks == tests
+    assert "relationships" in " ".join(plan["model.sinergi.fct_program_reach"]["checks"])
+    assert build.retries >= 1
+
+
+def test_watcher_mode_one_build_and_a_sensor_per_node(watcher_dag, manifest_data):
     from cosmos.constants import PRODUCER_WATCHER_TASK_ID
 
     producer = watcher_dag.get_task(f"dbt.{PRODUCER_WATCHER_TASK_ID}")
@@ -326,7 +372,7 @@ def test_a_bad_dbt_task_mode_is_refused(monkeypatch):
     monkeypatch.setenv("SINERGI_DBT_TASKS", " Per-Model ")
     assert dbt_task_mode() == "per-model"
     monkeypatch.delenv("SINERGI_DBT_TASKS")
-    assert dbt_task_mode() == "watcher"
+    assert dbt_task_mode() == "build"
 
 
 def test_single_task_mode_is_selected_by_environment(manifest):

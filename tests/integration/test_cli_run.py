@@ -5,7 +5,7 @@ the real DAG with the real command (``sinergi run`` in a child process): both mo
 the marts although they lie before the DAG's former ``start_date``; the command leaves no
 process behind; the run names its period, has a true duration and readable task logs, checked
 through Airflow's REST API on a real ``airflow api-server`` over the same Airflow home. dbt
-runs as users get it by default: one ``dbt build`` and a task per model (cosmos' watcher).
+runs as users get it by default: one ``dbt build`` and a task per model.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def cli_env(tmp_path_factory, airflow_db) -> dict[str, str]:
         "SINERGI_WAREHOUSE": f"duckdb:///{root / 'warehouse.duckdb'}",
         "SINERGI_DATA_DIR": str(root / "data"),
     }
-    env.pop("SINERGI_DBT_TASKS", None)  # dbt as users get it: cosmos' watcher mode
+    env.pop("SINERGI_DBT_TASKS", None)  # dbt as users get it: one build, a task per model
     return env
 
 
@@ -216,18 +216,18 @@ def test_ui_shows_period_true_duration_and_task_logs(api, runs):
     assert "Log file not found" not in district
     assert "Task started" in district  # Airflow's own lines
     assert "no file for" in district or "ACCEPTED" in district  # sinergi's lines
-    # dbt: one build, then a task per model and seed and one per model's tests, each green
-    build = _log_text(api, run["dag_run_id"], "dbt.dbt_producer_watcher")
+    # dbt: one build, then a task per model and seed, each green, each saying how it ended
+    build = _log_text(api, run["dag_run_id"], "dbt.build")
     assert "Log file not found" not in build
-    assert "Completed successfully" in build and "ERROR=0" in build
+    assert "dbt build:" in build and "error" not in build.split("dbt build:")[1].split("\n")[0]
     instances = _get(
         api, f"/dags/sinergi_monthly/dagRuns/{run['dag_run_id']}/taskInstances?limit=500"
     )["task_instances"]
     dbt = {ti["task_id"]: ti["state"] for ti in instances if ti["task_id"].startswith("dbt.")}
-    assert {"dbt.fct_poverty.run", "dbt.fct_poverty.test", "dbt.districts.seed"} <= set(dbt)
-    assert len(dbt) > 60 and set(dbt.values()) == {"success"}, dbt
-    model = _log_text(api, run["dag_run_id"], "dbt.fct_poverty.run")
-    assert "[SUCCESS]" in model and "model.sinergi.fct_poverty" in model
+    assert {"dbt.build", "dbt.fct_poverty", "dbt.districts"} <= set(dbt)
+    assert len(dbt) > 30 and set(dbt.values()) == {"success"}, dbt
+    model = _log_text(api, run["dag_run_id"], "dbt.fct_poverty")
+    assert "model.sinergi.fct_poverty: success" in model and "failed" in model  # "0 failed"
 
 
 # --- one run of a period at a time (issue 12 §8) ---------------------------------------------
