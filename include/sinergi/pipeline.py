@@ -161,7 +161,7 @@ def marts_to_build(period: Period, settings: Settings) -> str:
     a re-run with nothing new then skips dbt and dbt docs.
     """
     wh = open_warehouse(settings.warehouse_url)
-    inputs = fingerprint(wh, settings.eligible_max_decile)
+    inputs = fingerprint(wh, settings.dbt_vars)
     if inputs == last_built(wh):
         log.info(
             "%s: nothing new since the marts were last built (inputs %s): dbt and dbt docs "
@@ -188,7 +188,7 @@ def build_marts(districts: list[dict], settings: Settings) -> dict:
     outcome = run_dbt(
         ["build"],
         settings.warehouse_url,
-        vars={"eligible_max_decile": settings.eligible_max_decile},
+        vars=settings.dbt_vars,
     )
     nodes = [
         {"name": n.name, "status": n.status, "seconds": round(n.execution_time, 3)}

@@ -50,6 +50,7 @@ MARTS = (
     "fct_psks",
     "fct_poverty",
     "fct_cross_district_duplicates",
+    "fct_outliers",
 )
 
 
