@@ -19,6 +19,7 @@ from sinergi.datadocs import build_site
 from sinergi.datasets import SPECS
 from sinergi.feedback import (
     FileFacts,
+    OutlierFacts,
     RowFacts,
     district_lines,
     notice_line,
@@ -56,6 +57,23 @@ def _dtks_before(conn, wh, period: Period) -> set[str]:
         (period.first_day,),
     )
     return {row[0] for row in rows}
+
+
+def _outliers(conn, wh, period: Period, marts: dict[str, int]) -> dict[str, list[OutlierFacts]]:
+    """The period's rows of ``marts.fct_outliers`` by district (none before its first build)."""
+    if "fct_outliers" not in marts:
+        return {}
+    rows = wh.execute(
+        conn,
+        "select district_code, dataset, indicator, breakdown, method, value, previous_value, "
+        "relative_change, history_months, baseline_median, direction from marts.fct_outliers "
+        "where period = %s order by district_code, dataset, indicator, breakdown, method",
+        (period.first_day,),
+    )
+    out: dict[str, list[OutlierFacts]] = {}
+    for district, *facts in rows:
+        out.setdefault(district, []).append(OutlierFacts(*facts))
+    return out
 
 
 def _write_feedback(folder: Path, district: str, lines: list[list], summary: list[list]) -> Path:
@@ -118,6 +136,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             (period.first_day,),
         )
         marts = mart_row_counts(wh, conn)
+        outliers = _outliers(conn, wh, period, marts)
         notices = _district_notices(wh, conn, period)
         unplaced = notices.pop("", [])
         dtks_before = _dtks_before(conn, wh, period)
@@ -152,6 +171,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             notices.get(district, []),
             district in dtks_before,
             warnings_by_district.get(district, []),
+            outliers.get(district, []),
         )
         _write_feedback(feedback_dir, district, lines, overview)
     if unplaced:
