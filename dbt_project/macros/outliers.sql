@@ -6,21 +6,6 @@
     `.env.example`.
 -#}
 
-{#- The continuous median of `expression` within a group (an aggregate, not a window).
-    PostgreSQL has it only as the ordered-set aggregate percentile_cont; DuckDB's
-    quantile_cont is the same interpolation, so both engines give identical numbers. -#}
-{% macro median_of(expression) -%}
-    {{ return(adapter.dispatch('median_of', 'sinergi')(expression)) }}
-{%- endmacro %}
-
-{% macro default__median_of(expression) -%}
-    percentile_cont(0.5) within group (order by {{ expression }})
-{%- endmacro %}
-
-{% macro duckdb__median_of(expression) -%}
-    quantile_cont({{ expression }}, 0.5)
-{%- endmacro %}
-
 {#- |modified z-score| above which a figure is an outlier (DHIS2's default 3.5). -#}
 {% macro outlier_threshold() -%}
     {%- set configured = var('outlier_threshold', env_var('SINERGI_OUTLIER_THRESHOLD', '3.5')) -%}
@@ -51,4 +36,43 @@
     same double (PostgreSQL has no round(double, n)). -#}
 {% macro rounded(expression, digits) -%}
     cast(round(cast({{ expression }} as decimal(24, 6)), {{ digits }}) as double precision)
+{%- endmacro %}
+
+{#- Per group of `keys` in the CTE `relation`: how many rows (`observations`), the median of
+    `value` (`baseline_median`) and the median absolute deviation around it (`baseline_mad`),
+    the two statistics of a modified z-score. A parenthesised subquery to select from. -#}
+{% macro median_and_mad(relation, value, keys) -%}
+    (
+        select
+            {%- for key in keys %}
+            medians.{{ key }},
+            {%- endfor %}
+            medians.observations,
+            medians.baseline_median,
+            {{ median_of('abs(observed.' ~ value ~ ' - medians.baseline_median)') }}
+                as baseline_mad
+        from (
+            select
+                {{ keys | join(', ') }},
+                count(*) as observations,
+                {{ median_of(value) }} as baseline_median
+            from {{ relation }}
+            group by {{ keys | join(', ') }}
+        ) as medians
+        inner join {{ relation }} as observed
+            on {{ same_keys('medians', 'observed', keys) }}
+        group by
+            {%- for key in keys %}
+            medians.{{ key }},
+            {%- endfor %}
+            medians.observations,
+            medians.baseline_median
+    )
+{%- endmacro %}
+
+{#- `left.k = right.k and ...` for every column of `keys`: a join on one figure. -#}
+{% macro same_keys(left, right, keys) -%}
+    {%- for key in keys -%}
+        {% if not loop.first %} and {% endif %}{{ left }}.{{ key }} = {{ right }}.{{ key }}
+    {%- endfor -%}
 {%- endmacro %}

@@ -189,6 +189,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         "feedback_dir": str(feedback_dir),
     }
     summary["data_docs"] = str(_data_docs(settings, unchanged=bool(build.get("unchanged"))))
+    summary["bulletin"] = _bulletin(period, settings, marts)
     (folder / "summary.json").write_text(
         scrub_identifiers(json.dumps(summary, indent=2)), encoding="utf-8"
     )
@@ -208,6 +209,30 @@ def _data_docs(settings: Settings, unchanged: bool) -> Path:
         log.info("Data Docs unchanged (no new file version): kept %s", index)
         return index
     return build_site(settings)
+
+
+def _bulletin(period: Period, settings: Settings, marts: dict[str, int]) -> str | None:
+    """The programme managers' bulletin (``sinergi.bulletin``), from the marts as they are.
+
+    Not written while a mart it reads does not exist yet (dbt never succeeded): the summary
+    then says so instead of pointing to a page of empty figures.
+    """
+    from sinergi.bulletin import build
+    from sinergi.bulletin.data import MARTS_READ
+
+    absent = [name for name in MARTS_READ if name not in marts]
+    if absent:
+        log.warning("no bulletin for %s: marts not built yet (%s)", period, ", ".join(absent))
+        return None
+    return str(build(period, settings.reports_dir, settings.warehouse_url))
+
+
+def _bulletin_line(summary: dict) -> str:
+    """The bulletin as links relative to summary.md (which sits in ``<reports>/<period>/``)."""
+    if not summary.get("bulletin"):
+        return "Bulletin: not written, the marts are not built yet"
+    pdf = f"bulletin/buletin-{summary['period']}.pdf"
+    return f"Bulletin: [bulletin/index.html](bulletin/index.html) (PDF: [{pdf}]({pdf}))"
 
 
 def mart_row_counts(wh, conn) -> dict[str, int]:
@@ -247,6 +272,7 @@ def render_summary(summary: dict) -> str:
     lines += [
         "",
         f"District feedback: {summary['feedback_dir']}",
+        _bulletin_line(summary),
         f"Validation reports (Great Expectations Data Docs): {summary.get('data_docs')}",
         f"dbt docs: {summary.get('dbt_docs')}",
         "",

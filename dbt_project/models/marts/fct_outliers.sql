@@ -8,6 +8,8 @@
 --                    against the median and MAD of every district's change of that figure
 --                    (a jump or drop the rest of the province did not see).
 -- Figures that were not reported (NULL in the marts) are never history and never scored.
+{%- set figure_keys = ['district_code', 'dataset', 'indicator', 'breakdown'] %}
+{%- set change_keys = ['dataset', 'indicator', 'breakdown'] %}
 with
 
 program_reach as (
@@ -124,70 +126,26 @@ figures_with_previous_month as (
             as relative_change
     from figures_numbered as figures
     left join figures_numbered as previous_month
-        on figures.district_code = previous_month.district_code
-        and figures.dataset = previous_month.dataset
-        and figures.indicator = previous_month.indicator
-        and figures.breakdown = previous_month.breakdown
+        on {{ same_keys('figures', 'previous_month', figure_keys) }}
         and figures.month_number - 1 = previous_month.month_number
 ),
 
 history_pairs as (
     select
-        figures.period,
-        figures.district_code,
-        figures.dataset,
-        figures.indicator,
-        figures.breakdown,
+        figures.*,
         earlier.value as earlier_value
     from figures_numbered as figures
     inner join figures_numbered as earlier
-        on figures.district_code = earlier.district_code
-        and figures.dataset = earlier.dataset
-        and figures.indicator = earlier.indicator
-        and figures.breakdown = earlier.breakdown
+        on {{ same_keys('figures', 'earlier', figure_keys) }}
         and earlier.month_number < figures.month_number
         and earlier.month_number >= figures.month_number - 12
 ),
 
-history_medians as (
-    select
-        period,
-        district_code,
-        dataset,
-        indicator,
-        breakdown,
-        count(*) as history_months,
-        {{ median_of('earlier_value') }} as baseline_median
-    from history_pairs
-    group by period, district_code, dataset, indicator, breakdown
-),
-
 history_baselines as (
-    select
-        history_medians.period,
-        history_medians.district_code,
-        history_medians.dataset,
-        history_medians.indicator,
-        history_medians.breakdown,
-        history_medians.history_months,
-        history_medians.baseline_median,
-        {{ median_of('abs(history_pairs.earlier_value - history_medians.baseline_median)') }}
-            as baseline_mad
-    from history_medians
-    inner join history_pairs
-        on history_medians.period = history_pairs.period
-        and history_medians.district_code = history_pairs.district_code
-        and history_medians.dataset = history_pairs.dataset
-        and history_medians.indicator = history_pairs.indicator
-        and history_medians.breakdown = history_pairs.breakdown
-    group by
-        history_medians.period,
-        history_medians.district_code,
-        history_medians.dataset,
-        history_medians.indicator,
-        history_medians.breakdown,
-        history_medians.history_months,
-        history_medians.baseline_median
+    select *
+    from
+        {{ median_and_mad('history_pairs', 'earlier_value', ['period'] + figure_keys) }}
+            as baselines
 ),
 
 -- a perfectly steady history has MAD 0: the MAD is taken as at least 1 and 5 % of the
@@ -195,7 +153,7 @@ history_baselines as (
 history_scored as (
     select
         figures.*,
-        history_baselines.history_months,
+        history_baselines.observations as history_months,
         history_baselines.baseline_median,
         history_baselines.baseline_mad,
         'history' as method,
@@ -207,56 +165,25 @@ history_scored as (
         ) as score
     from figures_with_previous_month as figures
     inner join history_baselines
-        on figures.period = history_baselines.period
-        and figures.district_code = history_baselines.district_code
-        and figures.dataset = history_baselines.dataset
-        and figures.indicator = history_baselines.indicator
-        and figures.breakdown = history_baselines.breakdown
-    where history_baselines.history_months >= {{ outlier_min_history() }}
+        on {{ same_keys('figures', 'history_baselines', ['period'] + figure_keys) }}
+    where history_baselines.observations >= {{ outlier_min_history() }}
 ),
 
-province_change_medians as (
-    select
-        period,
-        dataset,
-        indicator,
-        breakdown,
-        count(*) as districts_compared,
-        {{ median_of('relative_change') }} as baseline_median
-    from figures_with_previous_month
+changes as (
+    select * from figures_with_previous_month
     where relative_change is not null
-    group by period, dataset, indicator, breakdown
 ),
 
 province_change_baselines as (
-    select
-        province_change_medians.period,
-        province_change_medians.dataset,
-        province_change_medians.indicator,
-        province_change_medians.breakdown,
-        province_change_medians.districts_compared,
-        province_change_medians.baseline_median,
-        {{ median_of(
-            'abs(figures.relative_change - province_change_medians.baseline_median)'
-        ) }} as baseline_mad
-    from province_change_medians
-    inner join figures_with_previous_month as figures
-        on province_change_medians.period = figures.period
-        and province_change_medians.dataset = figures.dataset
-        and province_change_medians.indicator = figures.indicator
-        and province_change_medians.breakdown = figures.breakdown
-    where figures.relative_change is not null
-    group by
-        province_change_medians.period,
-        province_change_medians.dataset,
-        province_change_medians.indicator,
-        province_change_medians.breakdown,
-        province_change_medians.districts_compared,
-        province_change_medians.baseline_median
+    select *
+    from
+        {{ median_and_mad('changes', 'relative_change', ['period'] + change_keys) }}
+            as baselines
 ),
 
 -- compared only when at least 5 districts reported the figure both months; the MAD of the
--- changes is taken as at least 0.05 (5 percentage points), the noise of a steady month
+-- changes is taken as at least 0.05 (5 percentage points), the noise of a steady month; a
+-- figure under 10 in both months is not compared (3 -> 4 is +33 % and no signal)
 province_change_scored as (
     select
         figures.*,
@@ -266,15 +193,12 @@ province_change_scored as (
         'province_change' as method,
         0.6745 * (figures.relative_change - province_change_baselines.baseline_median)
         / greatest(province_change_baselines.baseline_mad, 0.05) as score
-    from figures_with_previous_month as figures
+    from changes as figures
     inner join province_change_baselines
-        on figures.period = province_change_baselines.period
-        and figures.dataset = province_change_baselines.dataset
-        and figures.indicator = province_change_baselines.indicator
-        and figures.breakdown = province_change_baselines.breakdown
+        on {{ same_keys('figures', 'province_change_baselines', ['period'] + change_keys) }}
     where
-        figures.relative_change is not null
-        and province_change_baselines.districts_compared >= 5
+        province_change_baselines.observations >= 5
+        and greatest(figures.value, figures.previous_value) >= 10
 ),
 
 scored as (
