@@ -13,11 +13,13 @@ padding:12px;line-height:1.4}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.4em 0 .3em;
 border-bottom:2px solid #4575b4}
 p.reading{margin:.2em 0 .6em}svg{width:100%;height:auto;display:block}
+.chart{overflow-x:auto}.chart svg{min-width:600px}
 table{border-collapse:collapse;width:100%;font-size:.85em}
 th,td{border:1px solid #ccc;padding:3px 5px;text-align:left;vertical-align:top}
 th{background:#f0f0f0}.meta{color:#555;font-size:.9em}
 .table-wrap{overflow-x:auto}
-@media print{body{max-width:none}h2{break-after:avoid}svg,tr{break-inside:avoid}}
+@media print{body{max-width:none}h2{break-after:avoid}svg,tr{break-inside:avoid}
+.chart svg{min-width:0}}
 """
 
 
@@ -47,7 +49,10 @@ def render(title: str, meta: str, sections: list[dict], pdf_name: str) -> str:
         parts.append(f'<section id="{section["id"]}"><h2>{escape(section["title"])}</h2>')
         parts.append(f'<p class="reading">{escape(section["reading"])}</p>')
         if section.get("chart"):
-            parts.append(svg.render(section["chart"], section["reading"]))
+            # on a phone the chart keeps a readable size and scrolls sideways
+            parts.append(
+                f'<div class="chart">{svg.render(section["chart"], section["reading"])}</div>'
+            )
         if section.get("table"):
             parts.append(_table(*section["table"]))
         parts.append("</section>")
