@@ -26,18 +26,19 @@ def test_unchanged_inputs_give_the_same_fingerprint_and_each_input_changes_it(
     monkeypatch.setattr(marts_inputs, "project_files", lambda: [model])
     monkeypatch.setattr(marts_inputs, "DBT_PROJECT_DIR", tmp_path)
 
-    first = marts_inputs.fingerprint(wh, 4)
-    assert marts_inputs.fingerprint(wh, 4) == first  # nothing new
+    first = marts_inputs.fingerprint(wh, {"eligible_max_decile": 4})
+    assert marts_inputs.fingerprint(wh, {"eligible_max_decile": 4}) == first  # nothing new
 
     seen = {first}
     record_processed_period(wh, Period.parse("2025-03"))  # a new processed period
-    seen.add(marts_inputs.fingerprint(wh, 4))
+    seen.add(marts_inputs.fingerprint(wh, {"eligible_max_decile": 4}))
     load_judged_version(wh, judged_folder(tmp_path / "v1", 1, "a" * 64))  # a new version
-    seen.add(marts_inputs.fingerprint(wh, 4))
-    seen.add(marts_inputs.fingerprint(wh, 5))  # another eligibility threshold
+    seen.add(marts_inputs.fingerprint(wh, {"eligible_max_decile": 4}))
+    seen.add(marts_inputs.fingerprint(wh, {"eligible_max_decile": 5}))  # another threshold
+    seen.add(marts_inputs.fingerprint(wh, {"eligible_max_decile": 4, "outlier_threshold": 3.0}))
     model.write_text("select 2")  # a changed model
-    seen.add(marts_inputs.fingerprint(wh, 4))
-    assert len(seen) == 5
+    seen.add(marts_inputs.fingerprint(wh, {"eligible_max_decile": 4}))
+    assert len(seen) == 6
 
 
 def test_the_last_successful_build_is_remembered(wh):

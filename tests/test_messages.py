@@ -19,6 +19,7 @@ PARAMETERS = {
     "column", "value", "allowed", "range", "period", "district", "program", "shape", "cause",
     "columns", "where", "expected", "dataset", "rejected", "total", "share", "limit", "loaded",
     "count", "length", "row",
+    "indicator", "breakdown", "direction", "median", "months", "change", "previous",
 }  # fmt: skip
 CATALOGUES = {
     "row": m.ROW_MESSAGES,
@@ -26,6 +27,7 @@ CATALOGUES = {
     "status": m.FILE_STATUS_MESSAGES,
     "notice": m.NOTICE_MESSAGES,
     "systemic": m.SYSTEMIC_MESSAGES,
+    "outlier": m.OUTLIER_MESSAGES,
 }
 
 
@@ -68,7 +70,7 @@ def test_templates_use_known_parameters_and_no_english(kind):
         for text in message.values():
             assert m.template_fields(text) <= PARAMETERS, (code, m.template_fields(text))
             assert not ENGLISH.search(re.sub(r"\{\w+\}", "", text)), (code, text)
-    for text in [*m.SHAPE_MESSAGES.values(), *m.PHRASES.values()]:
+    for text in [*m.SHAPE_MESSAGES.values(), *m.PHRASES.values(), *m.OUTLIER_WORDS.values()]:
         assert not ENGLISH.search(re.sub(r"\{\w+\}", "", text)), text
 
 

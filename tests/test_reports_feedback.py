@@ -11,6 +11,7 @@ from sinergi.feedback import (
     COLUMNS,
     DELIMITER,
     FileFacts,
+    OutlierFacts,
     RowFacts,
     describe_identifier,
     district_lines,
@@ -117,6 +118,40 @@ def test_missing_datasets_and_dtks_carried_forward():
     assert dtks[2] == "INFORMASI" and "tetap berlaku" in dtks[6]
     lines, _ = district_lines("3578", "2025-12", [_penerima()], [], [], False)
     assert any(line[8] == "missing" and "dtks" in line[6] for line in lines)
+
+
+def test_outliers_are_indonesian_warnings_on_their_file_never_rejections():
+    jump = OutlierFacts(
+        "penerima_bantuan", "recipients", "PKH", "history", 300.0, 101.0, 1.9703, 4, 100.5, "UP"
+    )
+    drop = OutlierFacts(
+        "penerima_bantuan", "amount_disbursed_idr", "BPNT", "province_change",
+        1250000.0, 5000000.0, -0.75, None, 0.02, "DOWN",
+    )  # fmt: skip
+    other_dataset = OutlierFacts("ppks", "total_count", "PPKS01 LUAR_UPT", "history",
+                                 9.0, 1.0, 8.0, 3, 1.0, "UP")  # fmt: skip
+    files = [_penerima()]
+    lines, summary = district_lines(
+        "3578", "2025-12", files, [], [], True, outliers=[jump, drop, other_dataset]
+    )
+    warned = [line for line in lines if line[8].startswith("outlier:")]
+    assert [line[8] for line in warned] == ["outlier:province_change", "outlier:history"]
+    assert all(line[2] == "PERINGATAN" and line[0] == "penerima_bantuan.csv" for line in warned)
+    assert all("jauh berbeda dari bulan-bulan sebelumnya — mohon periksa kembali" in line[6]
+               for line in warned)  # fmt: skip
+    history = warned[1]
+    assert "jumlah penerima bantuan PKH = 300" in history[6]
+    assert "naik; median 100,5 dari 4 bulan" in history[6] and history[4] == "nik"
+    province = warned[0]
+    assert "nilai bantuan tersalur (Rp) BPNT = 1.250.000" in province[6]
+    assert "turun -75,0 % dari bulan lalu (5.000.000)" in province[6]
+    assert "median perubahan kabupaten/kota lain +2,0 %" in province[6]
+    assert not any("DITOLAK" in line[2] for line in lines)  # warnings, never rejections
+    assert lines[0][8] == "PARTIAL"  # the file's own status is unchanged
+    assert summary[1][:2] == ["penerima_bantuan.csv", "PERINGATAN"]
+    assert "2 angka jauh berbeda" in summary[1][2]
+    # ppks was not sent: its outlier (impossible in practice) is not attached anywhere
+    assert not any(line[0].startswith("ppks") and line[2] == "PERINGATAN" for line in lines)
 
 
 def test_misnamed_file_notice_gives_the_right_name():

@@ -162,7 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         states[text] = _run_logged(text, logs / f"run-{text}.log")
     for text in periods:
         print_summary(settings, Period.parse(text))
-    print(f"Reports (summaries, district feedback, Data Docs): {settings.reports_dir}")
+    print(f"Reports (summaries, district feedback, bulletins, Data Docs): {settings.reports_dir}")
     from sinergi.warehouse.url import redact
 
     print(f"Warehouse: {redact(settings.warehouse_url)}")

@@ -50,6 +50,21 @@ class Settings:
     deadline_alerts: bool
     data_dir: Path
     limits: InputLimits = field(default_factory=InputLimits)  # docs/input-limits.md
+    outlier_threshold: float = 3.5  # marts.fct_outliers: |modified z-score| above it
+    outlier_min_history: int = 3  # previous months a district needs to be scored
+
+    @property
+    def dbt_vars(self) -> dict[str, float | int]:
+        """The settings dbt models read as vars (macros/eligibility.sql, macros/outliers.sql).
+
+        Passed to every ``dbt build`` and hashed into the marts' inputs fingerprint, so a
+        changed threshold rebuilds the marts.
+        """
+        return {
+            "eligible_max_decile": self.eligible_max_decile,
+            "outlier_threshold": self.outlier_threshold,
+            "outlier_min_history": self.outlier_min_history,
+        }
 
     @cached_property
     def pii_key(self) -> bytes:
@@ -148,7 +163,16 @@ def load_settings() -> Settings:
         deadline_alerts=_env("SINERGI_DEADLINE_ALERTS", "false").lower() in ("1", "true", "yes"),
         data_dir=data_dir,
         limits=load_limits(),
+        outlier_threshold=_positive("SINERGI_OUTLIER_THRESHOLD", 3.5),
+        outlier_min_history=_outlier_min_history(),
     )
+
+
+def _outlier_min_history() -> int:
+    months = int(_env("SINERGI_OUTLIER_MIN_HISTORY", "3"))
+    if not 2 <= months <= 12:
+        raise ValueError(f"SINERGI_OUTLIER_MIN_HISTORY must be from 2 to 12 months, got {months}")
+    return months
 
 
 def _positive(name: str, default: float) -> float:

@@ -27,6 +27,8 @@ from sinergi.messages import (
     FILE_STATUS_MESSAGES,
     NOTICE_FALLBACK,
     NOTICE_MESSAGES,
+    OUTLIER_MESSAGES,
+    OUTLIER_WORDS,
     PHRASES,
     ROW_MESSAGES,
     SHAPE_MESSAGES,
@@ -84,6 +86,75 @@ class RowFacts:
     row_number: int
     codes: str
     original_values: str
+
+
+@dataclass
+class OutlierFacts:
+    """One row of ``marts.fct_outliers`` for the district and period (no personal data)."""
+
+    dataset: str
+    indicator: str
+    breakdown: str
+    method: str
+    value: float
+    previous_value: float | None
+    relative_change: float | None
+    history_months: int | None
+    baseline_median: float
+    direction: str
+
+
+#: The contract column an outlier's figure is counted from (the feedback's ``kolom``).
+_OUTLIER_COLUMNS = {
+    "recipients": "nik",
+    "amount_disbursed_idr": "nilai_bantuan",
+    "total_count": "jumlah",
+    "resource_count": "jumlah",
+    "eligible_households": "no_kk",
+}
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """A figure as an Indonesian reader writes it: ``1.250.000``, ``12,5``; ``-`` when None."""
+    if value is None:
+        return PHRASES["none"]
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def percent(fraction: float | None, digits: int = 1, signed: bool = True) -> str:
+    """``+12,5 %`` for 0.125 (``12,5 %`` unsigned); ``-`` when None."""
+    if fraction is None:
+        return PHRASES["none"]
+    return ("+" if signed and fraction > 0 else "") + number(fraction * 100, digits) + " %"
+
+
+def outlier_lines(file: FileFacts, outliers: list[OutlierFacts]) -> list[list[str]]:
+    """One warning line per figure of the file far from the district's usual ones: the
+    data stays loaded, the operator is asked to check it (``marts.fct_outliers``)."""
+    lines = []
+    for outlier in sorted(outliers, key=lambda o: (o.indicator, o.breakdown, o.method)):
+        params = {
+            "indicator": OUTLIER_WORDS.get(outlier.indicator, outlier.indicator),
+            "breakdown": "" if outlier.breakdown == "ALL" else outlier.breakdown,
+            "value": number(outlier.value),
+            "direction": OUTLIER_WORDS.get(outlier.direction, outlier.direction),
+            "months": outlier.history_months,
+            "previous": number(outlier.previous_value),
+        }
+        if outlier.method == "province_change":
+            params["change"] = percent(outlier.relative_change)
+            params["median"] = percent(outlier.baseline_median)
+        else:
+            params["median"] = number(outlier.baseline_median, 1).removesuffix(",0")
+        message = OUTLIER_MESSAGES[outlier.method]
+        problem = " ".join(render(message["problem"], **params).split())
+        lines.append(
+            [file.file_name, file.version, STATUS_LABELS["WARNING"], "",
+             _OUTLIER_COLUMNS.get(outlier.indicator, ""), params["value"],
+             problem, render(message["action"], **params), f"outlier:{outlier.method}"]
+        )  # fmt: skip
+    return lines
 
 
 def column_of(code: str, dataset: str = "") -> str:
@@ -402,11 +473,13 @@ def district_lines(
     notices: list[tuple[str, str, str]],
     dtks_before: bool,
     warnings: list[RowFacts] = (),
+    outliers: list[OutlierFacts] = (),
 ) -> tuple[list[list], list[list]]:
     """(detail lines, summary lines) of one district's feedback, grouped by file.
 
     ``warnings`` are kept rows with a warning code (no cell values): listed after the file's
-    rejected rows, never counted among its causes.
+    rejected rows, never counted among its causes. ``outliers`` are the period's figures far
+    from the district's usual ones: warnings after those, on the file of their dataset.
     """
     context = {"district": district, "period": period_text, "allowed": {}}
     context["allowed"] = {ds: _allowed(ds) for ds in SPECS}
@@ -424,6 +497,14 @@ def district_lines(
         lines += row_lines(file, own, context)
         kept = [w for w in warnings if w.dataset == file.dataset and w.version == file.version]
         lines += row_lines(file, kept, context)
+        far = [o for o in outliers if o.dataset == file.dataset]
+        if far and file.status in ("ACCEPTED", "PARTIAL"):
+            lines += outlier_lines(file, far)
+            message = OUTLIER_MESSAGES["summary"]
+            summary.append(
+                [head[0], STATUS_LABELS["WARNING"]]
+                + [render(message[part], count=len(far)) for part in ("problem", "action")]
+            )
     for dataset in SPECS:
         if dataset not in sent:
             line = missing_line(dataset, dataset == "dtks" and dtks_before, context)

@@ -2,7 +2,8 @@
 
 The marts are a function of the file versions recorded in ``audit.file_versions`` (append-only:
 a version's rows in ``raw`` never change once committed), the processed periods, the dbt
-project (models, macros, seeds, tests) and the eligibility threshold. Nothing in them depends
+project (models, macros, seeds, tests) and the settings dbt reads as vars (eligibility and
+outlier thresholds). Nothing in them depends
 on the clock. :func:`fingerprint` hashes exactly those inputs; when it equals the fingerprint
 of the last successful build (``audit.mart_builds``), building again would produce the same
 marts, so the run skips dbt and dbt docs and its summary says so. Rows deleted from the
@@ -12,6 +13,7 @@ warehouse by hand are outside this promise (they need ``dbt build --full-refresh
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sinergi.dbt import DBT_PROJECT_DIR, project_files
@@ -20,8 +22,9 @@ from sinergi.warehouse.connection import Warehouse
 from sinergi.warehouse.schema import FILE_VERSIONS, MART_BUILDS, PROCESSED_PERIODS
 
 
-def fingerprint(wh: Warehouse, eligible_max_decile: int) -> str:
-    """SHA-256 over the recorded versions and periods, the dbt project and the threshold."""
+def fingerprint(wh: Warehouse, dbt_vars: Mapping[str, object]) -> str:
+    """SHA-256 over the recorded versions and periods, the dbt project and the dbt vars
+    (``Settings.dbt_vars``)."""
     digest = hashlib.sha256()
     with wh.connect() as conn:
         versions = wh.execute(
@@ -33,7 +36,8 @@ def fingerprint(wh: Warehouse, eligible_max_decile: int) -> str:
     digest.update(
         f"versions:{versions[0]}:{versions[1]}\nperiods:{periods[0]}:{periods[1]}\n".encode()
     )
-    digest.update(f"decile:{eligible_max_decile}\n".encode())
+    for name, value in sorted(dbt_vars.items()):
+        digest.update(f"var:{name}={value}\n".encode())
     for path in project_files():
         digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())

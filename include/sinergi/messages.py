@@ -23,6 +23,7 @@ STATUS_LABELS: dict[str, str] = {
     "MISSING": "TIDAK ADA",
     "IGNORED": "DIABAIKAN",
     "INFO": "INFORMASI",
+    "WARNING": "PERINGATAN",
 }
 
 #: Row-level reason codes (the part before ``:<column>``), contract §4-§5.
@@ -205,6 +206,43 @@ SYSTEMIC_MESSAGES: dict[str, dict[str, str]] = {
         "action": "Kemungkinan format kolom salah atau kolom tergeser; perbaiki kolom {column} "
         "untuk seluruh berkas",
     },
+}
+
+#: A figure far from the district's usual ones (``marts.fct_outliers``, by its ``method``): a
+#: warning to check, never a rejection; the data stays loaded.
+OUTLIER_MESSAGES: dict[str, dict[str, str]] = {
+    "history": {
+        "problem": "Peringatan (data tetap dimuat): {indicator} {breakdown} = {value}, "
+        "jauh berbeda dari bulan-bulan sebelumnya — mohon periksa kembali "
+        "({direction}; median {median} dari {months} bulan sebelumnya)",
+        "action": "Periksa kembali angka ini di berkas; jika benar tidak perlu tindakan, "
+        "jika salah kirim ulang berkas yang sudah diperbaiki",
+    },
+    "province_change": {
+        "problem": "Peringatan (data tetap dimuat): {indicator} {breakdown} = {value}, "
+        "jauh berbeda dari bulan-bulan sebelumnya — mohon periksa kembali "
+        "({direction} {change} dari bulan lalu ({previous}), sedangkan median perubahan "
+        "kabupaten/kota lain {median})",
+        "action": "Periksa kembali angka ini di berkas; jika benar tidak perlu tindakan, "
+        "jika salah kirim ulang berkas yang sudah diperbaiki",
+    },
+    # the summary sheet: one line per file with outliers
+    "summary": {
+        "problem": "Peringatan: {count} angka jauh berbeda dari bulan-bulan sebelumnya — "
+        "mohon periksa kembali (rincian di lembar Rincian)",
+        "action": "Periksa kembali angka-angka tersebut; data tetap dimuat",
+    },
+}
+
+#: The figures of ``marts.fct_outliers`` (its ``indicator``) and their direction, as read.
+OUTLIER_WORDS: dict[str, str] = {
+    "recipients": "jumlah penerima bantuan",
+    "amount_disbursed_idr": "nilai bantuan tersalur (Rp)",
+    "total_count": "jumlah PPKS",
+    "resource_count": "jumlah PSKS",
+    "eligible_households": "jumlah rumah tangga layak DTKS",
+    "UP": "naik",
+    "DOWN": "turun",
 }
 
 #: Texts that describe a NIK / No. KK shape problem without echoing the value.

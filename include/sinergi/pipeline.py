@@ -161,7 +161,7 @@ def marts_to_build(period: Period, settings: Settings) -> str:
     a re-run with nothing new then skips dbt and dbt docs.
     """
     wh = open_warehouse(settings.warehouse_url)
-    inputs = fingerprint(wh, settings.eligible_max_decile)
+    inputs = fingerprint(wh, settings.dbt_vars)
     if inputs == last_built(wh):
         log.info(
             "%s: nothing new since the marts were last built (inputs %s): dbt and dbt docs "
@@ -190,7 +190,7 @@ def dbt_build(settings: Settings, select: list[str] | None = None):
     return run_dbt(
         ["build", *(["--select", *select] if select else [])],
         settings.warehouse_url,
-        vars={"eligible_max_decile": settings.eligible_max_decile},
+        vars=settings.dbt_vars,
         raise_on_failure=False,
     )
 

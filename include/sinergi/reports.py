@@ -19,6 +19,7 @@ from sinergi.datadocs import build_site
 from sinergi.datasets import SPECS
 from sinergi.feedback import (
     FileFacts,
+    OutlierFacts,
     RowFacts,
     district_lines,
     notice_line,
@@ -56,6 +57,23 @@ def _dtks_before(conn, wh, period: Period) -> set[str]:
         (period.first_day,),
     )
     return {row[0] for row in rows}
+
+
+def _outliers(conn, wh, period: Period, marts: dict[str, int]) -> dict[str, list[OutlierFacts]]:
+    """The period's rows of ``marts.fct_outliers`` by district (none before its first build)."""
+    if "fct_outliers" not in marts:
+        return {}
+    rows = wh.execute(
+        conn,
+        "select district_code, dataset, indicator, breakdown, method, value, previous_value, "
+        "relative_change, history_months, baseline_median, direction from marts.fct_outliers "
+        "where period = %s order by district_code, dataset, indicator, breakdown, method",
+        (period.first_day,),
+    )
+    out: dict[str, list[OutlierFacts]] = {}
+    for district, *facts in rows:
+        out.setdefault(district, []).append(OutlierFacts(*facts))
+    return out
 
 
 def _write_feedback(folder: Path, district: str, lines: list[list], summary: list[list]) -> Path:
@@ -118,6 +136,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             (period.first_day,),
         )
         marts = mart_row_counts(wh, conn)
+        outliers = _outliers(conn, wh, period, marts)
         notices = _district_notices(wh, conn, period)
         unplaced = notices.pop("", [])
         dtks_before = _dtks_before(conn, wh, period)
@@ -152,6 +171,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
             notices.get(district, []),
             district in dtks_before,
             warnings_by_district.get(district, []),
+            outliers.get(district, []),
         )
         _write_feedback(feedback_dir, district, lines, overview)
     if unplaced:
@@ -169,6 +189,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         "feedback_dir": str(feedback_dir),
     }
     summary["data_docs"] = str(_data_docs(settings, unchanged=bool(build.get("unchanged"))))
+    summary["bulletin"] = _bulletin(period, settings, marts)
     (folder / "summary.json").write_text(
         scrub_identifiers(json.dumps(summary, indent=2)), encoding="utf-8"
     )
@@ -188,6 +209,30 @@ def _data_docs(settings: Settings, unchanged: bool) -> Path:
         log.info("Data Docs unchanged (no new file version): kept %s", index)
         return index
     return build_site(settings)
+
+
+def _bulletin(period: Period, settings: Settings, marts: dict[str, int]) -> str | None:
+    """The programme managers' bulletin (``sinergi.bulletin``), from the marts as they are.
+
+    Not written while a mart it reads does not exist yet (dbt never succeeded): the summary
+    then says so instead of pointing to a page of empty figures.
+    """
+    from sinergi.bulletin import build
+    from sinergi.bulletin.data import MARTS_READ
+
+    absent = [name for name in MARTS_READ if name not in marts]
+    if absent:
+        log.warning("no bulletin for %s: marts not built yet (%s)", period, ", ".join(absent))
+        return None
+    return str(build(period, settings.reports_dir, settings.warehouse_url))
+
+
+def _bulletin_line(summary: dict) -> str:
+    """The bulletin as links relative to summary.md (which sits in ``<reports>/<period>/``)."""
+    if not summary.get("bulletin"):
+        return "Bulletin: not written, the marts are not built yet"
+    pdf = f"bulletin/buletin-{summary['period']}.pdf"
+    return f"Bulletin: [bulletin/index.html](bulletin/index.html) (PDF: [{pdf}]({pdf}))"
 
 
 def mart_row_counts(wh, conn) -> dict[str, int]:
@@ -227,6 +272,7 @@ def render_summary(summary: dict) -> str:
     lines += [
         "",
         f"District feedback: {summary['feedback_dir']}",
+        _bulletin_line(summary),
         f"Validation reports (Great Expectations Data Docs): {summary.get('data_docs')}",
         f"dbt docs: {summary.get('dbt_docs')}",
         "",

@@ -19,7 +19,11 @@ from typing import Any
 
 import pytest
 
+from sinergi.bulletin import build as build_bulletin
 from sinergi.dbt import DbtRunError, run_dbt
+from sinergi.periods import Period
+from tests.integration.bulletin_checks import check_bulletin as bulletin_matches_marts
+from tests.integration.bulletin_checks import reach_labels, render_in_chromium
 from tests.integration.dbt_fixtures import (
     P1,
     P2,
@@ -50,6 +54,7 @@ MARTS = (
     "fct_psks",
     "fct_poverty",
     "fct_cross_district_duplicates",
+    "fct_outliers",
 )
 
 
@@ -553,15 +558,36 @@ def run_checks(marts: Marts, prefix: str = "check_") -> list[str]:
     return failures
 
 
+def _bulletin(warehouse, reports, period) -> Any:
+    return build_bulletin(Period(period.year, period.month), reports, warehouse.url)
+
+
 def test_marts_from_hand_made_fixtures(engine, tmp_path):
+    reports = tmp_path / "reports"
     with scratch_warehouse(engine, tmp_path) as warehouse:
         load_story(warehouse)
         marts = build(warehouse, tmp_path / "first")
         failures = run_checks(marts)
+        # the bulletins of December and January as the managers would get them
+        _bulletin(warehouse, reports, P2)
+        bulletin_matches_marts(_bulletin(warehouse, reports, P3), marts.tables, P3)
         load_correction(warehouse)
         corrected = build(warehouse, tmp_path / "correction")
         failures += run_checks(corrected, prefix="after_correction_")
+        # January's bulletin made again lists what the correction changed in December's
+        index = _bulletin(warehouse, reports, P3)
     assert not failures, "\n".join(failures)
+    bulletin_matches_marts(index, corrected.tables, P3)
+    html = index.read_text(encoding="utf-8")
+    before, after = (reach_labels(m.tables["fct_household_reach"], P2) for m in (marts, corrected))
+    changed = sorted(d for d in before if before[d] != after[d])
+    assert changed == ["3507"]  # the corrected district, and only it
+    assert "buletin Desember 2025 berubah" in html
+    assert "3507 Kabupaten Malang" in html[html.index('id="perubahan"') :]
+    january = reach_labels(corrected.tables["fct_household_reach"], P3)
+    render_in_chromium(
+        index, ["Buletin Sinergi", "3507 Kab. Malang", *filter(None, january.values())]
+    )
 
 
 def test_failing_build_raises_a_readable_error(engine, tmp_path):

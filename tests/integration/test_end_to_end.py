@@ -81,6 +81,7 @@ from tests.integration.independent import (
     postgres_running,
     shared_run,
 )
+from tests.integration.outlier_oracle import compute_outliers
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("e2e")]
 PERIODS = ("2025-01", "2025-02", "2025-03")  # from January: year-to-date over three months
@@ -694,3 +695,60 @@ def test_rerunning_a_period_changes_nothing(clean_run):
     assert dbt and set(dbt.values()) == {"skipped"}, dbt
     assert states[("check_marts_inputs", -1)] == "success"
     assert "Marts unchanged" in summary
+
+
+def test_outliers_match_an_independent_computation(clean_run):
+    """marts.fct_outliers against the same definitions computed in Python from the oracle's
+    marts (tests/integration/outlier_oracle.py): the same figures flagged, same scores."""
+    expected = compute_outliers(expected_marts(clean_run))
+    rows = query(clean_run, "select * from marts.fct_outliers")
+    got = {
+        (period_text(r["period"]), r["district_code"], r["dataset"], r["indicator"],
+         r["breakdown"], r["method"]): r
+        for r in rows
+    }  # fmt: skip
+    assert len(got) == len(rows)
+    assert set(got) == set(expected), (sorted(set(got) - set(expected))[:5],
+                                       sorted(set(expected) - set(got))[:5])  # fmt: skip
+    for key, want in expected.items():
+        assert got[key]["value"] == want["value"], key
+        assert got[key]["direction"] == want["direction"], key
+        assert abs(got[key]["score"] - want["score"]) <= 0.011, (key, got[key], want)
+
+
+def test_bulletin_per_period_and_outlier_warnings_in_feedback(clean_run):
+    """Each run's bulletin (HTML + PDF) names every district; every outlier of the
+    March run is a PERINGATAN line in its district's feedback (never a rejection)."""
+    from sinergi.config import load_settings
+
+    with environment(clean_run.result["env"]):
+        reports = load_settings().reports_dir
+    names = [r["district_name"] for r in query(clean_run, "select * from marts.dim_districts")]
+    for period in PERIODS:
+        folder = reports / period / "bulletin"
+        html = (folder / "index.html").read_text(encoding="utf-8")
+        assert (folder / f"buletin-{period}.pdf").stat().st_size > 1000
+        assert all(name in html for name in names)
+        assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+        assert "bulletin/index.html" in (reports / period / "summary.md").read_text()
+    outliers = query(
+        clean_run, "select * from marts.fct_outliers where period = %s",
+        (Period.parse(PERIODS[-1]).first_day,),
+    )  # fmt: skip
+    served = {
+        (r["district_code"], r["dataset"])
+        for r in query(
+            clean_run,
+            "select * from marts.fct_submissions where period = %s",
+            (Period.parse(PERIODS[-1]).first_day,),
+        )  # fmt: skip
+        if r["status"] in ("ACCEPTED", "PARTIAL")
+    }
+    for r in outliers:
+        if (r["district_code"], r["dataset"]) not in served:
+            continue
+        path = reports / PERIODS[-1] / "umpan-balik" / f"umpan-balik-{r['district_code']}.csv"
+        lines = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
+        warned = [line for line in lines if line[8] == f"outlier:{r['method']}"]
+        assert warned and all(line[2] == "PERINGATAN" for line in warned), r
+        assert any("jauh berbeda dari bulan-bulan sebelumnya" in line[6] for line in warned)
