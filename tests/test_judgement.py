@@ -173,7 +173,7 @@ def test_batch_pseudonyms_are_the_keyed_hmac_of_each_value(key):
 def test_find_duplicates_reports_both_codes_for_a_repeated_conflicting_row():
     keys = pd.DataFrame({"row_number": [2, 3, 4], "key": ["a", "a", "a"], "row": ["x", "x", "y"]})
     found, result = find_duplicates(keys, EXPECTATIONS_DIR / "suites")
-    assert result.success is False
+    assert result.report["success"] is False
     assert found == {
         2: ["duplicate_key"],
         3: ["exact_duplicate", "duplicate_key"],

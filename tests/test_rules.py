@@ -259,10 +259,14 @@ def test_oldest_birth_date_handles_leap_days():
 
 def test_reason_codes_come_from_the_gx_result():
     judged = judge("ppks", jumlah="6", kode_ppks="X")
-    failed = {
-        r.expectation_config.meta["reason_code"] for r in judged.result.results if not r.success
-    }
+    failed = {o.reason_code for o in judged.outcomes if not o.success}
     assert failed == {"total_mismatch", "unknown_code:kode_ppks"}
+    reported = {
+        r["expectation_config"]["meta"]["reason_code"]
+        for r in judged.report["results"]
+        if not r["success"]
+    }
+    assert reported == failed
 
 
 def test_every_reason_code_of_the_suites_has_a_failing_case_here():

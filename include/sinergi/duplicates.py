@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from sinergi.datasets import DatasetSpec
+from sinergi.gx_parts import PartResult, validate_parts
 from sinergi.judged_rows import normalised_value
-from sinergi.validation import outcomes, runner
 
 _SEP = "\x1f"  # joins normalised values into one comparable string per row / key
 
@@ -57,14 +57,30 @@ def duplicate_counts(keys: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def find_duplicates(keys: pd.DataFrame, suites_dir: Path) -> tuple[dict[int, list[str]], object]:
+def find_duplicates(keys: pd.DataFrame, suites_dir: Path):
     """Row number -> duplicate reason codes, read from the GX duplicates suite's results."""
-    if keys.empty:
-        return {}, None
-    frame = duplicate_counts(keys)
-    result = runner(suites_dir).validate("duplicates", frame, {})
-    found: dict[int, list[str]] = {}
-    for outcome in outcomes(result):
-        for row_number in sorted(outcome.unexpected_index):
-            found.setdefault(int(row_number), []).append(outcome.reason_code)
-    return {row: sorted(codes, reverse=True) for row, codes in sorted(found.items())}, result
+    return find_duplicates_in_files([keys], suites_dir)[0]
+
+
+def find_duplicates_in_files(
+    files: list[pd.DataFrame], suites_dir: Path
+) -> list[tuple[dict[int, list[str]], PartResult | None]]:
+    """:func:`find_duplicates` for several files' keys in ONE validation (``gx_parts``).
+
+    Duplicates are counted within each file; only the GX call is shared. A file without
+    rows that passed has nothing to judge (no result).
+    """
+    judged = [i for i, keys in enumerate(files) if not keys.empty]
+    out: list[tuple[dict[int, list[str]], PartResult | None]] = [({}, None)] * len(files)
+    if not judged:
+        return out
+    frames = [duplicate_counts(files[i]) for i in judged]
+    parts = validate_parts(suites_dir, "duplicates", frames, {}, set())
+    for i, part in zip(judged, parts, strict=True):
+        found: dict[int, list[str]] = {}
+        for outcome in part.outcomes:
+            for row_number in sorted(outcome.unexpected_index):
+                found.setdefault(int(row_number), []).append(outcome.reason_code)
+        codes = {row: sorted(c, reverse=True) for row, c in sorted(found.items())}
+        out[i] = (codes, part)
+    return out

@@ -16,6 +16,8 @@ still raise: they are worth a retry, bad data is not.
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from sinergi.datasets import SPECS
-from sinergi.duplicates import comparable_rows, find_duplicates
+from sinergi.duplicates import comparable_rows, find_duplicates, find_duplicates_in_files
 from sinergi.judged_rows import (
     VersionRef,
     drop_rows,
@@ -37,10 +39,10 @@ from sinergi.judged_rows import (
 from sinergi.limits import InputLimits
 from sinergi.periods import Period
 from sinergi.reading import UNREADABLE, FileRejected, file_too_large_detail, open_table
-from sinergi.rules import Context, judge_chunk
+from sinergi.rules import ChunkJudgement, Context, judge_chunk, judge_chunks
 from sinergi.scrub import scrub_identifiers
-from sinergi.validation import outcomes, sanitise
-from sinergi.warehouse.judged import JudgedVersion
+from sinergi.validation import ExpectationOutcome
+from sinergi.warehouse.judged import JudgedVersion, JudgedVersionError
 from sinergi.warehouse.schema import (
     RAW_TABLES,
     ROW_REJECTIONS,
@@ -65,6 +67,10 @@ __all__ = [
 ]
 
 ACCEPTED, PARTIAL, REJECTED = "ACCEPTED", "PARTIAL", "REJECTED"
+#: The judged-version folder's sanitised GX results (Data Docs); the loader does not read it.
+REPORTS_NAME = "gx-results.json"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,28 @@ class Verdict:
     @property
     def rows_accepted(self) -> int:
         return self.rows_total - self.rows_rejected
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> tuple[Verdict, dict]:
+        """The verdict a judged-version folder records, and its ``file_version`` row.
+
+        What a district task needs of a version judged earlier (``judge_together``): status,
+        counts, reasons, ignored columns and the GX results for Data Docs.
+        """
+        record = JudgedVersion.read(folder)
+        row, summary = record.file_version, record.summary
+        verdict = cls(
+            row["status"],
+            row["rows_total"],
+            row["rows_rejected"],
+            row["rejection_reason"],
+            row["rejection_detail"],
+            Counter(summary.get("reason_counts") or {}),
+            extra_columns=list(summary.get("extra_columns") or []),
+            gx_results=json.loads((folder / REPORTS_NAME).read_text(encoding="utf-8")),
+            folder=folder,
+        )
+        return verdict, row
 
     def reject(self, reason: str, detail: str) -> None:
         """REJECTED: no row is served, so every row counts as rejected (§7)."""
@@ -272,6 +300,8 @@ def _write_record(version: FileVersion, verdict: Verdict, folder: Path) -> None:
         if writer.parts:
             verdict.parts[table.qualified] = writer.parts
     verdict.folder = folder
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / REPORTS_NAME).write_text(json.dumps(verdict.gx_results), encoding="utf-8")
     JudgedVersion(
         folder,
         verdict.file_versions_row(version),
@@ -285,7 +315,7 @@ def _write_record(version: FileVersion, verdict: Verdict, folder: Path) -> None:
     ).write()
 
 
-def _expectation_rows(suite: str, result) -> list[dict]:
+def _expectation_rows(suite: str, found: list[ExpectationOutcome]) -> list[dict]:
     """Per-expectation counts for ``audit.validation_results`` (no values, no row lists)."""
     return [
         {
@@ -299,7 +329,7 @@ def _expectation_rows(suite: str, result) -> list[dict]:
             "element_count": o.element_count,
             "unexpected_count": len(o.unexpected_index),
         }
-        for o in outcomes(result)
+        for o in found
     ]
 
 
@@ -308,50 +338,76 @@ def judge_file(path: Path, ref: VersionRef, folder: Path, options: JudgeOptions)
     spec = ref.dataset
     try:
         table = open_table(path, spec.required, spec.optional, options.limits)
-        return _judge_rows(table, ref, folder, options)
+        judge = _FileJudge(table, ref, folder, options)
+        for chunk in table.chunks(options.chunk_rows):
+            chunk = _indexed(chunk)
+            judge.take_rows(chunk, judge_chunk(spec, chunk, ref.context, options.suites_dir))
+        judge.take_duplicates(*find_duplicates(judge.keys(), options.suites_dir))
+        return judge.finish()
     except FileRejected as rejected:
-        # rows_total 0 for a file that breaks mid-way: §7 counts rows only of a readable file
-        rows = rejected.rows_total if rejected.reason != UNREADABLE else 0
-        shutil.rmtree(folder, ignore_errors=True)  # drop what its first chunks spilled
-        return rejected_file(rejected.reason, rejected.detail, rows)
+        return _file_rejected(rejected, folder)
 
 
-def _judge_rows(table, ref: VersionRef, folder: Path, options: JudgeOptions) -> Verdict:
-    spec = ref.dataset
-    raw_table = RAW_TABLES[spec.name]
-    accepted = SpillWriter(folder, raw_table, "accepted")
-    quarantine = SpillWriter(folder, ROW_REJECTIONS, "quarantine")
-    verdict = Verdict(ACCEPTED, extra_columns=list(table.extra_columns))
-    comparable: list[pd.DataFrame] = []
-    personal = set(spec.personal)
+def _file_rejected(rejected: FileRejected, folder: Path) -> Verdict:
+    # rows_total 0 for a file that breaks mid-way: §7 counts rows only of a readable file
+    rows = rejected.rows_total if rejected.reason != UNREADABLE else 0
+    shutil.rmtree(folder, ignore_errors=True)  # drop what its first chunks spilled
+    return rejected_file(rejected.reason, rejected.detail, rows)
 
-    for chunk in table.chunks(options.chunk_rows):
-        chunk = chunk.set_index(pd.Index(chunk["row_number"].to_numpy(), name="row_number"))
-        judged = judge_chunk(spec, chunk, ref.context, options.suites_dir)
-        verdict.expectation_results += _expectation_rows(spec.name, judged.result)
-        verdict.gx_results.append(sanitise(judged.result, personal))
+
+def _indexed(chunk: pd.DataFrame) -> pd.DataFrame:
+    return chunk.set_index(pd.Index(chunk["row_number"].to_numpy(), name="row_number"))
+
+
+class _FileJudge:
+    """One file's row judgement in steps, so that several files can share each GX call.
+
+    ``take_rows`` per judged chunk (spill accepted and quarantined rows, keep what the
+    duplicate rule needs), ``keys`` for the duplicates suite, ``take_duplicates`` with its
+    findings, ``finish`` for the threshold: the same steps whether the file's chunks were
+    validated alone (:func:`judge_file`) or together with other files (:func:`judge_together`).
+    """
+
+    def __init__(self, table, ref: VersionRef, folder: Path, options: JudgeOptions) -> None:
+        self.table, self.ref, self.options = table, ref, options
+        self.accepted = SpillWriter(folder, RAW_TABLES[ref.dataset.name], "accepted")
+        self.quarantine = SpillWriter(folder, ROW_REJECTIONS, "quarantine")
+        self.verdict = Verdict(ACCEPTED, extra_columns=list(table.extra_columns))
+        self.comparable: list[pd.DataFrame] = []
+
+    def take_rows(self, chunk: pd.DataFrame, judged: ChunkJudgement) -> None:
+        spec, verdict = self.ref.dataset, self.verdict
+        verdict.expectation_results += _expectation_rows(spec.name, judged.outcomes)
+        verdict.gx_results.append(judged.report)
         rejected = judged.rejected
         verdict.rows_total += len(chunk)
         verdict.rows_rejected += int(rejected.sum())
         for code, mask in judged.reasons.items():
             verdict.reason_counts[code] += int(mask.sum())
-        quarantine.write(quarantine_rows(ref, chunk, judged.reason_strings()))
-
+        self.quarantine.write(quarantine_rows(self.ref, chunk, judged.reason_strings()))
         passed = judged.clean[~rejected]
         for code, mask in judged.warnings.items():
             verdict.warning_rows += [(int(r), code) for r in passed.index[mask[~rejected]]]
-        comparable.append(comparable_rows(spec, passed))
-        accepted.write(raw_rows(ref, passed, options.pii_key))
+        self.comparable.append(comparable_rows(spec, passed))
+        self.accepted.write(raw_rows(self.ref, passed, self.options.pii_key))
 
-    keys = pd.concat(comparable) if comparable else pd.DataFrame()
-    duplicates, result = find_duplicates(keys, options.suites_dir)
-    del comparable, keys
-    if result is not None:
-        verdict.expectation_results += _expectation_rows("duplicates", result)
-        verdict.gx_results.append(sanitise(result, personal))
-    if duplicates:
-        _quarantine_duplicates(table, ref, duplicates, quarantine, options.chunk_rows)
-        drop_rows(accepted.parts, sorted(duplicates))
+    def keys(self) -> pd.DataFrame:
+        """The passing rows' normalised key and row texts, for the duplicates suite."""
+        keys = pd.concat(self.comparable) if self.comparable else pd.DataFrame()
+        self.comparable = []
+        return keys
+
+    def take_duplicates(self, duplicates: dict[int, list[str]], part) -> None:
+        verdict = self.verdict
+        if part is not None:
+            verdict.expectation_results += _expectation_rows("duplicates", part.outcomes)
+            verdict.gx_results.append(part.report)
+        if not duplicates:
+            return
+        _quarantine_duplicates(
+            self.table, self.ref, duplicates, self.quarantine, self.options.chunk_rows
+        )
+        drop_rows(self.accepted.parts, sorted(duplicates))
         for codes in duplicates.values():
             for code in codes:
                 verdict.reason_counts[code] += 1
@@ -359,12 +415,132 @@ def _judge_rows(table, ref: VersionRef, folder: Path, options: JudgeOptions) -> 
         verdict.duplicate_rows = sorted(duplicates)
         verdict.warning_rows = [w for w in verdict.warning_rows if w[0] not in duplicates]
 
-    verdict.parts = {
-        raw_table.qualified: accepted.parts,
-        ROW_REJECTIONS.qualified: quarantine.parts,
-    }
-    _apply_threshold(verdict, options.threshold)
-    return verdict
+    def finish(self) -> Verdict:
+        self.verdict.parts = {
+            RAW_TABLES[self.ref.dataset.name].qualified: self.accepted.parts,
+            ROW_REJECTIONS.qualified: self.quarantine.parts,
+        }
+        _apply_threshold(self.verdict, self.options.threshold)
+        return self.verdict
+
+
+def judge_together(
+    jobs: list[tuple[FileVersion, Path, bool]], options: JudgeOptions
+) -> dict[Path, Verdict]:
+    """Judge many versions of ONE dataset and period, sharing each GX validation.
+
+    ``jobs`` are (version, folder, ambiguous). Files that fit in one chunk are validated in
+    batches of up to ``options.chunk_rows`` rows (the row suite once, the duplicates suite
+    once per batch: ``sinergi.gx_parts``); larger files, and versions rejected before their
+    rows are read, are judged alone by :func:`judge_version`. Every folder is written
+    exactly as :func:`judge_version` writes it. A version whose judgement raised (GX, the
+    disk) is logged and left without a folder, so its district task judges it again on its
+    own and fails there, visibly, without stopping the others. Returns folder -> verdict.
+    """
+    verdicts: dict[Path, Verdict] = {}
+    batch: list[tuple[FileVersion, Path, _FileJudge, pd.DataFrame]] = []
+    for version, folder, ambiguous in jobs:
+        try:
+            alone = _start(version, folder, ambiguous, options)
+        except Exception:  # noqa: BLE001 - one file's failure must not stop the others
+            log.exception("judging %s failed; its district task judges it again", version.name)
+            continue
+        if isinstance(alone, Verdict):
+            verdicts[folder] = alone
+            continue
+        judge, chunk = alone
+        batch.append((version, folder, judge, chunk))
+        if sum(len(item[3]) for item in batch) >= options.chunk_rows:
+            verdicts.update(_judge_batch(batch, options))
+            batch = []
+    if batch:
+        verdicts.update(_judge_batch(batch, options))
+    return verdicts
+
+
+def _start(version: FileVersion, folder: Path, ambiguous: bool, options: JudgeOptions):
+    """A finished verdict for a version judged alone, or (judge, its one chunk) to batch."""
+    spec = version.ref.dataset
+    if version.archive_path is None or ambiguous:
+        return judge_version(version, folder, options, ambiguous=ambiguous)
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        table = open_table(version.archive_path, spec.required, spec.optional, options.limits)
+        chunks = table.chunks(options.chunk_rows)
+        first = next(chunks, None)
+        more = first is not None and next(chunks, None) is not None
+    except FileRejected as rejected:
+        verdict = _file_rejected(rejected, folder)
+        _write_record(version, verdict, folder)
+        return verdict
+    if first is None or more:  # no rows (judged as today) or several chunks: alone
+        return judge_version(version, folder, options)
+    return _FileJudge(table, version.ref, folder, options), _indexed(first)
+
+
+def _judge_batch(batch, options: JudgeOptions) -> dict[Path, Verdict]:
+    """One row-suite and one duplicates validation for every file of ``batch``."""
+    spec = batch[0][0].ref.dataset
+    try:
+        judged = judge_chunks(
+            spec,
+            [chunk for *_, chunk in batch],
+            [version.ref.context for version, *_ in batch],
+            options.suites_dir,
+        )
+        for (*_, judge, chunk), judgement in zip(batch, judged, strict=True):
+            judge.take_rows(chunk, judgement)
+        keys = [judge.keys() for _, _, judge, _ in batch]
+        found = find_duplicates_in_files(keys, options.suites_dir)
+    except Exception:  # noqa: BLE001 - judged again one by one, so one file cannot stop all
+        log.exception("a batch of %d %s files failed; judging them alone", len(batch), spec.name)
+        return judge_together_alone([(v, f) for v, f, *_ in batch], options)
+    verdicts = {}
+    for (version, folder, judge, _), (duplicates, part) in zip(batch, found, strict=True):
+        try:
+            try:
+                judge.take_duplicates(duplicates, part)
+                verdict = judge.finish()
+            except FileRejected as rejected:  # a second read of the file broke: as judge_file
+                verdict = _file_rejected(rejected, folder)
+            _write_record(version, verdict, folder)
+            verdicts[folder] = verdict
+        except Exception:  # noqa: BLE001 - its district task judges it again and fails there
+            shutil.rmtree(folder, ignore_errors=True)
+            log.exception("judging %s failed; its district task judges it again", version.name)
+    return verdicts
+
+
+def judge_together_alone(
+    jobs: list[tuple[FileVersion, Path]], options: JudgeOptions
+) -> dict[Path, Verdict]:
+    """Each version judged on its own; one that raises is logged and left without a folder."""
+    verdicts = {}
+    for version, folder in jobs:
+        try:
+            verdicts[folder] = judge_version(version, folder, options)
+        except Exception:  # noqa: BLE001 - its district task judges it again and fails there
+            shutil.rmtree(folder, ignore_errors=True)
+            log.exception("judging %s failed; its district task judges it again", version.name)
+    return verdicts
+
+
+def prejudged(version: FileVersion, folder: Path) -> Verdict | None:
+    """The verdict ``judge_together`` left for exactly this version, if it is there.
+
+    Exactly: the same SHA-256, version number and file name; anything else (another file
+    arrived since, a half-written folder, an older format) is judged again.
+    """
+    try:
+        verdict, row = Verdict.from_folder(folder)
+    except (JudgedVersionError, OSError, ValueError):
+        return None
+    same = (row["sha256"], row["version"], row["file_name"]) == (
+        version.sha256,
+        version.version,
+        version.file_name,
+    )
+    return verdict if same else None
 
 
 def _apply_threshold(verdict: Verdict, threshold: float) -> None:

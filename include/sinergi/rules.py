@@ -20,9 +20,10 @@ import pandas as pd
 
 from sinergi import reference
 from sinergi.datasets import CODE, LOCATION, REGION, SEX, DatasetSpec
+from sinergi.gx_parts import validate_parts
 from sinergi.periods import Period
-from sinergi.suites import nik_regex
-from sinergi.validation import outcomes, runner
+from sinergi.suites import DISTRICT_PARTS, FOLDER_DISTRICT, nik_regex
+from sinergi.validation import ExpectationOutcome
 from sinergi.values import normalise_code, parse_date, parse_integer
 
 SEX_ALIASES = {"LAKI-LAKI": "L", "PEREMPUAN": "P"}
@@ -36,13 +37,11 @@ class Context:
     district_code: str
 
     def suite_parameters(self) -> dict:
-        """Values of the suites' ``$PARAMETER`` placeholders for this folder."""
+        """Values of the suites' ``$PARAMETER`` placeholders: the same for every district of
+        the period (the district is a prepared column), so one validation serves a month."""
         first, last = self.period.first_day, self.period.last_day
         return {
             "period_values": [str(self.period)],
-            "district_values": [self.district_code],
-            "subdistrict_regex": rf"^{self.district_code}[0-9]{{2}}$",
-            "village_regex": rf"^{self.district_code}[0-9]{{6}}$",
             "period_first_yyyymmdd": _yyyymmdd(first),
             "period_last_yyyymmdd": _yyyymmdd(last),
             "oldest_birth_yyyymmdd": _yyyymmdd(oldest_birth_date(last)),
@@ -68,7 +67,8 @@ class ChunkJudgement:
     clean: pd.DataFrame
     reasons: dict[str, pd.Series] = field(default_factory=dict)
     warnings: dict[str, pd.Series] = field(default_factory=dict)
-    result: object | None = None  # the GX validation result, for audit and Data Docs
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)  # per expectation
+    report: dict | None = None  # the sanitised GX result, for Data Docs
 
     def add(self, code: str, mask: pd.Series, *, warning: bool = False) -> None:
         target = self.warnings if warning else self.reasons
@@ -95,8 +95,12 @@ class ChunkJudgement:
         return parts.str.lstrip(";")
 
 
-def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
-    """Normalised cells plus typed companions, indexed by the operator's row number."""
+def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame, district_code: str) -> pd.DataFrame:
+    """Normalised cells plus typed companions, indexed by the operator's row number.
+
+    ``district_code`` is the folder's: every row carries it (``kode_kabkota__folder``), and
+    region codes carry their district part, for the suites' district rules.
+    """
     # Unnamed index: GX then reports unexpected rows as plain row numbers, without values.
     frame = pd.DataFrame(index=pd.Index(chunk["row_number"].to_numpy()))
     cells = {
@@ -117,6 +121,7 @@ def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
         frame[f"{column}__yyyymmdd"] = (
             parsed.dt.year * 10_000 + parsed.dt.month * 100 + parsed.dt.day
         ).astype("Int64")
+    _add_district_parts(frame, district_code)
     if spec.name == "ppks":
         frame["jumlah__sum_of_parts"] = (
             frame["jumlah_laki_laki__int"] + frame["jumlah_perempuan__int"]
@@ -125,6 +130,21 @@ def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame) -> pd.DataFrame:
         _add_nik_birth_digits(frame)
         _add_program_bounds(frame, paid)
     return frame
+
+
+def _add_district_parts(frame: pd.DataFrame, district_code: str) -> None:
+    """The folder's district on every row, and the district part of each region code.
+
+    The district part is the first 4 digits of a code of the right shape (empty otherwise:
+    the shape rule reports that row), so ``<col>__kabkota == kode_kabkota__folder`` holds
+    exactly when the code starts with the folder's district (§4).
+    """
+    frame[FOLDER_DISTRICT] = pd.Series(district_code, index=frame.index, dtype="string")
+    for column, digits_after in DISTRICT_PARTS.items():
+        if column in frame:
+            code = frame[column]
+            shaped = code.str.fullmatch(rf"[0-9]{{{4 + digits_after}}}").fillna(False)
+            frame[f"{column}__kabkota"] = code.str.slice(0, 4).where(shaped.astype(bool))
 
 
 def _normalised(value: pd.Series, kind: str) -> pd.Series:
@@ -180,11 +200,32 @@ def judge_chunk(
     spec: DatasetSpec, chunk: pd.DataFrame, ctx: Context, suites_dir: Path
 ) -> ChunkJudgement:
     """Run the dataset's suite on one chunk; reasons and warnings come from GX's results."""
-    prepared = prepare_chunk(spec, chunk)
-    result = runner(suites_dir).validate(spec.name, prepared, ctx.suite_parameters())
-    judgement = ChunkJudgement(prepared, result=result)
-    for outcome in outcomes(result):
-        if outcome.unexpected_index:
-            mask = pd.Series(prepared.index.isin(outcome.unexpected_index), index=prepared.index)
-            judgement.add(outcome.reason_code, mask, warning=outcome.severity == "warning")
-    return judgement
+    return judge_chunks(spec, [chunk], [ctx], suites_dir)[0]
+
+
+def judge_chunks(
+    spec: DatasetSpec, chunks: list[pd.DataFrame], contexts: list[Context], suites_dir: Path
+) -> list[ChunkJudgement]:
+    """Judge chunks of several files of one period in ONE suite validation (``gx_parts``).
+
+    Each chunk keeps its own row numbers, reason codes, expectation counts and report.
+    """
+    periods = {ctx.period for ctx in contexts}
+    if len(periods) != 1:
+        raise ValueError(f"one validation judges one period, got {sorted(map(str, periods))}")
+    prepared = [
+        prepare_chunk(spec, chunk, ctx.district_code)
+        for chunk, ctx in zip(chunks, contexts, strict=True)
+    ]
+    parts = validate_parts(
+        suites_dir, spec.name, prepared, contexts[0].suite_parameters(), set(spec.personal)
+    )
+    judgements = []
+    for frame, part in zip(prepared, parts, strict=True):
+        judgement = ChunkJudgement(frame, outcomes=part.outcomes, report=part.report)
+        for outcome in part.outcomes:
+            if outcome.unexpected_index:
+                mask = pd.Series(frame.index.isin(outcome.unexpected_index), index=frame.index)
+                judgement.add(outcome.reason_code, mask, warning=outcome.severity == "warning")
+        judgements.append(judgement)
+    return judgements

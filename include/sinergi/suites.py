@@ -8,8 +8,11 @@ Expectations run on a *prepared* frame (``sinergi.rules.prepare_chunk``): the re
 normalised as the contract says (trimmed, codes upper-cased, dots removed from region codes)
 plus typed companions ``<col>__int``, ``<col>__date`` and ``<col>__yyyymmdd`` (a date as an
 integer such as 20250331: readable in Data Docs, and compared vectorised). Values that depend
-on the folder (period, district, date bounds) are suite parameters (``$PARAMETER``),
-supplied per file by ``sinergi.rules.Context.suite_parameters``.
+on the period (period, date bounds) are suite parameters (``$PARAMETER``), supplied by
+``sinergi.rules.Context.suite_parameters``; the folder's district is a prepared column
+(``kode_kabkota__folder``), so that one validation can judge the files of every district of
+a month at once (``sinergi.gx_parts``). The rules that name the district compare against it:
+a code's shape with a regex, its district part (``<col>__kabkota``) with a column pair.
 
 The suites are written to ``expectations/suites/*.json`` by ``sinergi expectations`` for
 review; a test fails when the files and this code disagree.
@@ -32,6 +35,10 @@ LOKASI = ("DALAM_UPT", "LUAR_UPT")
 SEX = ("L", "P")
 STATUS_SALUR = ("GAGAL", "SALUR", "TUNDA")
 STATUS_DTKS = ("AKTIF", "NONAKTIF")
+#: The prepared column holding the folder's district code on every row (``sinergi.rules``).
+FOLDER_DISTRICT = "kode_kabkota__folder"
+#: Prepared columns holding the district part of a region code (``sinergi.rules``).
+DISTRICT_PARTS = {"kode_kecamatan": 2, "kode_desa": 6}
 SUITE_NAMESPACE = uuid.UUID("0b5f7e1c-6d1a-4c55-9a6e-5b1e0c2d7a10")
 
 
@@ -86,10 +93,33 @@ def _common(spec: DatasetSpec) -> Iterator[dict]:
         value_set=_param("period_values"),
     )
     yield _exp(
-        "expect_column_values_to_be_in_set",
+        "expect_column_pair_values_to_be_equal",
         "district_mismatch",
-        column="kode_kabkota",
-        value_set=_param("district_values"),
+        column_A="kode_kabkota",
+        column_B=FOLDER_DISTRICT,
+        ignore_row_if="either_value_is_missing",
+    )
+
+
+def _in_folder_district(column: str, reason: str) -> Iterator[dict]:
+    """``column`` is the folder district's code followed by more digits (§4).
+
+    Two expectations with one reason code, so that one validation serves every district: the
+    shape (4 + ``DISTRICT_PARTS[column]`` digits), and the district part (``<column>__kabkota``, the
+    first 4 digits of a code of that shape) equal to the folder's district.
+    """
+    yield _exp(
+        "expect_column_values_to_match_regex",
+        reason,
+        column=column,
+        regex=rf"^[0-9]{{{4 + DISTRICT_PARTS[column]}}}$",
+    )
+    yield _exp(
+        "expect_column_pair_values_to_be_equal",
+        reason,
+        column_A=f"{column}__kabkota",
+        column_B=FOLDER_DISTRICT,
+        ignore_row_if="either_value_is_missing",
     )
 
 
@@ -145,12 +175,7 @@ def _in_set(column: str, values) -> dict:
 
 
 def _ppks() -> Iterator[dict]:
-    yield _exp(
-        "expect_column_values_to_match_regex",
-        "invalid_subdistrict_code",
-        column="kode_kecamatan",
-        regex=_param("subdistrict_regex"),
-    )
+    yield from _in_folder_district("kode_kecamatan", "invalid_subdistrict_code")
     yield _in_set("kode_ppks", reference.ppks_codes())
     yield _in_set("lokasi", LOKASI)
     yield _exp(
@@ -181,12 +206,7 @@ def _penerima_bantuan() -> Iterator[dict]:
         min_value=_param("oldest_birth_yyyymmdd"),
         max_value=_param("period_last_yyyymmdd"),
     )
-    yield _exp(
-        "expect_column_values_to_match_regex",
-        "invalid_village_code",
-        column="kode_desa",
-        regex=_param("village_regex"),
-    )
+    yield from _in_folder_district("kode_desa", "invalid_village_code")
     yield _in_set("kode_program", reference.program_max_amounts())
     yield _in_set("status_salur", STATUS_SALUR)
     yield _exp(
@@ -249,12 +269,7 @@ def _dtks() -> Iterator[dict]:
         column="nik_kepala_keluarga",
         regex=nik_regex(),
     )
-    yield _exp(
-        "expect_column_values_to_match_regex",
-        "invalid_village_code",
-        column="kode_desa",
-        regex=_param("village_regex"),
-    )
+    yield from _in_folder_district("kode_desa", "invalid_village_code")
     for column, low, high in (("jumlah_anggota", 1, 30), ("desil", 1, 10)):
         yield _exp(
             "expect_column_values_to_be_between",

@@ -230,11 +230,7 @@ def sanitise(result, personal_columns: set[str]):
     was ~10 % of validation time. Call it after :func:`outcomes` has read the full lists.
     """
     for item in result.results:
-        kwargs = item.expectation_config.kwargs
-        columns = {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")}
-        personal = any(
-            c and (c in personal_columns or contract_column(c) in personal_columns) for c in columns
-        )
+        personal = is_personal(item.expectation_config.kwargs, personal_columns)
         res = item.result if isinstance(item.result, dict) else {}
         for key in _VALUE_KEYS:
             if key in res:
@@ -243,7 +239,20 @@ def sanitise(result, personal_columns: set[str]):
             if key in res:
                 res[key] = list(res[key])[:20]
         res.pop("unexpected_index_query", None)
-    out = json.loads(json.dumps(result.to_json_dict(), default=str))
+    return finish_report(json.loads(json.dumps(result.to_json_dict(), default=str)))
+
+
+def is_personal(kwargs: dict, personal_columns: set[str]) -> bool:
+    """Whether an expectation looks at a personal column (its values are never stored)."""
+    columns = {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")}
+    return any(
+        c and (c in personal_columns or contract_column(c) in personal_columns) for c in columns
+    )
+
+
+def finish_report(out: dict) -> dict:
+    """A serialised result (personal values already dropped, lists trimmed) for auditors:
+    contract column names, dates as dates, reason codes in the descriptions, scrubbed."""
     parameters = out.get("suite_parameters") or {}
     for name, value in parameters.items():
         if name.endswith("_yyyymmdd"):
