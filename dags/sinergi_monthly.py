@@ -9,11 +9,16 @@ Takes one reporting month of district submissions from the inbox
 2. **check_deadline** – after the submission deadline, lists the districts and datasets with
    no file (and late files) in `<reports>/<period>/deadline-alert.json` and the log
    (`SINERGI_DEADLINE_ALERTS`).
-3. **validate_and_load** – one mapped task per district (38 map indexes, labelled with the
-   district code): every new file version is archived, judged against the submission
-   contract and loaded atomically; bad data is recorded in `audit`, it never fails the task.
-   Clear one map index to re-run that district alone.
-4. **dbt** – one `dbt build` of the whole project (task **build**, dbt's own threads),
+3. **judge** – every new file version of the month is archived and judged against the
+   submission contract, the files of all districts of a dataset together (one Great
+   Expectations validation per batch of files instead of one per file); each verdict is
+   left as a judged-version folder. A file whose judgement fails here is judged again by
+   its district task.
+4. **validate_and_load** – one mapped task per district (38 map indexes, labelled with the
+   district code): loads each new version of the district atomically (judging on its own
+   whatever `judge` did not leave, e.g. a file that arrived since); bad data is recorded
+   in `audit`, it never fails the task. Clear one map index to re-run that district alone.
+5. **dbt** – one `dbt build` of the whole project (task **build**, dbt's own threads),
    then one task per dbt model and seed, rendered from `manifest.json`, that ends as its
    node and the node's tests ended in that build, with the reason in its log. A failing
    model is its own red task: clear it (or let it retry) to build that model alone. A
@@ -26,8 +31,8 @@ Takes one reporting month of district submissions from the inbox
    same inputs (no new file version or period, no change to the dbt project or the
    eligibility threshold), every dbt task and dbt_docs are *skipped* and the summary says
    "Marts unchanged".
-5. **dbt_docs** – the dbt docs site (`<reports>/dbt-docs/`), next to the Data Docs.
-6. **publish_reports** – the run summary and per-district feedback files; it runs even when
+6. **dbt_docs** – the dbt docs site (`<reports>/dbt-docs/`), next to the Data Docs.
+7. **publish_reports** – the run summary and per-district feedback files; it runs even when
    dbt failed (district feedback does not depend on the marts) and records the dbt outcome.
 
 A failed task logs one `SINERGI ALERT` line (task, district, period, error) and appends it to
@@ -48,7 +53,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from sinergi.alerts import task_failure_alert
 from sinergi.orchestration import dbt_task_group, district_timeout
-from sinergi.task_ids import DOCS_TASK_ID, FALLBACK_TASK_ID, MARTS_CHECK_TASK_ID
+from sinergi.task_ids import DOCS_TASK_ID, FALLBACK_TASK_ID, JUDGE_TASK_ID, MARTS_CHECK_TASK_ID
 
 DISTRICT_RETRIES = {
     "retries": 3,
@@ -106,7 +111,21 @@ def sinergi_monthly():
         report = deadline_report(Period.parse(jobs[0]["period"]), load_settings())
         return asdict(report) if report else None
 
-    @task(map_index_template="{{ task.op_kwargs['district_code'] }}", **DISTRICT_RETRIES)
+    @task(task_id=JUDGE_TASK_ID, retries=1)
+    def judge(jobs: list[dict]) -> dict:
+        from sinergi.config import load_settings
+        from sinergi.periods import Period
+        from sinergi.pipeline import judge_period
+
+        return judge_period(Period.parse(jobs[0]["period"]), load_settings())
+
+    # ALL_DONE_MIN_ONE_SUCCESS: the districts load even when `judge` failed (each then
+    # judges its own files); when discover failed there is nothing to load.
+    @task(
+        map_index_template="{{ task.op_kwargs['district_code'] }}",
+        trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
+        **DISTRICT_RETRIES,
+    )
     def validate_and_load(period: str, district_code: str) -> dict:
         from sinergi.config import load_settings
         from sinergi.periods import Period
@@ -163,6 +182,7 @@ def sinergi_monthly():
     jobs = discover()
     check_deadline(jobs)
     loaded = validate_and_load.expand_kwargs(jobs)
+    judge(jobs) >> loaded
     marts_check = check_marts_inputs(jobs)
     dbt = dbt_task_group()
     if dbt is None:  # no usable manifest (logged): one `dbt build` task

@@ -1,8 +1,8 @@
 """The monthly pipeline's steps as plain functions; the DAG only wires them into tasks.
 
-``prepare_period`` runs once per period, ``process_district`` once per district (one mapped
-task instance each), so a data engineer can retry one district alone. Bad data never raises:
-it becomes a verdict in ``audit``. Only infrastructure problems (warehouse down, disk full)
+``prepare_period`` and ``judge_period`` run once per period, ``process_district`` once per
+district (one mapped task instance each), so a data engineer can retry one district alone.
+Bad data never raises: it becomes a verdict in ``audit``. Only infrastructure problems (warehouse down, disk full)
 raise, and those are worth a retry.
 
 A district is three stages: receive (``sinergi.arrivals``: archive, hash, number versions),
@@ -23,7 +23,14 @@ from sinergi.config import Settings
 from sinergi.datadocs import save_results
 from sinergi.datasets import SPECS
 from sinergi.inbox import Notice, notice, scan_district, scan_period_notices
-from sinergi.judgement import FileVersion, JudgeOptions, Verdict, judge_version
+from sinergi.judgement import (
+    FileVersion,
+    JudgeOptions,
+    Verdict,
+    judge_together,
+    judge_version,
+    prejudged,
+)
 from sinergi.marts_inputs import fingerprint, last_built, record_build
 from sinergi.periods import Period
 from sinergi.scrub import printable
@@ -57,8 +64,43 @@ def prepare_period(period: Period, settings: Settings) -> list[dict]:
     ]
 
 
+def judge_period(period: Period, settings: Settings) -> dict:
+    """Judge every new file version of the period, the files of all districts together.
+
+    Great Expectations costs ~0.5 s per validation whatever the rows (docs/performance.md):
+    judged one by one, a month's ~150 small files cost minutes of set-up. Here each dataset's
+    new versions of every district share their validations (``judgement.judge_together``),
+    leaving the judged-version folders the district tasks then load. Receiving is idempotent
+    (content-addressed archive, versions numbered from the warehouse), so each district task
+    receives again and finds the same versions: it loads a folder judged here when it holds
+    exactly that version, and judges on its own anything else (a file that arrived since, a
+    version whose judgement failed here, a district cleared and re-run alone).
+    """
+    wh = open_warehouse(settings.warehouse_url)
+    check_pii_key(wh, settings)
+    jobs: dict[str, list[tuple[FileVersion, Path, bool]]] = {}
+    for code in sorted(reference.district_codes()):
+        try:
+            found = scan_district(settings.inbox, period, code)
+            arrivals = receive(found, known_versions(wh, period, code), period, settings)
+        except OSError:  # the district task receives again and reports it
+            log.exception("%s: receiving failed; its district task tries again", code)
+            continue
+        for arrival in arrivals.new:
+            version = arrival.version
+            folder = judged_folder(settings, version)
+            jobs.setdefault(version.dataset, []).append((version, folder, arrival.ambiguous))
+    options = JudgeOptions.from_settings(settings)
+    judged = {}
+    for dataset, items in sorted(jobs.items()):
+        verdicts = judge_together(items, options)
+        judged[dataset] = {"new_versions": len(items), "judged": len(verdicts)}
+        log.info("%s %s: %d new version(s) judged together", period, dataset, len(verdicts))
+    return {"period": str(period), "datasets": judged}
+
+
 def process_district(period: Period, district_code: str, settings: Settings) -> dict:
-    """Receive, judge and load every new file version of one district for one period."""
+    """Receive, judge (unless ``judge_period`` did) and load every new version of a district."""
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)  # before anything is archived, judged or loaded
     found = scan_district(settings.inbox, period, district_code)
@@ -68,7 +110,9 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
     for arrival in arrivals.new:
         version = arrival.version
         folder = judged_folder(settings, version)
-        verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
+        verdict = prejudged(version, folder) or judge_version(
+            version, folder, options, ambiguous=arrival.ambiguous
+        )
         load_judged_version(wh, folder)
         shutil.rmtree(folder, ignore_errors=True)
         save_validation_results(settings, version, verdict)

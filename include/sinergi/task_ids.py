@@ -3,6 +3,7 @@ check of what ran all name the same tasks; importing this pulls in neither Airfl
 """
 
 DAG_ID = "sinergi_monthly"
+JUDGE_TASK_ID = "judge"  # the month's files judged together, before the district loads
 DISTRICT_TASK_ID = "validate_and_load"
 MARTS_CHECK_TASK_ID = "check_marts_inputs"  # skips dbt when the marts are current
 DBT_GROUP_ID = "dbt"  # cosmos task group: one task per model / seed

@@ -23,6 +23,7 @@ DAG_ID = "sinergi_monthly"
 NON_DBT_TASKS = {
     "discover",
     "check_deadline",
+    "judge",
     "validate_and_load",
     "check_marts_inputs",
     "dbt_docs",
@@ -107,6 +108,9 @@ def test_tasks_retries_and_alerts(dag):
     assert mapped.map_index_template and "district_code" in mapped.map_index_template
     assert mapped.partial_kwargs["retries"] == 3
     assert mapped.partial_kwargs["retry_exponential_backoff"] is True
+    # the month's files are judged together first; the districts load even if that failed
+    assert "judge" in mapped.upstream_task_ids
+    assert mapped.trigger_rule == "all_done_min_one_success"
 
 
 def test_discover_plans_one_job_per_district(settings_env):

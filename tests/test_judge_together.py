@@ -1,0 +1,141 @@
+"""Judging a month's files together leaves exactly the folders judging each alone leaves.
+
+A generated faulty month (contract faults, unreadable and ambiguous files, a third of the
+districts) is judged twice: each version on its own (``judge_version``, the district task's
+way) and each dataset's versions of every district together (``judge_together``, the
+``judge`` task's way, in small batches so that several batches and a file judged alone by
+size occur). Every folder must hold the same record, the same rows in every table and the
+same Data Docs results.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from sinergi.inbox import scan_district
+from sinergi.judgement import (
+    REPORTS_NAME,
+    FileVersion,
+    JudgeOptions,
+    judge_together,
+    judge_version,
+    prejudged,
+)
+from sinergi.paths import EXPECTATIONS_DIR
+from sinergi.periods import Period
+from sinergi.reference import district_codes
+from sinergi.synthetic import generate_inbox
+from sinergi.warehouse.judged import JudgedVersion
+
+PERIOD = Period(2025, 2)
+WHEN = datetime(2025, 3, 5, tzinfo=UTC)
+# Small batches: several batches per dataset, and roster files above the batch size alone.
+OPTIONS = JudgeOptions(b"key", 0.2, EXPECTATIONS_DIR / "suites", chunk_rows=150)
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory) -> list[tuple[FileVersion, bool]]:
+    inbox = tmp_path_factory.mktemp("inbox")
+    generate_inbox(inbox, [str(PERIOD)], seed=7, scale=0.0005, faults=True)
+    versions = []
+    for code in sorted(district_codes())[::3]:  # a third of the districts: enough faults
+        found = scan_district(inbox, PERIOD, code)
+        for dataset, paths in sorted(found.files.items()):
+            for path in paths:
+                version = FileVersion(
+                    PERIOD, code, dataset, 1, path.name, path.name, 1, WHEN, WHEN, path
+                )
+                versions.append((version, len(paths) > 1))
+    return versions
+
+
+def _folder(root: Path, version: FileVersion) -> Path:
+    return root / version.district_code / f"{version.dataset}-{version.file_name}"
+
+
+def _content(folder: Path) -> dict:
+    record = JudgedVersion.read(folder)
+    tables = {}
+    for table, names in sorted(record.rows.items()):
+        frame = pd.concat([pq.read_table(folder / n).to_pandas() for n in names])
+        tables[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    reports = json.loads((folder / REPORTS_NAME).read_text(encoding="utf-8"))
+    return {
+        "file_version": record.file_version,
+        "summary": record.summary,
+        "tables": tables,
+        "reports": [(r["success"], r["statistics"], r["results"]) for r in reports],
+    }
+
+
+def test_judged_together_equals_judged_alone(month, tmp_path):
+    alone = {
+        v.name + v.file_name: judge_version(v, _folder(tmp_path / "a", v), OPTIONS, ambiguous=amb)
+        for v, amb in month
+    }
+    by_dataset: dict[str, list] = {}
+    for version, ambiguous in month:
+        item = (version, _folder(tmp_path / "b", version), ambiguous)
+        by_dataset.setdefault(version.dataset, []).append(item)
+    together = {}
+    for items in by_dataset.values():
+        together.update(judge_together(items, OPTIONS))
+    assert len(together) == len(month)
+    statuses = {v.status for v in alone.values()}
+    assert statuses == {"ACCEPTED", "PARTIAL", "REJECTED"}  # the month is really faulty
+    for version, _ in month:
+        one, both = (
+            _content(_folder(tmp_path / "a", version)),
+            _content(_folder(tmp_path / "b", version)),
+        )
+        assert both["file_version"] == one["file_version"], version.name
+        assert both["summary"] == one["summary"], version.name
+        assert both["reports"] == one["reports"], version.name
+        assert both["tables"].keys() == one["tables"].keys(), version.name
+        for table, frame in one["tables"].items():
+            pd.testing.assert_frame_equal(both["tables"][table], frame, obj=table)
+
+
+def test_a_district_task_reuses_only_the_exact_version(month, tmp_path):
+    version, ambiguous = next((v, a) for v, a in month if v.dataset == "psks" and not a)
+    folder = tmp_path / "judged"
+    judge_together([(version, folder, ambiguous)], OPTIONS)
+    verdict = prejudged(version, folder)
+    assert verdict is not None
+    assert (
+        verdict.status
+        == json.loads((folder / "judged-version.json").read_text())["file_version"]["status"]
+    )
+    assert verdict.gx_results  # the Data Docs results travel with the folder
+    other = FileVersion(**{**version.__dict__, "sha256": "0" * 64})
+    assert prejudged(other, folder) is None  # other bytes arrived since: judged again
+    assert prejudged(version, tmp_path / "nothing-here") is None
+
+
+def test_one_failing_file_does_not_stop_the_others(month, tmp_path, monkeypatch):
+    """A GX error in a batch: the batch is judged file by file; the failing file is left
+    without a folder (its district task judges it again and fails there), the others pass."""
+    import sinergi.judgement as judgement
+
+    items = [(v, _folder(tmp_path, v), a) for v, a in month if v.dataset == "psks" and not a][:4]
+    broken = items[1][0]
+    real = judgement.judge_chunks
+
+    def failing(spec, chunks, contexts, suites_dir):
+        if any(c.district_code == broken.district_code for c in contexts):
+            raise RuntimeError("expectation could not run")
+        return real(spec, chunks, contexts, suites_dir)
+
+    monkeypatch.setattr(judgement, "judge_chunks", failing)
+    monkeypatch.setattr(
+        judgement, "judge_chunk", lambda s, ch, ctx, d: failing(s, [ch], [ctx], d)[0]
+    )
+    verdicts = judge_together(items, OPTIONS)
+    assert set(verdicts) == {folder for v, folder, _ in items if v is not broken}
+    assert not (_folder(tmp_path, broken) / "judged-version.json").exists()
