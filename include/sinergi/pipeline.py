@@ -2,8 +2,8 @@
 
 ``prepare_period`` and ``judge_period`` run once per period, ``process_district`` once per
 district (one mapped task instance each), so a data engineer can retry one district alone.
-Bad data never raises: it becomes a verdict in ``audit``. Only infrastructure problems (warehouse down, disk full)
-raise, and those are worth a retry.
+Bad data never raises: it becomes a verdict in ``audit``. Only infrastructure problems
+(warehouse down, disk full) raise, and those are worth a retry.
 
 A district is three stages: receive (``sinergi.arrivals``: archive, hash, number versions),
 judge (``sinergi.judgement``: no warehouse access; leaves a judged-version folder) and load
