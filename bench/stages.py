@@ -243,33 +243,27 @@ def read(spec: dict) -> dict:
 
 @stage("validate")
 def validate(spec: dict) -> dict:
-    """Receive and judge every district's files; the judged folders are kept for ``load``."""
-    from sinergi.arrivals import receive
-    from sinergi.inbox import scan_district
-    from sinergi.judgement import JudgeOptions, judge_version
+    """Receive and judge every district's files as the DAG's ``judge`` task does (each
+    dataset's files together); the judged folders are kept for ``load``."""
+    from sinergi.judgement import JudgeOptions, judge_together
     from sinergi.periods import Period
-    from sinergi.pipeline import judged_folder, save_validation_results
+    from sinergi.pipeline import receive_month, save_validation_results
     from sinergi.warehouse.connection import open_warehouse
-    from sinergi.warehouse.loader import known_versions
 
     timers = instrument_validation()
     settings = _settings()
     options = JudgeOptions.from_settings(settings)
     period = Period.parse(spec["period"])
     wh = open_warehouse(settings.warehouse_url)
-    folders, notices, verdicts = [], [], []
-    for code in _districts(spec):
-        found = scan_district(settings.inbox, period, code)
-        arrivals = receive(found, known_versions(wh, period, code), period, settings)
-        notices += [vars(n) for n in arrivals.notices]
-        for arrival in arrivals.new:
-            version = arrival.version
-            folder = judged_folder(settings, version)
-            verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
-            save_validation_results(settings, version, verdict)
+    jobs, notices = receive_month(wh, period, settings, list(_districts(spec)))
+    folders, verdicts = [], []
+    for items in jobs.values():
+        judged = judge_together(items, options)
+        for version, folder, _ in items:
+            save_validation_results(settings, version, judged[folder])
             folders.append(str(folder))
-            verdicts.append(verdict)
-    _write_judged(spec["out"], str(period), folders, notices)
+            verdicts.append(judged[folder])
+    _write_judged(spec["out"], str(period), folders, [vars(n) for n in notices])
     result = _verdict_counts(verdicts)
     result["breakdown"] = timers.as_dict()
     return result
@@ -464,7 +458,7 @@ def gx_batching(spec: dict) -> dict:
                 except (FileRejected, StopIteration):
                     continue
                 index = pd.Index(chunk["row_number"].to_numpy(), name="row_number")
-                frames.append((code, prepare_chunk(dataset_spec, chunk.set_index(index))))
+                frames.append((code, prepare_chunk(dataset_spec, chunk.set_index(index), code)))
         if not frames:
             continue
         first = Context(period, frames[0][0]).suite_parameters()

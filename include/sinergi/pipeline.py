@@ -78,18 +78,7 @@ def judge_period(period: Period, settings: Settings) -> dict:
     """
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)
-    jobs: dict[str, list[tuple[FileVersion, Path, bool]]] = {}
-    for code in sorted(reference.district_codes()):
-        try:
-            found = scan_district(settings.inbox, period, code)
-            arrivals = receive(found, known_versions(wh, period, code), period, settings)
-        except OSError:  # the district task receives again and reports it
-            log.exception("%s: receiving failed; its district task tries again", code)
-            continue
-        for arrival in arrivals.new:
-            version = arrival.version
-            folder = judged_folder(settings, version)
-            jobs.setdefault(version.dataset, []).append((version, folder, arrival.ambiguous))
+    jobs, _ = receive_month(wh, period, settings, sorted(reference.district_codes()))
     options = JudgeOptions.from_settings(settings)
     judged = {}
     for dataset, items in sorted(jobs.items()):
@@ -97,6 +86,31 @@ def judge_period(period: Period, settings: Settings) -> dict:
         judged[dataset] = {"new_versions": len(items), "judged": len(verdicts)}
         log.info("%s %s: %d new version(s) judged together", period, dataset, len(verdicts))
     return {"period": str(period), "datasets": judged}
+
+
+def receive_month(
+    wh, period: Period, settings: Settings, districts: list[str]
+) -> tuple[dict[str, list[tuple[FileVersion, Path, bool]]], list[Notice]]:
+    """Receive every district's files: dataset -> [(version, its folder, ambiguous)], notices.
+
+    A district whose files cannot be received (disk, permissions) is logged and left out:
+    its own task receives again and reports it.
+    """
+    jobs: dict[str, list[tuple[FileVersion, Path, bool]]] = {}
+    notices: list[Notice] = []
+    for code in districts:
+        try:
+            found = scan_district(settings.inbox, period, code)
+            arrivals = receive(found, known_versions(wh, period, code), period, settings)
+        except OSError:
+            log.exception("%s: receiving failed; its district task tries again", code)
+            continue
+        notices += arrivals.notices
+        for arrival in arrivals.new:
+            version = arrival.version
+            folder = judged_folder(settings, version)
+            jobs.setdefault(version.dataset, []).append((version, folder, arrival.ambiguous))
+    return jobs, notices
 
 
 def process_district(period: Period, district_code: str, settings: Settings) -> dict:
