@@ -156,7 +156,8 @@ def sinergi_monthly():
         from sinergi.dbt import generate_docs
 
         settings = load_settings()
-        return str(generate_docs(settings.warehouse_url, settings.reports_dir / "dbt-docs"))
+        out = settings.reports_dir / "dbt-docs"
+        return str(generate_docs(settings.warehouse_url, out, vars=settings.dbt_vars))
 
     # ALL_DONE: district feedback goes out even when a dbt model failed. The run still fails
     # then: dbt_docs (a leaf, default ALL_SUCCESS) ends upstream_failed.

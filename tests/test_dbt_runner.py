@@ -189,9 +189,24 @@ def test_generate_docs_publishes_the_site_atomically(monkeypatch, tmp_path):
     (out / "stale.html").write_text("old", encoding="utf-8")
     index = sdbt.generate_docs("duckdb:///x.duckdb", out)
     assert index == out / "index.html"
-    assert sorted(p.name for p in out.iterdir()) == sorted(sdbt.DOCS_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*sdbt.DOCS_FILES, sdbt.DOCS_KEY_NAME])
     assert calls[0][0] == ["docs", "generate", "--static"]
     assert [p.name for p in out.parent.iterdir()] == ["dbt-docs"]  # no scratch left behind
+
+    # the same project, vars and warehouse: the site is kept, dbt does not run again
+    assert sdbt.generate_docs("duckdb:///x.duckdb", out) == index
+    assert len(calls) == 1
+    # another var value, another warehouse, or force: generated again
+    sdbt.generate_docs("duckdb:///x.duckdb", out, vars={"eligible_max_decile": 3})
+    sdbt.generate_docs("duckdb:///y.duckdb", out)
+    sdbt.generate_docs("duckdb:///y.duckdb", out, force=True)
+    assert len(calls) == 4
+
+
+def test_docs_key_ignores_the_password_but_not_the_database():
+    key = sdbt.docs_key
+    assert key("postgresql://u:one@h:5432/db") == key("postgresql://u:two@h:5432/db")
+    assert key("postgresql://u:one@h:5432/db") != key("postgresql://u:one@h:5432/other")
 
 
 def test_cli_reports_dbt_failures_without_traceback(monkeypatch, capsys):

@@ -23,8 +23,10 @@ def test_unchanged_inputs_give_the_same_fingerprint_and_each_input_changes_it(
 ):
     model = tmp_path / "model.sql"
     model.write_text("select 1")
-    monkeypatch.setattr(marts_inputs, "project_files", lambda: [model])
-    monkeypatch.setattr(marts_inputs, "DBT_PROJECT_DIR", tmp_path)
+    import sinergi.dbt
+
+    monkeypatch.setattr(sinergi.dbt, "project_files", lambda: [model])
+    monkeypatch.setattr(sinergi.dbt, "DBT_PROJECT_DIR", tmp_path)
 
     first = marts_inputs.fingerprint(wh, {"eligible_max_decile": 4})
     assert marts_inputs.fingerprint(wh, {"eligible_max_decile": 4}) == first  # nothing new

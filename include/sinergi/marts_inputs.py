@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sinergi.dbt import DBT_PROJECT_DIR, project_files
+from sinergi.dbt import hash_project
 from sinergi.periods import Period
 from sinergi.warehouse.connection import Warehouse
 from sinergi.warehouse.schema import FILE_VERSIONS, MART_BUILDS, PROCESSED_PERIODS
@@ -36,11 +36,7 @@ def fingerprint(wh: Warehouse, dbt_vars: Mapping[str, object]) -> str:
     digest.update(
         f"versions:{versions[0]}:{versions[1]}\nperiods:{periods[0]}:{periods[1]}\n".encode()
     )
-    for name, value in sorted(dbt_vars.items()):
-        digest.update(f"var:{name}={value}\n".encode())
-    for path in project_files():
-        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    hash_project(digest, dbt_vars)
     return digest.hexdigest()
 
 
