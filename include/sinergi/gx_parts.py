@@ -66,11 +66,12 @@ def validate_parts(
     whole = outcomes(result)
     lists = _detach_lists(result)
     template = json.loads(json.dumps(result.to_json_dict(), default=str))
+    counts = [_running_counts(item, batch) for item in template["results"]]
     parts = []
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        rows = batch.iloc[start:stop]
         found = [_in_part(positions, start, stop) for positions, _ in lists]
-        report = _part_report(template, rows, lists, found, row_numbers, personal)
+        tallies = [(c[0][stop] - c[0][start], c[1][stop] - c[1][start]) for c in counts]
+        report = _part_report(template, tallies, lists, found, row_numbers, personal)
         part_outcomes = [
             _part_outcome(outcome, item["result"]["element_count"], row_numbers[positions[hit]])
             for outcome, item, (positions, _), hit in zip(
@@ -118,18 +119,31 @@ def _part_outcome(outcome: ExpectationOutcome, element_count: int, numbers) -> E
     )
 
 
-def _part_report(template, rows, lists, found, row_numbers, personal) -> dict:
+def _running_counts(item: dict, batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Running totals over the batch of the rows an expectation considers (its row condition)
+    and of those with a value: a file's counts are then two subtractions."""
+    kwargs = item["expectation_config"]["kwargs"]
+    considered = _condition(kwargs.get("row_condition"), batch).to_numpy(dtype=bool)
+    nonnull = considered & _present(kwargs, batch).to_numpy(dtype=bool)
+    return (
+        np.concatenate([[0], np.cumsum(considered)]),
+        np.concatenate([[0], np.cumsum(nonnull)]),
+    )
+
+
+def _part_report(template, tallies, lists, found, row_numbers, personal) -> dict:
     """The file's GX result: the batch's template with the file's counts and rows."""
     out = copy.deepcopy(template)
     successes = 0
-    for item, (positions, values), hit in zip(out["results"], lists, found, strict=True):
+    items = zip(out["results"], tallies, lists, found, strict=True)
+    for item, (element, nonnull), (positions, values), hit in items:
         kwargs = item["expectation_config"]["kwargs"]
         unexpected = [values[i] for i in hit] if values else []
         numbers = [int(n) for n in row_numbers[positions[hit]]]
         item["result"] = _map_result(
             item.get("result") or {},
-            kwargs,
-            rows,
+            int(element),
+            int(nonnull),
             numbers,
             [] if is_personal(kwargs, personal) else unexpected,
         )
@@ -146,12 +160,10 @@ def _part_report(template, rows, lists, found, row_numbers, personal) -> dict:
     return finish_report(out)
 
 
-def _map_result(template: dict, kwargs: dict, rows: pd.DataFrame, numbers, values) -> dict:
+def _map_result(template: dict, element: int, nonnull: int, numbers, values) -> dict:
     """GX's map-expectation result fields for one file (``_format_map_output``'s formulas)."""
-    considered = _condition(kwargs.get("row_condition"), rows)
-    element = int(considered.sum())
     unexpected = len(numbers)
-    values = _json_values(values)
+    values = _json_values(values) if values else []
     result = {
         "element_count": element,
         "unexpected_count": unexpected,
@@ -160,7 +172,6 @@ def _map_result(template: dict, kwargs: dict, rows: pd.DataFrame, numbers, value
     }
     total = unexpected / element * 100 if element else None
     if "missing_count" in template:
-        nonnull = int((considered & _present(kwargs, rows)).sum())
         missing = element - nonnull
         result.update(
             missing_count=missing,

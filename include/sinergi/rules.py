@@ -95,11 +95,14 @@ class ChunkJudgement:
         return parts.str.lstrip(";")
 
 
-def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame, district_code: str) -> pd.DataFrame:
+def prepare_chunk(
+    spec: DatasetSpec, chunk: pd.DataFrame, district_code: str | np.ndarray
+) -> pd.DataFrame:
     """Normalised cells plus typed companions, indexed by the operator's row number.
 
-    ``district_code`` is the folder's: every row carries it (``kode_kabkota__folder``), and
-    region codes carry their district part, for the suites' district rules.
+    ``district_code`` is the folder's (or one per row, for rows of several files): every row
+    carries it (``kode_kabkota__folder``), and region codes carry their district part, for
+    the suites' district rules.
     """
     # Unnamed index: GX then reports unexpected rows as plain row numbers, without values.
     frame = pd.DataFrame(index=pd.Index(chunk["row_number"].to_numpy()))
@@ -132,7 +135,7 @@ def prepare_chunk(spec: DatasetSpec, chunk: pd.DataFrame, district_code: str) ->
     return frame
 
 
-def _add_district_parts(frame: pd.DataFrame, district_code: str) -> None:
+def _add_district_parts(frame: pd.DataFrame, district_code: str | np.ndarray) -> None:
     """The folder's district on every row, and the district part of each region code.
 
     The district part is the first 4 digits of a code of the right shape (empty otherwise:
@@ -203,6 +206,25 @@ def judge_chunk(
     return judge_chunks(spec, [chunk], [ctx], suites_dir)[0]
 
 
+def _prepare_together(
+    spec: DatasetSpec, chunks: list[pd.DataFrame], districts: list[str]
+) -> list[pd.DataFrame]:
+    """:func:`prepare_chunk` once for the rows of every chunk (pandas' cost per call is
+    most of a small file's), split back into one frame per chunk with its row numbers."""
+    if len(chunks) == 1:
+        return [prepare_chunk(spec, chunks[0], districts[0])]
+    sizes = [len(chunk) for chunk in chunks]
+    rows = pd.concat(chunks, ignore_index=True)
+    numbers = rows["row_number"].to_numpy()
+    rows["row_number"] = np.arange(len(rows))  # a unique index while preparing
+    prepared = prepare_chunk(spec, rows, np.repeat(np.array(districts, dtype=object), sizes))
+    bounds = np.cumsum([0, *sizes])
+    return [
+        prepared.iloc[start:stop].set_axis(pd.Index(numbers[start:stop]), axis=0)
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
 def judge_chunks(
     spec: DatasetSpec, chunks: list[pd.DataFrame], contexts: list[Context], suites_dir: Path
 ) -> list[ChunkJudgement]:
@@ -213,10 +235,7 @@ def judge_chunks(
     periods = {ctx.period for ctx in contexts}
     if len(periods) != 1:
         raise ValueError(f"one validation judges one period, got {sorted(map(str, periods))}")
-    prepared = [
-        prepare_chunk(spec, chunk, ctx.district_code)
-        for chunk, ctx in zip(chunks, contexts, strict=True)
-    ]
+    prepared = _prepare_together(spec, chunks, [ctx.district_code for ctx in contexts])
     parts = validate_parts(
         suites_dir, spec.name, prepared, contexts[0].suite_parameters(), set(spec.personal)
     )
