@@ -139,3 +139,32 @@ def test_duplicates_of_several_files_are_found_per_file():
         9: ["exact_duplicate", "duplicate_key"],
         11: ["duplicate_key"],
     }
+
+
+def test_more_unexpected_values_than_gx_lists_are_split_like_each_file_alone():
+    """GX lists at most 200 unexpected values per expectation (all the indices): a batch with
+    more must still give each file the values GX gives that file alone."""
+    import great_expectations.constants
+
+    from sinergi.gx_parts import MAX_VALUES
+
+    assert great_expectations.constants.MAX_RESULT_RECORDS == MAX_VALUES
+    spec = SPECS["penerima_bantuan"]
+    files = []
+    for n, district in enumerate(("3578", "3507", "3578")):
+        rows = [
+            {
+                **_moved(VALID["penerima_bantuan"], district),
+                "kode_desa": f"{district}0{i % 7}",  # too short: a non-personal value
+                "nik": f"3.5{i % 3}E+15",  # Excel's scientific notation: personal
+                "nilai_bantuan": str(600_000 + i * 10_000 * n),  # some over the ceiling
+            }
+            for i in range(130 + 40 * n)
+        ]
+        files.append((_file(rows), Context(PERIOD, district)))
+    alone = [judge_chunk(spec, frame, ctx, SUITES) for frame, ctx in files]
+    together = judge_chunks(spec, [f for f, _ in files], [c for _, c in files], SUITES)
+    for one, batched in zip(alone, together, strict=True):
+        assert _outcomes(batched) == _outcomes(one)
+        assert _comparable(batched.report) == _comparable(one.report)
+    assert sum(len(o.unexpected_index) for j in alone for o in j.outcomes) > 3 * MAX_VALUES

@@ -74,7 +74,13 @@ def _content(folder: Path) -> dict:
     }
 
 
-def test_judged_together_equals_judged_alone(month, tmp_path):
+def test_judged_together_equals_judged_alone(month, tmp_path, monkeypatch):
+    import sinergi.judgement
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("a batch failed and was judged file by file (see the log)")
+
+    monkeypatch.setattr(sinergi.judgement, "judge_together_alone", no_fallback)
     alone = {
         v.name + v.file_name: judge_version(v, _folder(tmp_path / "a", v), OPTIONS, ambiguous=amb)
         for v, amb in month

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from sinergi.validation import (
 )
 
 PARTIAL = 20  # GX's partial_unexpected_count, and how many values a stored result keeps
+MAX_VALUES = 200  # GX's MAX_RESULT_RECORDS: unexpected values it lists per expectation
 _LISTS = ("unexpected_list", "unexpected_index_list")
 
 
@@ -60,11 +62,12 @@ def validate_parts(
         result = suites.validate(suite, frames[0], parameters)
         return [PartResult(outcomes(result), sanitise(result, personal))]
     bounds = np.cumsum([0, *(len(frame) for frame in frames)])
-    batch = pd.concat(frames, ignore_index=True)  # index = position in the batch
+    # index = position in the batch; the frame exactly as GX sees it, for the values
+    batch = suites.gx_frame(suite, pd.concat(frames, ignore_index=True))
     row_numbers = np.concatenate([frame.index.to_numpy() for frame in frames])
-    result = suites.validate(suite, batch, parameters)
+    result = suites.validate(suite, batch, parameters, ready=True)
     whole = outcomes(result)
-    lists = _detach_lists(result)
+    lists = _detach_lists(result, batch)
     template = json.loads(json.dumps(result.to_json_dict(), default=str))
     counts = [_running_counts(item, batch) for item in template["results"]]
     parts = []
@@ -82,24 +85,34 @@ def validate_parts(
     return parts
 
 
-def _detach_lists(result) -> list[tuple[np.ndarray, list]]:
-    """Each expectation's full (positions, values) of unexpected rows; emptied in ``result``.
+def _detach_lists(result, batch: pd.DataFrame) -> list[tuple[np.ndarray, Callable]]:
+    """Each expectation's unexpected positions, and how to read its values; the lists are
+    emptied in ``result`` (then serialised once as every file's template).
 
-    Emptied before GX serialises the result once as the template: converting every
-    unexpected value of a large batch to JSON is the cost ``sanitise`` avoids too.
+    GX keeps at most 200 unexpected *values* per expectation (``MAX_RESULT_RECORDS``) but
+    every index, so a file's values are read from the frame GX validated, at the file's
+    unexpected positions, capped at 200 per file as GX caps them for a file alone.
     """
     out = []
     for item in result.results:
         res = item.result if isinstance(item.result, dict) else {}
         positions = np.asarray(res.get("unexpected_index_list") or [], dtype=np.int64)
-        values = list(res.get("unexpected_list") or [])
         for key in (*_LISTS, "partial_unexpected_list", "partial_unexpected_index_list"):
             if key in res:
                 res[key] = []
         if "partial_unexpected_counts" in res:
             res["partial_unexpected_counts"] = []
-        out.append((positions, values))
+        out.append((positions, _value_reader(item.expectation_config.kwargs, batch)))
     return out
+
+
+def _value_reader(kwargs, batch: pd.DataFrame) -> Callable[[np.ndarray], list]:
+    """Values at batch positions as GX lists them: a cell, or a (A, B) pair."""
+    if kwargs.get("column"):
+        column = batch[kwargs["column"]]
+        return lambda at: column.iloc[at].tolist()
+    first, second = batch[kwargs["column_A"]], batch[kwargs["column_B"]]
+    return lambda at: list(zip(first.iloc[at].tolist(), second.iloc[at].tolist(), strict=True))
 
 
 def _in_part(positions: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -138,14 +151,15 @@ def _part_report(template, tallies, lists, found, row_numbers, personal) -> dict
     items = zip(out["results"], tallies, lists, found, strict=True)
     for item, (element, nonnull), (positions, values), hit in items:
         kwargs = item["expectation_config"]["kwargs"]
-        unexpected = [values[i] for i in hit] if values else []
         numbers = [int(n) for n in row_numbers[positions[hit]]]
+        personal_item = is_personal(kwargs, personal)
+        unexpected = [] if personal_item else values(positions[hit][:MAX_VALUES])
         item["result"] = _map_result(
             item.get("result") or {},
             int(element),
             int(nonnull),
             numbers,
-            [] if is_personal(kwargs, personal) else unexpected,
+            unexpected,
         )
         item["success"] = not numbers
         successes += item["success"]

@@ -100,9 +100,17 @@ class SuiteRunner:
             self.suites[name] = self.context.suites.add(gx.ExpectationSuite(**definition))
         return self.suites[name]
 
-    def validate(self, name: str, frame: pd.DataFrame, parameters: dict[str, Any]):
-        """Run suite ``name`` on ``frame`` (index = the file's row numbers)."""
-        frame = _vectorisable(frame, self._between_columns(name))
+    def gx_frame(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` as suite ``name`` is run on it (see :func:`_vectorisable`)."""
+        return _vectorisable(frame, self._between_columns(name))
+
+    def validate(
+        self, name: str, frame: pd.DataFrame, parameters: dict[str, Any], *, ready: bool = False
+    ):
+        """Run suite ``name`` on ``frame`` (index = the file's row numbers); ``ready``: the
+        frame is already :meth:`gx_frame`'s."""
+        if not ready:
+            frame = self.gx_frame(name, frame)
         batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
         return batch.validate(
             self.suite(name), expectation_parameters=parameters, result_format=COMPLETE
