@@ -129,6 +129,10 @@ def test_runs_succeed(faulty_run):
     for period in PERIODS:
         out = (faulty_run.folder / f"run-{period}.stdout").read_text()
         assert f"DAG run for {period}: success" in out
+        # every batch of files was judged in one validation: no silent per-file fallback
+        log = out + (faulty_run.folder / f"run-{period}.stderr").read_text()
+        assert "judged together" in log
+        assert "judging them alone" not in log and "judges it again" not in log
 
 
 def test_the_inbox_really_holds_every_fault(faulty_run, oracle):
