@@ -92,6 +92,10 @@ def published(tmp_path_factory):
         period = Period.parse(PERIOD)
         prepare_period(period, settings)
         process_district(period, "3501", settings)
+        # a first publication with 3501 only: 3502 arrives later and is rendered incrementally
+        publish(PERIOD, {"success": True}, settings)
+        site = settings.reports_dir / "data-docs"
+        first = {p: p.stat().st_mtime_ns for p in site.glob("validations/**/*.html")}
         process_district(period, "3502", settings)
         # 3502's task "died" after the warehouse commit: its results never reached the store.
         shutil.rmtree(
@@ -103,7 +107,7 @@ def published(tmp_path_factory):
             / (f"{PERIOD}-3502-ppks-v1")
         )
         summary = publish(PERIOD, {"success": True}, settings)
-        yield {"settings": settings, "summary": summary, "root": root}
+        yield {"settings": settings, "summary": summary, "root": root, "first": first}
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -256,3 +260,18 @@ def test_expectation_ids_are_the_committed_suites_ids(published):
     with wh.connect() as conn:
         ids = wh.execute(conn, f"select expectation_id from {VALIDATION_RESULTS.qualified}")
     assert ids and {i for (i,) in ids} <= committed
+
+
+def test_a_later_publication_renders_only_the_new_versions(published):
+    """Data Docs are incremental: 3501's pages from the first publication are not rendered
+    again (a month costs the same in December as in January); 3502's new pages are there,
+    offline like the others (checked by the tests above over every page)."""
+    first = published["first"]
+    assert first and all("3501" in p.parent.parent.name for p in first)
+    assert all(p.stat().st_mtime_ns == t for p, t in first.items())
+    site = _site(published)
+    later = [p for p in site.glob("validations/**/*.html") if p not in first]
+    assert later and all("3502" in p.parent.parent.name for p in later)
+    # the index's table data sits in its scripts (moved out of the page: no inline script)
+    index = "".join(p.read_text(encoding="utf-8") for p in site.glob("index.html*"))
+    assert "2025-12-3502-ppks-v1" in index and "2025-12-3501-ppks-v1" in index

@@ -21,7 +21,9 @@ can forbid inline scripts (docker/reports-web/default.conf).
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import logging
 import re
 import shutil
@@ -287,13 +289,21 @@ def _minimal_result(version: dict) -> dict:
 
 
 def reconcile(settings: Settings) -> list[dict]:
-    """Give every version in ``audit.file_versions`` an entry and its verdict; returns them."""
+    """Give every version in ``audit.file_versions`` an entry and its verdict; returns them.
+
+    Each version gets ``keys`` (its stored results) and ``changed`` (those written now).
+    A ledger (``<reports>/gx/reconciled.json``: run name -> digest of the page headers
+    written) spares reading back every stored result of every earlier month: a verdict is
+    final, so a version whose headers were written is not read again.
+    """
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResultSchema,
     )
 
     versions = _file_versions(settings)
     store = _context(settings.reports_dir).validation_results_store
+    ledger_path = settings.reports_dir / "gx" / "reconciled.json"
+    ledger = _read_ledger(ledger_path)
     keys = defaultdict(list)
     for key in store.list_keys():
         keys[key.run_id.run_name].append(key)
@@ -301,6 +311,7 @@ def reconcile(settings: Settings) -> list[dict]:
     added = 0
     for version in versions:
         found = keys.get(version["run_name"])
+        version["changed"] = []
         if not found:
             result = _minimal_result(version)
             key = _key(
@@ -310,10 +321,13 @@ def reconcile(settings: Settings) -> list[dict]:
                 f"{version['file_name']}-file",
             )
             store.set(key, schema.load(result))
-            version["keys"] = [key]
+            version["keys"] = version["changed"] = [key]
             added += 1
             continue
         version["keys"] = found
+        digest = _header_digest(version, found)
+        if ledger.get(version["run_name"]) == digest:
+            continue
         for key in found:
             stored = store.get(key)
             meta = _file_meta(
@@ -322,22 +336,77 @@ def reconcile(settings: Settings) -> list[dict]:
             if stored.meta.get("batch_spec") != meta["batch_spec"]:
                 stored.meta.update(meta)
                 store.set(key, stored)
+                version["changed"].append(key)
+        ledger[version["run_name"]] = digest
+    ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    ledger_path.write_text(json.dumps(ledger, sort_keys=True), encoding="utf-8")
     if added:
         log.info("Data Docs: %d file version(s) had no validation result; entries added", added)
     return versions
 
 
+def _header_digest(version: dict, keys: list) -> str:
+    """The page headers a version's results get (:func:`_file_meta`), as one digest."""
+    headers = [
+        _file_meta(version["run_name"], version["file_name"], k.run_id.run_time, version)
+        for k in sorted(keys, key=str)
+    ]
+    return hashlib.sha256(json.dumps(headers, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _read_ledger(path: Path) -> dict[str, str]:
+    try:
+        ledger = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return ledger if isinstance(ledger, dict) else {}
+
+
 def build_site(settings: Settings) -> Path:
-    """Render the Data Docs site for every file version; returns the path of its index page."""
+    """Render the Data Docs site for every file version; returns the path of its index page.
+
+    Incremental: only the pages of results that are new or whose verdict changed are
+    rendered (and made offline), with the index and the versions page, so a month costs
+    the same in December as in January. A site without an index is rendered whole.
+    """
     versions = reconcile(settings)
-    _context(settings.reports_dir).build_data_docs(site_names=[SITE])
     site = settings.reports_dir / "data-docs"
-    finalise_site(site, versions)
+    context = _context(settings.reports_dir)
+    if (site / "index.html").exists():
+        rendered = _rendered_pages(site)
+        stale = [
+            k
+            for v in versions
+            for k in v["keys"]
+            if k in v["changed"] or (k.run_id.run_name, k.batch_identifier) not in rendered
+        ]
+        if not stale:
+            log.info("Data Docs: every file version's pages are current; %s kept", site)
+            return site / "index.html"
+    else:
+        stale = None  # everything
+    before = _page_times(site)
+    context.build_data_docs(site_names=[SITE], resource_identifiers=stale)
+    finalise_site(site, versions, before)
     return site / "index.html"
 
 
-def finalise_site(site: Path, versions: list[dict]) -> None:
-    """Make the rendered site self-contained (assets, no inline script) and auditor-friendly."""
+def _rendered_pages(site: Path) -> set[tuple[str, str]]:
+    """(run name, batch identifier) of every rendered result page
+    (``validations/<suite>/<run name>/<run time>/<batch identifier>.html``)."""
+    return {(p.parent.parent.name, p.stem) for p in site.glob("validations/**/*.html")}
+
+
+def _page_times(site: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in site.rglob("*.html")} if site.exists() else {}
+
+
+def finalise_site(site: Path, versions: list[dict], before: dict[Path, int] | None = None) -> None:
+    """Make the rendered site self-contained (assets, no inline script) and auditor-friendly.
+
+    ``before``: the pages' modification times before rendering; only the pages rendered
+    since (new or rewritten) are made offline again (every page when not given).
+    """
     shutil.copytree(STATIC / "vendor", site / VENDOR, dirs_exist_ok=True)
     (site / VENDOR / "sinergi-handlers.js").write_text(_HANDLERS_JS, encoding="utf-8")
     for sheet in (site / "static" / "styles").glob("*.css"):
@@ -350,6 +419,8 @@ def finalise_site(site: Path, versions: list[dict]) -> None:
     for page in site.rglob("*.html"):
         if page.name == VERSIONS_PAGE and page.parent == site:
             continue
+        if before is not None and before.get(page) == page.stat().st_mtime_ns:
+            continue  # rendered and made offline by an earlier run
         text = page.read_text(encoding="utf-8")
         up = Path(*[".."] * len(page.parent.relative_to(site).parts)).as_posix()
         prefix = "" if up == "." else up + "/"
