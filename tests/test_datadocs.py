@@ -96,6 +96,8 @@ def published(tmp_path_factory):
         publish(PERIOD, {"success": True}, settings)
         site = settings.reports_dir / "data-docs"
         first = {p: p.stat().st_mtime_ns for p in site.glob("validations/**/*.html")}
+        feedback = settings.reports_dir / PERIOD / "umpan-balik"
+        first_feedback = {p: p.stat().st_mtime_ns for p in feedback.glob("umpan-balik-*")}
         process_district(period, "3502", settings)
         # 3502's task "died" after the warehouse commit: its results never reached the store.
         shutil.rmtree(
@@ -107,7 +109,13 @@ def published(tmp_path_factory):
             / (f"{PERIOD}-3502-ppks-v1")
         )
         summary = publish(PERIOD, {"success": True}, settings)
-        yield {"settings": settings, "summary": summary, "root": root, "first": first}
+        yield {
+            "settings": settings,
+            "summary": summary,
+            "root": root,
+            "first": first,
+            "first_feedback": first_feedback,
+        }
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -275,3 +283,15 @@ def test_a_later_publication_renders_only_the_new_versions(published):
     # the index's table data sits in its scripts (moved out of the page: no inline script)
     index = "".join(p.read_text(encoding="utf-8") for p in site.glob("index.html*"))
     assert "2025-12-3502-ppks-v1" in index and "2025-12-3501-ppks-v1" in index
+
+
+def test_a_later_publication_rewrites_only_the_districts_that_changed(published):
+    """3501's feedback is written from the same facts the second time: kept as it was (the
+    feedback ledger); 3502, new in the second publication, gets its files."""
+    first = published["first_feedback"]
+    assert sorted(p.name for p in first) == ["umpan-balik-3501.csv", "umpan-balik-3501.xlsx"]
+    assert all(p.stat().st_mtime_ns == t for p, t in first.items())
+    folder = published["settings"].reports_dir / PERIOD / "umpan-balik"
+    assert (folder / "umpan-balik-3502.csv").exists() and (
+        folder / "umpan-balik-3502.xlsx"
+    ).exists()

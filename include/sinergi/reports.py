@@ -26,6 +26,7 @@ from sinergi.feedback import (
     write_csv,
     write_xlsx,
 )
+from sinergi.feedback_ledger import FeedbackLedger
 from sinergi.periods import Period
 from sinergi.scrub import scrub_identifiers
 from sinergi.warehouse.connection import open_warehouse
@@ -35,10 +36,12 @@ log = logging.getLogger(__name__)
 
 
 def _latest_versions(conn, wh, period: Period) -> list[tuple]:
+    """The latest version of each (district, dataset): the fields of ``FileFacts``, between
+    the district code and the SHA-256 (which tells the feedback ledger that rows changed)."""
     return wh.execute(
         conn,
         "select district_code, dataset, version, file_name, status, rejection_reason, "
-        "rejection_detail, rows_total, rows_accepted, rows_rejected "
+        "rejection_detail, rows_total, rows_accepted, rows_rejected, sha256 "
         f"from {FILE_VERSIONS.qualified} f "
         "where period = %s and version = (select max(version) from "
         f"{FILE_VERSIONS.qualified} g where g.period = f.period and "
@@ -112,6 +115,44 @@ def _write_unplaced(folder: Path, notices: list[tuple]) -> None:
     write_xlsx(path.with_suffix(".xlsx"), lines, summary)
 
 
+def _row_facts(
+    wh, period: Period, latest: list[tuple], districts: list[str]
+) -> tuple[dict[str, list[RowFacts]], dict[str, list[RowFacts]]]:
+    """The rejected and warned rows of the served versions of ``districts``, by district."""
+    if not districts:
+        return {}, {}
+    marks = ", ".join(["%s"] * len(districts))
+    with wh.connect() as conn:
+        rejected_rows = wh.execute(
+            conn,
+            "select district_code, dataset, version, row_number, reason_codes, original_values "
+            f"from {ROW_REJECTIONS.qualified} where period = %s and district_code in ({marks}) "
+            "order by district_code, dataset, version, row_number",
+            (period.first_day, *districts),
+        )
+        warning_rows = wh.execute(
+            conn,
+            "select district_code, dataset, version, row_number, warning_code "
+            f"from {ROW_WARNINGS.qualified} where period = %s and district_code in ({marks}) "
+            "order by district_code, dataset, version, row_number",
+            (period.first_day, *districts),
+        )
+    latest_keys = {(r[0], r[1], r[2]) for r in latest}
+    rows: dict[str, list[RowFacts]] = {}
+    for district, dataset, version, row_number, codes, originals in rejected_rows:
+        if (district, dataset, version) in latest_keys:
+            rows.setdefault(district, []).append(
+                RowFacts(dataset, version, row_number, codes, originals)
+            )
+    warnings: dict[str, list[RowFacts]] = {}
+    for district, dataset, version, row_number, code in warning_rows:
+        if (district, dataset, version) in latest_keys:
+            warnings.setdefault(district, []).append(
+                RowFacts(dataset, version, row_number, code, "{}")
+            )
+    return rows, warnings
+
+
 def publish(period_text: str, build: dict, settings: Settings) -> dict:
     """Write ``<reports>/<period>/``: summary.json, summary.md, district feedback, Data Docs."""
     period = Period.parse(period_text)
@@ -121,20 +162,6 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
     wh = open_warehouse(settings.warehouse_url)
     with wh.connect() as conn:
         latest = _latest_versions(conn, wh, period)
-        rejected_rows = wh.execute(
-            conn,
-            "select district_code, dataset, version, row_number, reason_codes, original_values "
-            f"from {ROW_REJECTIONS.qualified} where period = %s "
-            "order by district_code, dataset, version, row_number",
-            (period.first_day,),
-        )
-        warning_rows = wh.execute(
-            conn,
-            "select district_code, dataset, version, row_number, warning_code "
-            f"from {ROW_WARNINGS.qualified} where period = %s "
-            "order by district_code, dataset, version, row_number",
-            (period.first_day,),
-        )
         marts = mart_row_counts(wh, conn)
         outliers = _outliers(conn, wh, period, marts)
         notices = _district_notices(wh, conn, period)
@@ -148,32 +175,35 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         by_district.setdefault(row[0], []).append(row)
     for ds in SPECS:
         status[ds]["MISSING"] = len(reference.district_codes()) - sum(status[ds].values())
-    latest_keys = {(r[0], r[1], r[2]) for r in latest}
-    rows_by_district: dict[str, list[RowFacts]] = {}
-    for district, dataset, version, row_number, codes, originals in rejected_rows:
-        if (district, dataset, version) in latest_keys:
-            rows_by_district.setdefault(district, []).append(
-                RowFacts(dataset, version, row_number, codes, originals)
-            )
-    warnings_by_district: dict[str, list[RowFacts]] = {}
-    for district, dataset, version, row_number, code in warning_rows:
-        if (district, dataset, version) in latest_keys:
-            warnings_by_district.setdefault(district, []).append(
-                RowFacts(dataset, version, row_number, code, "{}")
-            )
-    for district in sorted(set(by_district) | set(notices)):
-        files = [FileFacts(*row[1:]) for row in by_district.get(district, [])]
+    districts = sorted(set(by_district) | set(notices))
+    facts = {
+        d: (by_district.get(d, []), notices.get(d, []), d in dtks_before, outliers.get(d, []))
+        for d in districts
+    }
+    ledger = FeedbackLedger(feedback_dir)
+    stale = [d for d in districts if not ledger.current(d, facts[d])]
+    rows_by_district, warnings_by_district = _row_facts(wh, period, latest, stale)
+    for district in stale:
+        versions, district_notices, dtks_in_effect, district_outliers = facts[district]
         lines, overview = district_lines(
             district,
             str(period),
-            files,
+            [FileFacts(*row[1:-1]) for row in versions],
             rows_by_district.get(district, []),
-            notices.get(district, []),
-            district in dtks_before,
+            district_notices,
+            dtks_in_effect,
             warnings_by_district.get(district, []),
-            outliers.get(district, []),
+            district_outliers,
         )
         _write_feedback(feedback_dir, district, lines, overview)
+        ledger.written(district, facts[district])
+    ledger.save()
+    log.info(
+        "district feedback for %s: %d written, %d unchanged (kept)",
+        period,
+        len(stale),
+        len(districts) - len(stale),
+    )
     if unplaced:
         _write_unplaced(feedback_dir, unplaced)
 
