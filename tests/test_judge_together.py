@@ -36,7 +36,7 @@ from sinergi.warehouse.judged import JudgedVersion
 PERIOD = Period(2025, 2)
 WHEN = datetime(2025, 3, 5, tzinfo=UTC)
 # Small batches: several batches per dataset, and roster files above the batch size alone.
-OPTIONS = JudgeOptions(b"key", 0.2, EXPECTATIONS_DIR / "suites", chunk_rows=150)
+OPTIONS = JudgeOptions(b"key", 0.2, EXPECTATIONS_DIR / "suites", chunk_rows=150, batch_rows=150)
 
 
 @pytest.fixture(scope="module")

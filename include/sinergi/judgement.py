@@ -113,6 +113,9 @@ class JudgeOptions:
     suites_dir: Path
     limits: InputLimits = field(default_factory=InputLimits)
     chunk_rows: int = 200_000
+    # Rows of several small files validated together (``judge_together``): 100,000 keeps a
+    # province month's judging under ~0.7 GB (200,000: 1.1 GB, 8 % faster; bench, 2026-12-05).
+    batch_rows: int = 100_000
 
     @classmethod
     def from_settings(cls, settings) -> JudgeOptions:
@@ -430,7 +433,7 @@ def judge_together(
     """Judge many versions of ONE dataset and period, sharing each GX validation.
 
     ``jobs`` are (version, folder, ambiguous). Files that fit in one chunk are validated in
-    batches of up to ``options.chunk_rows`` rows (the row suite once, the duplicates suite
+    batches of about ``options.batch_rows`` rows (the row suite once, the duplicates suite
     once per batch: ``sinergi.gx_parts``); larger files, and versions rejected before their
     rows are read, are judged alone by :func:`judge_version`. Every folder is written
     exactly as :func:`judge_version` writes it. A version whose judgement raised (GX, the
@@ -449,10 +452,10 @@ def judge_together(
             verdicts[folder] = alone
             continue
         judge, chunk = alone
-        batch.append((version, folder, judge, chunk))
-        if sum(len(item[3]) for item in batch) >= options.chunk_rows:
-            verdicts.update(_judge_batch(batch, options))
+        if batch and sum(len(item[3]) for item in batch) + len(chunk) > options.batch_rows:
+            verdicts.update(_judge_batch(batch, options))  # at most max(batch, chunk) rows
             batch = []
+        batch.append((version, folder, judge, chunk))
     if batch:
         verdicts.update(_judge_batch(batch, options))
     return verdicts
