@@ -3,6 +3,7 @@
 -- depends_on: {{ ref('fct_program_reach') }}
 -- depends_on: {{ ref('fct_household_reach') }}
 -- depends_on: {{ ref('fct_cross_district_duplicates') }}
+-- depends_on: {{ ref('fct_cross_district_duplicate_pairs') }}
 -- depends_on: {{ ref('fct_submissions') }}
 -- depends_on: {{ ref('fct_reporting_rates') }}
 -- depends_on: {{ ref('fct_ppks') }}

@@ -67,6 +67,20 @@ def check_bulletin(index: Path, tables: dict[str, list[dict]], period: date) -> 
     data = json.loads((index.parent / "data.json").read_text(encoding="utf-8"))
     assert len(data["outliers"]) == len(outliers)
     assert f"{len(outliers)} angka dari" in html
+    # every district pair sharing a paid person is in the bulletin's data, each pair once
+    pairs = {
+        (r["program_code"], r["district_code"], r["other_district_code"], r["duplicate_persons"])
+        for r in tables["fct_cross_district_duplicate_pairs"]
+        if r["period"] == period and r["district_code"] < r["other_district_code"]
+    }
+    shown = {
+        (p["program_code"], p["district_code"], p["other_district_code"], p["duplicate_persons"])
+        for p in data["duplicate_pairs"]
+    }
+    assert shown == pairs
+    if pairs:
+        top = data["duplicate_pairs"][0]
+        assert f"Pasangan terbanyak: {names[top['district_code']]}" in html
     submissions = [r for r in tables["fct_submissions"] if r["period"] == period]
     accepted = sum(r["status"] == "ACCEPTED" for r in submissions)
     assert (

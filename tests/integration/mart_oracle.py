@@ -56,6 +56,12 @@ GRAIN: dict[str, tuple[str, ...]] = {
     "fct_psks": ("period", "district_code", "psks_code"),
     "fct_poverty": ("year", "district_code"),
     "fct_cross_district_duplicates": ("period", "program_code"),
+    "fct_cross_district_duplicate_pairs": (
+        "period",
+        "program_code",
+        "district_code",
+        "other_district_code",
+    ),
 }
 MEASURES: dict[str, tuple[str, ...]] = {
     "fct_submissions": (
@@ -119,6 +125,11 @@ MEASURES: dict[str, tuple[str, ...]] = {
         "duplicate_rows",
         "duplicate_amount_idr",
     ),
+    "fct_cross_district_duplicate_pairs": (
+        "duplicate_persons",
+        "duplicate_rows",
+        "duplicate_amount_idr",
+    ),
 }
 # The dimensions are their reference file (every column but the source notes).
 DIMENSIONS = {
@@ -151,6 +162,35 @@ class Settings:
 def reference(name: str) -> pd.DataFrame:
     """A reference CSV as text (empty cells are empty strings)."""
     return pd.read_csv(SEEDS / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+def _duplicate_pairs(paid) -> list[dict]:
+    """Per (period, programme, district, other district) sharing a paid person: the shared
+    persons, and their paid rows and rupiah in the first district; both orders."""
+    totals: dict[tuple, list[int]] = {}
+    per = paid.groupby(["period", "kode_program", "nik", "district_code"])["nilai_bantuan"]
+    sides = per.agg(["size", "sum"]).reset_index()
+    for (period, program, _nik), group in sides.groupby(["period", "kode_program", "nik"]):
+        for here in group.itertuples():
+            for there in group.itertuples():
+                if here.district_code != there.district_code:
+                    key = (period, program, here.district_code, there.district_code)
+                    total = totals.setdefault(key, [0, 0, 0])
+                    total[0] += 1
+                    total[1] += int(here.size)
+                    total[2] += int(here.sum)
+    return [
+        {
+            "period": period,
+            "program_code": program,
+            "district_code": district,
+            "other_district_code": other,
+            "duplicate_persons": persons,
+            "duplicate_rows": rows,
+            "duplicate_amount_idr": amount,
+        }
+        for (period, program, district, other), (persons, rows, amount) in sorted(totals.items())
+    ]
 
 
 def columns(mart: str) -> tuple[str, ...]:
@@ -544,6 +584,7 @@ def compute_marts(
                 }
             )
     marts["fct_cross_district_duplicates"] = duplicates
+    marts["fct_cross_district_duplicate_pairs"] = _duplicate_pairs(paid)
 
     for mart, table in marts.items():
         assert all(tuple(r) == columns(mart) for r in table), mart

@@ -54,6 +54,7 @@ MARTS = (
     "fct_psks",
     "fct_poverty",
     "fct_cross_district_duplicates",
+    "fct_cross_district_duplicate_pairs",
     "fct_outliers",
 )
 
@@ -497,6 +498,20 @@ def check_cross_district_duplicates(marts):
             )
         else:
             assert_values(row, duplicate_persons=0, duplicate_rows=0, duplicate_amount_idr=0)
+    # The pair, one row per side, each with what that district paid.
+    pairs = {
+        (r["period"], r["program_code"], r["district_code"], r["other_district_code"]): r
+        for r in marts.tables["fct_cross_district_duplicate_pairs"]
+    }
+    assert set(pairs) == {(P1, "PKH", "3507", "3578"), (P1, "PKH", "3578", "3507")}
+    assert_values(
+        pairs[(P1, "PKH", "3507", "3578")],
+        duplicate_persons=1, duplicate_rows=1, duplicate_amount_idr=750_000,
+    )  # fmt: skip
+    assert_values(
+        pairs[(P1, "PKH", "3578", "3507")],
+        duplicate_persons=1, duplicate_rows=1, duplicate_amount_idr=600_000,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- a correction re-run
@@ -535,6 +550,7 @@ def after_correction_later_periods_are_updated(corrected):
         corrected.one("fct_cross_district_duplicates", period=P1, program_code="PKH"),
         duplicate_persons=0, duplicate_rows=0, duplicate_amount_idr=0,
     )  # fmt: skip
+    assert corrected.tables["fct_cross_district_duplicate_pairs"] == []  # PDUP corrected away
     assert_values(
         corrected.one("fct_submissions", period=P1, district_code="3507", dataset="dtks"),
         versions_received=3, served_version=3, status="ACCEPTED",
@@ -568,7 +584,13 @@ def test_marts_from_hand_made_fixtures(engine, tmp_path):
         load_story(warehouse)
         marts = build(warehouse, tmp_path / "first")
         failures = run_checks(marts)
-        # the bulletins of December and January as the managers would get them
+        # the bulletins of November (its pair of districts paying PDUP), December and
+        # January as the managers would get them
+        november = _bulletin(warehouse, reports, P1)
+        bulletin_matches_marts(november, marts.tables, P1)
+        page = november.read_text(encoding="utf-8")
+        assert "<td>PKH</td><td>3507 Kabupaten Malang</td><td>3578 Kota Surabaya</td>" in page
+        assert "<td>Rp 750.000</td><td>Rp 600.000</td>" in page
         _bulletin(warehouse, reports, P2)
         bulletin_matches_marts(_bulletin(warehouse, reports, P3), marts.tables, P3)
         load_correction(warehouse)

@@ -25,6 +25,7 @@ MARTS_READ = (
     "fct_program_reach",
     "fct_household_reach",
     "fct_cross_district_duplicates",
+    "fct_cross_district_duplicate_pairs",
     "fct_outliers",
 )
 DATASETS = ("ppks", "psks", "penerima_bantuan", "dtks")
@@ -44,6 +45,8 @@ class BulletinData:
     trend: list[dict]  # one row per processed period of the year up to this one
     duplicates: list[dict]  # fct_cross_district_duplicates rows of the period
     outliers: list[dict]  # fct_outliers rows of the period
+    # fct_cross_district_duplicate_pairs of the period, one row per pair (``_unordered_pairs``)
+    duplicate_pairs: list[dict] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)  # vs the previous bulletin
     previous_bulletin: str | None = None
 
@@ -120,6 +123,13 @@ def read(wh, period: Period) -> BulletinData:
             "program_code, duplicate_persons, duplicate_rows, duplicate_amount_idr",
             "period = %s", day,
         )  # fmt: skip
+        # one row per unordered pair: the side with the lower district code, and the other
+        # side's rupiah beside it
+        pairs = _select(
+            wh, conn, "fct_cross_district_duplicate_pairs",
+            "program_code, district_code, other_district_code, duplicate_persons, "
+            "duplicate_amount_idr", "period = %s", day,
+        )  # fmt: skip
         outliers = _select(
             wh, conn, "fct_outliers",
             "district_code, dataset, indicator, breakdown, method, value, previous_value, "
@@ -136,9 +146,36 @@ def read(wh, period: Period) -> BulletinData:
         reach=reach,
         trend=trend,
         duplicates=sorted(duplicates, key=lambda r: r["program_code"]),
+        duplicate_pairs=_unordered_pairs(pairs),
         outliers=sorted(
             outliers, key=lambda r: (-abs(r["score"]), r["district_code"], r["indicator"])
         ),
+    )
+
+
+def _unordered_pairs(rows: list[dict]) -> list[dict]:
+    """One row per (programme, pair of districts), both sides' rupiah, most persons first."""
+    amounts = {
+        (r["program_code"], r["district_code"], r["other_district_code"]): r["duplicate_amount_idr"]
+        for r in rows
+    }
+    pairs = [
+        {
+            "program_code": r["program_code"],
+            "district_code": r["district_code"],
+            "other_district_code": r["other_district_code"],
+            "duplicate_persons": r["duplicate_persons"],
+            "amount_idr": r["duplicate_amount_idr"],
+            "other_amount_idr": amounts.get(
+                (r["program_code"], r["other_district_code"], r["district_code"])
+            ),
+        }
+        for r in rows
+        if r["district_code"] < r["other_district_code"]
+    ]
+    return sorted(
+        pairs,
+        key=lambda p: (-p["duplicate_persons"], p["program_code"], p["district_code"]),
     )
 
 

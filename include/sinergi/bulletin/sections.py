@@ -135,17 +135,47 @@ def _trend(data: BulletinData) -> dict:
     }
 
 
+PAIRS_SHOWN = 15  # district pairs listed in the bulletin (all are in the mart)
+
+
 def _duplicates(data: BulletinData) -> dict:
     persons = sum(d["duplicate_persons"] or 0 for d in data.duplicates)
     amount = sum(d["duplicate_amount_idr"] or 0 for d in data.duplicates)
+    pairs = data.duplicate_pairs
+    rows = [
+        [
+            p["program_code"],
+            f"{p['district_code']} {data.districts.get(p['district_code'], '')}",
+            f"{p['other_district_code']} {data.districts.get(p['other_district_code'], '')}",
+            number(p["duplicate_persons"]),
+            f"Rp {number(p['amount_idr'])}",
+            MISSING if p["other_amount_idr"] is None else f"Rp {number(p['other_amount_idr'])}",
+        ]
+        for p in pairs[:PAIRS_SHOWN]
+    ]
+    if pairs:
+        top = pairs[0]
+        most = (
+            f" Pasangan terbanyak: {data.districts.get(top['district_code'], top['district_code'])}"
+            f" dan {data.districts.get(top['other_district_code'], top['other_district_code'])}"
+            f" ({top['program_code']}, {number(top['duplicate_persons'])} orang)."
+        )
+        if len(pairs) > PAIRS_SHOWN:
+            most += f" Tabel menampilkan {PAIRS_SHOWN} dari {len(pairs)} pasangan."
+    else:
+        most = " Tidak ada pasangan kabupaten/kota yang membayar orang yang sama."
     return {
         "id": "ganda",
         "title": "5. Kemungkinan pembayaran ganda antar kabupaten/kota (per program)",
         "reading": f"{number(persons)} orang dibayar oleh program yang sama di dua "
-        f"kabupaten/kota atau lebih pada bulan ini, senilai Rp {number(amount)}. "
-        "Rincian pasangan kabupaten/kota belum tersedia di mart.",
+        f"kabupaten/kota atau lebih pada bulan ini, senilai Rp {number(amount)}.{most}",
         "chart": charts.duplicate_bars(data.programs, data.duplicates),
-    }
+        "table": (
+            ["program", "kabupaten/kota", "dan kabupaten/kota", "orang", "dibayar di sini",
+             "dibayar di sana"],
+            rows,
+        ),
+    }  # fmt: skip
 
 
 def outlier_figure(row: dict) -> str:
