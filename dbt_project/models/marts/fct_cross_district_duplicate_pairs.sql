@@ -6,18 +6,6 @@
 -- zeros and the totals per programme).
 with
 
-paid_rows as (
-    select
-        period,
-        program_code,
-        person_key,
-        district_code,
-        amount_idr
-    from {{ ref('int_disbursements_served') }}
-    where is_paid
-        and person_key is not null
-),
-
 paid_in_district as (
     select
         period,
@@ -26,7 +14,7 @@ paid_in_district as (
         district_code,
         count(*) as paid_rows,
         sum(amount_idr) as amount_idr
-    from paid_rows
+    from {{ ref('int_person_payments_filtered_to_paid') }}
     group by
         period,
         program_code,

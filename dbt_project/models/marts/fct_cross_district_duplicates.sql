@@ -11,18 +11,6 @@ programs as (
     select program_code from {{ ref('dim_programs') }}
 ),
 
-paid_rows as (
-    select
-        period,
-        program_code,
-        person_key,
-        district_code,
-        amount_idr
-    from {{ ref('int_disbursements_served') }}
-    where is_paid
-        and person_key is not null
-),
-
 -- One pass over the paid rows: per person, whether two or more districts paid them (the
 -- smallest and largest district differ, i.e. count(distinct district_code) >= 2), with their
 -- rows and rupiah; no second pass joining the duplicated persons back to their rows.
@@ -34,7 +22,7 @@ paid_persons as (
         min(district_code) <> max(district_code) as is_duplicate,
         count(*) as paid_rows,
         sum(amount_idr) as amount_idr
-    from paid_rows
+    from {{ ref('int_person_payments_filtered_to_paid') }}
     group by
         period,
         program_code,

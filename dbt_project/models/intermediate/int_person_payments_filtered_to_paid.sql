@@ -1,0 +1,21 @@
+-- Paid (`SALUR`) served roster rows of identified persons: what both double-payment marts
+-- compare across districts (a row without a valid NIK has no person key and cannot be a
+-- double payment). A view: the two marts read it once each, nothing is stored twice.
+{{ config(materialized='view') }}
+
+with
+
+paid as (
+    select
+        period,
+        district_code,
+        file_row_number,
+        program_code,
+        person_key,
+        amount_idr
+    from {{ ref('int_disbursements_served') }}
+    where is_paid
+        and person_key is not null
+)
+
+select * from paid
