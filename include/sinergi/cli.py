@@ -199,6 +199,19 @@ def cmd_expectations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reason_codes(args: argparse.Namespace) -> int:
+    from sinergi.paths import SEEDS_DIR
+    from sinergi.reason_codes import seed_text, write_seed
+
+    path = SEEDS_DIR / "reason_codes.csv"
+    if args.check:
+        current = path.exists() and path.read_text(encoding="utf-8") == seed_text()
+        print(f"{path}: {'current' if current else 'out of date: run `sinergi reason-codes`'}")
+        return 0 if current else 1
+    print(f"{'wrote' if write_seed(path) else 'unchanged'} {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sinergi", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("expectations", help="regenerate expectations/suites/*.json from code")
     exp.set_defaults(func=cmd_expectations)
+
+    codes = sub.add_parser(
+        "reason-codes", help="regenerate the seed of marts.dim_reason_codes from the catalogue"
+    )
+    codes.add_argument("--check", action="store_true", help="exit 1 when the seed is stale")
+    codes.set_defaults(func=cmd_reason_codes)
 
     db = sub.add_parser("db", help="warehouse administration")
     db_sub = db.add_subparsers(dest="db_command", required=True)

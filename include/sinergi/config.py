@@ -55,7 +55,8 @@ class Settings:
 
     @property
     def dbt_vars(self) -> dict[str, float | int]:
-        """The settings dbt models read as vars (macros/eligibility.sql, macros/outliers.sql).
+        """The settings dbt models read as vars (macros/eligibility.sql, macros/outliers.sql,
+        macros/deadline.sql).
 
         Passed to every ``dbt build`` and hashed into the marts' inputs fingerprint, so a
         changed threshold rebuilds the marts.
@@ -64,6 +65,8 @@ class Settings:
             "eligible_max_decile": self.eligible_max_decile,
             "outlier_threshold": self.outlier_threshold,
             "outlier_min_history": self.outlier_min_history,
+            "deadline_day": self.deadline_day,
+            "deadline_time": self.deadline_time.isoformat(),
         }
 
     @cached_property

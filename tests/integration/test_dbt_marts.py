@@ -15,6 +15,8 @@ by many small tests would be rebuilt on every worker.
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from sinergi.periods import Period
 from tests.integration.bulletin_checks import check_bulletin as bulletin_matches_marts
 from tests.integration.bulletin_checks import reach_labels, render_in_chromium
 from tests.integration.dbt_fixtures import (
+    FILE_VERSION_ROWS,
     P1,
     P2,
     P3,
@@ -35,6 +38,7 @@ from tests.integration.dbt_fixtures import (
     scratch_warehouse,
     utc,
 )
+from tests.reason_codes import ROW_REASON_CODES
 
 pytestmark = [
     pytest.mark.integration,
@@ -56,7 +60,13 @@ MARTS = (
     "fct_cross_district_duplicates",
     "fct_cross_district_duplicate_pairs",
     "fct_outliers",
+    "dim_reason_codes",
+    "fct_district_reporting",
+    "fct_household_reach_latest",
+    "fct_poverty_bps_reference",
 )
+#: The auditors' tables dbt builds in the schema ``audit`` (models/audit).
+AUDIT_VIEWS = ("version_history", "duplicate_payments")
 
 
 class Marts:
@@ -66,6 +76,8 @@ class Marts:
         self.outcome = outcome
         self.seconds = seconds
         self.tables = {name: warehouse.query(f"select * from marts.{name}") for name in MARTS}
+        for name in AUDIT_VIEWS:
+            self.tables[name] = warehouse.query(f"select * from audit.{name}")
         self.columns = warehouse.query(
             "select table_name, column_name from information_schema.columns "
             "where table_schema = 'marts'"
@@ -560,6 +572,148 @@ def after_correction_later_periods_are_updated(corrected):
         corrected.one("fct_household_reach", period=P3, district_code="3507"),
         eligible_households=3, eligible_households_reached_ytd=1,
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------- beyond the spec (issue 15)
+
+
+def check_reason_codes_are_the_feedback_catalogue(marts):
+    from sinergi.messages import FILE_MESSAGES, ROW_MESSAGES
+
+    rows = {r["reason_code"]: r for r in marts.tables["dim_reason_codes"]}
+    contract = {code.split(":")[0] for code in ROW_REASON_CODES} | {
+        "missing_value", "negative_value", "invalid_integer", "invalid_date",
+        "nik_birthdate_mismatch", "unreadable", "missing_columns", "empty",
+        "ambiguous_submission", "too_many_invalid_rows", "unexpected_columns",
+    }  # fmt: skip
+    assert set(rows) == contract
+    for code, row in rows.items():
+        messages = ROW_MESSAGES if row["level"] == "row" else FILE_MESSAGES
+        if code in messages:  # unexpected_columns is an inbox notice's text
+            assert row["message_id"] == messages[code]["problem"], code
+            assert row["what_to_do_id"] == messages[code]["action"], code
+    assert_values(rows["invalid_kk"], level="row", severity="rejection", column_name="no_kk")
+    assert_values(rows["unknown_code"], column_name=None, contract_section="§5")
+    assert_values(rows["nik_birthdate_mismatch"], severity="warning")
+    assert_values(rows["too_many_invalid_rows"], level="file", column_name=None)
+
+
+def check_district_reporting(marts):
+    assert len(marts.tables["fct_district_reporting"]) == 3 * 38
+    # 3507 in 2025-11: all four served, the first servable of each before 2025-12-10.
+    assert_values(
+        marts.one("fct_district_reporting", period=P1, district_code="3507"),
+        datasets_expected=4, datasets_received=4, datasets_served=4, datasets_on_time=4,
+        datasets_served_late=0, datasets_not_served=0, is_complete=True,
+        is_complete_on_time=True, deadline_wib=datetime(2025, 12, 10, 23, 59, 59),
+        last_served_received_at=utc(2025, 12, 5), hours_late=Decimal("0.0"),
+    )  # fmt: skip
+    # 3501 in 2025-11: dtks received 2025-12-11 03:00 UTC = 10 h 0 min 1 s late.
+    assert_values(
+        marts.one("fct_district_reporting", period=P1, district_code="3501"),
+        datasets_received=2, datasets_served=2, datasets_on_time=1, datasets_served_late=1,
+        datasets_not_served=2, is_complete=False, is_complete_on_time=False,
+        last_served_received_at=utc(2025, 12, 11), hours_late=Decimal("10.0"),
+    )  # fmt: skip
+    # 3507 in 2025-12: roster 2026-01-12 and psks v2 2026-01-15 (its on-time v1 REJECTED):
+    # the last became servable 4 d 10 h 0 min 1 s = 106.0 h after 2026-01-10 16:59:59 UTC.
+    assert_values(
+        marts.one("fct_district_reporting", period=P2, district_code="3507"),
+        datasets_received=2, datasets_served=2, datasets_on_time=0, datasets_served_late=2,
+        datasets_not_served=2, deadline_wib=datetime(2026, 1, 10, 23, 59, 59),
+        last_served_received_at=utc(2026, 1, 15), hours_late=Decimal("106.0"),
+    )  # fmt: skip
+    # 3578 in 2025-12: only an unreadable dtks; 3571 never sends anything.
+    assert_values(
+        marts.one("fct_district_reporting", period=P2, district_code="3578"),
+        datasets_received=1, datasets_served=0, datasets_on_time=0, is_complete=False,
+        last_served_received_at=None, hours_late=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_district_reporting", period=P3, district_code="3571"),
+        datasets_expected=4, datasets_received=0, datasets_served=0, datasets_not_served=4,
+        last_served_received_at=None, hours_late=None,
+    )  # fmt: skip
+
+
+def check_household_reach_latest_fills_the_holes(marts):
+    assert len(marts.tables["fct_household_reach_latest"]) == 2 * 38  # 2025 and 2026
+    # 3507: December 2025 is the latest month of 2025 (YTD 3 of 3 eligible reached).
+    assert_values(
+        marts.one("fct_household_reach_latest", year=2025, district_code="3507"),
+        latest_processed_period=P2, as_of_period=P2, is_current=True, reported_periods=2,
+        dtks_period=P1, eligible_households=3, eligible_households_reached_ytd=3,
+        unreached_eligible_households_ytd=0, unreached_rate_ytd=0.0,
+    )  # fmt: skip
+    # 3501: no roster in January 2026 (NULL in fct_household_reach): nothing this year;
+    # in 2025 its December roster holds (eligible {2 households}, none paid).
+    assert_values(
+        marts.one("fct_household_reach_latest", year=2026, district_code="3501"),
+        latest_processed_period=P3, as_of_period=None, is_current=False, reported_periods=0,
+        eligible_households=None, eligible_households_reached_ytd=None,
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_household_reach_latest", year=2025, district_code="3501"),
+        as_of_period=P2, is_current=True, reported_periods=2, eligible_households=2,
+    )  # fmt: skip
+    # 3578: roster served in November only, no snapshot: as of November, no eligibility.
+    assert_values(
+        marts.one("fct_household_reach_latest", year=2025, district_code="3578"),
+        as_of_period=P1, is_current=False, reported_periods=1, dtks_period=None,
+        eligible_households=None, eligible_households_reached_ytd=None,
+        unreached_rate_ytd=None,
+    )  # fmt: skip
+
+
+def check_poverty_bps_reference(marts):
+    assert len(marts.tables["fct_poverty_bps_reference"]) == len(marts.tables["fct_poverty"])
+    source = "BPS Susenas March figures as reported in regional news releases"
+    row = marts.one("fct_poverty_bps_reference", year=2024, district_code="3578")
+    assert_values(row, bps_reference_year=2024, bps_status="BPS figures of this year")
+    assert row["bps_source"].startswith(source)
+    assert_values(
+        marts.one("fct_poverty_bps_reference", year=2025, district_code="3501"),
+        bps_reference_year=2025, bps_status="BPS row without a poverty rate",
+    )  # fmt: skip
+    assert_values(
+        marts.one("fct_poverty_bps_reference", year=2026, district_code="3507"),
+        bps_reference_year=None, bps_source=None, bps_status="no BPS figure for this year",
+    )  # fmt: skip
+
+
+def check_version_history_states_the_served_version(marts):
+    versions = marts.rows(
+        "version_history", period=P3, district_code="3507", dataset="penerima_bantuan"
+    )
+    by_number = {r["version"]: r for r in versions}
+    assert sorted(by_number) == [1, 2, 3]
+    assert_values(by_number[1], is_served=False, is_latest=False, served_version=2)
+    assert_values(by_number[2], is_served=True, is_latest=False, rows_loaded=2)
+    # the REJECTED v3 (threshold): latest, not served, none of its 10 rows loaded
+    assert_values(
+        by_number[3], status="REJECTED", is_served=False, is_latest=True, rows_total=10,
+        rows_loaded=0, rows_not_loaded=10, rows_quarantined=0,
+    )  # fmt: skip
+    assert len(marts.tables["version_history"]) == len(FILE_VERSION_ROWS)  # 2026-02 included
+    served = [r for r in marts.tables["version_history"] if r["is_served"]]
+    submissions = [r for r in marts.tables["fct_submissions"] if r["served_version"]]
+    assert len(served) == len(submissions)
+
+
+def check_duplicate_payments_list_the_person_pseudonymously(marts):
+    rows = sorted(marts.tables["duplicate_payments"], key=lambda r: r["district_code"])
+    assert [(r["period"], r["program_code"], r["district_code"]) for r in rows] == [
+        (P1, "PKH", "3507"),
+        (P1, "PKH", "3578"),
+    ]
+    assert {r["person_key"] for r in rows} == {"PDUP"}  # the fixture's stand-in pseudonym
+    assert_values(rows[0], version=1, paid_rows=1, amount_idr=750_000, paying_districts=2,
+                  person_amount_idr=1_350_000)  # fmt: skip
+    assert_values(rows[1], version=1, paid_rows=1, amount_idr=600_000, paying_districts=2)
+
+
+def after_correction_check_duplicate_payments_empty(corrected):
+    assert corrected.tables["duplicate_payments"] == []  # PDUP corrected away
 
 
 def run_checks(marts: Marts, prefix: str = "check_") -> list[str]:

@@ -1,7 +1,7 @@
 -- Every (period, district, dataset) that received at least one file version: how many
--- versions, the first and the latest (its status and row counts), and whether the first
--- ACCEPTED / PARTIAL version arrived by the deadline. (Which version is served is decided in
--- int_file_versions_served only.)
+-- versions, the first and the latest (its status and row counts), and whether (and when) the
+-- first ACCEPTED / PARTIAL version arrived by the deadline. (Which version is served is
+-- decided in int_file_versions_served only.)
 with
 
 file_versions as (
@@ -12,6 +12,7 @@ file_versions as (
         version,
         status,
         received_at,
+        deadline_at,
         is_servable,
         is_received_by_deadline,
         rows_total,
@@ -55,7 +56,14 @@ summarised as (
         coalesce(
             bool_or(servable_rank = 1 and is_servable and is_received_by_deadline),
             false
-        ) as is_on_time
+        ) as is_on_time,
+        -- the first ACCEPTED / PARTIAL version: when the dataset first became servable
+        max(
+            case when servable_rank = 1 and is_servable then received_at end
+        ) as first_servable_received_at,
+        max(
+            case when servable_rank = 1 and is_servable then deadline_at end
+        ) as first_servable_deadline_at
     from ranked
     group by
         period,

@@ -9,6 +9,7 @@ paid as (
     select
         period,
         district_code,
+        version,
         file_row_number,
         program_code,
         person_key,
