@@ -63,6 +63,8 @@ def test_partial_version_leaves_its_rows_and_its_audit_row(tmp_path):
     assert sorted(quarantine["row_number"]) == [10, 11]
     results = pq.read_table(judged.parts("audit.validation_results")).to_pandas()
     assert set(results["suite"]) == {"psks", "duplicates"}
+    # contract columns, never prepared ones (kode_kabkota__folder) or the duplicates' helpers
+    assert set(results["column_name"]) == {"periode", "kode_kabkota", "kode_psks", "jumlah"}
     assert judged.summary["reason_counts"] == {"exact_duplicate": 1, "unknown_code:kode_psks": 1}
     assert verdict.outcome(version(tmp_path, rows))["status"] == "PARTIAL"
 
@@ -107,3 +109,17 @@ def test_a_retried_judgement_starts_from_an_empty_folder(tmp_path):
     stale.write_bytes(b"left by a killed attempt")
     judge_version(version(tmp_path, [good(1)]), tmp_path / "out", OPTIONS)
     assert not stale.exists()
+
+
+def test_validation_results_name_the_contract_column_of_prepared_and_paired_columns():
+    from sinergi.datasets import SPECS
+    from sinergi.judgement import contract_column
+
+    roster = SPECS["penerima_bantuan"]
+    assert contract_column(roster, "nilai_bantuan__program_ceiling, nilai_bantuan__int") == (
+        "nilai_bantuan"
+    )
+    assert contract_column(roster, "tanggal_lahir__yyyymmdd") == "tanggal_lahir"
+    assert contract_column(roster, "kode_kabkota, kode_kabkota__folder") == "kode_kabkota"
+    assert contract_column(roster, "nik") == "nik"
+    assert contract_column(roster, "earlier_identical_rows") == "nik, kode_program"

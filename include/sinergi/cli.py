@@ -176,7 +176,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_db_init(args: argparse.Namespace) -> int:
     from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse, redact
-    from sinergi.warehouse.roles import init_postgres
+    from sinergi.warehouse.roles import connection_help, init_postgres
 
     settings = command_settings(None, args.warehouse)
     wh = open_warehouse(settings.warehouse_url)
@@ -185,8 +185,58 @@ def cmd_db_init(args: argparse.Namespace) -> int:
     if isinstance(wh, PostgresWarehouse):
         for line in init_postgres(wh):
             print(f"granted {line}")
+        for line in connection_help(wh.location.dbname):
+            print(line)
     else:
         print("DuckDB has no roles: grants apply to a PostgreSQL warehouse only")
+    return 0
+
+
+def _new_password(args: argparse.Namespace) -> str | None:
+    """The password to set: generated, read from stdin, prompted for, or None (keep)."""
+    import getpass
+    import secrets
+
+    if args.generate_password:
+        return secrets.token_urlsafe(18)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise UsageError("--password-stdin: no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        return None
+    first = getpass.getpass(f"password for {args.name}: ")
+    if first != getpass.getpass("again: "):
+        raise UsageError("the two passwords differ; nothing changed")
+    if len(first) < 12:
+        raise UsageError("use a password of at least 12 characters (or --generate-password)")
+    return first
+
+
+def cmd_db_add_user(args: argparse.Namespace) -> int:
+    from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse
+    from sinergi.warehouse.roles import SEARCH_PATHS, add_user, role_exists
+
+    settings = command_settings(None, args.warehouse)
+    wh = open_warehouse(settings.warehouse_url)
+    if not isinstance(wh, PostgresWarehouse):
+        raise UsageError("db add-user needs a PostgreSQL warehouse (DuckDB has no logins)")
+    exists = role_exists(wh, args.name)
+    password = _new_password(args) if (not exists or args.reset_password) else None
+    if not exists and password is None:
+        raise UsageError(
+            f"login {args.name} is new and needs a password: run in a terminal to be asked, "
+            "or pass --generate-password or --password-stdin"
+        )
+    created = add_user(wh, args.name, args.role, password)
+    path = ", ".join((*SEARCH_PATHS[args.role], "public"))
+    print(
+        f"login {args.name} {'created' if created else 'exists'} in role sinergi_{args.role}; "
+        f"search_path {path}; password {'set' if password else 'unchanged'}"
+    )
+    if args.generate_password:
+        print(f"generated password (shown once): {password}")
     return 0
 
 
@@ -255,6 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     init = db_sub.add_parser("init", help="create schemas and tables (idempotent)")
     init.add_argument("--warehouse")
     init.set_defaults(func=cmd_db_init)
+    user = db_sub.add_parser(
+        "add-user", help="create a login for a BI tool or an auditor (PostgreSQL; idempotent)"
+    )
+    user.add_argument("name", help="login name (lower-case letters, digits, _)")
+    user.add_argument("--role", required=True, choices=("bi", "auditor"))
+    secret = user.add_mutually_exclusive_group()
+    secret.add_argument("--generate-password", action="store_true", help="generate and print one")
+    secret.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    user.add_argument(
+        "--reset-password", action="store_true", help="set a new password for an existing login"
+    )
+    user.add_argument("--warehouse")
+    user.set_defaults(func=cmd_db_add_user)
     return parser
 
 

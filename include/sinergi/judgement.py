@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sinergi.datasets import SPECS
+from sinergi.datasets import SPECS, DatasetSpec
 from sinergi.duplicates import comparable_rows, find_duplicates, find_duplicates_in_files
 from sinergi.judged_rows import (
     VersionRef,
@@ -318,14 +318,26 @@ def _write_record(version: FileVersion, verdict: Verdict, folder: Path) -> None:
     ).write()
 
 
-def _expectation_rows(suite: str, found: list[ExpectationOutcome]) -> list[dict]:
+def contract_column(spec: DatasetSpec, column: str) -> str:
+    """The contract column an expectation judges, as auditors name it.
+
+    Expectations run on prepared columns (``nilai_bantuan__program_ceiling``, a column pair
+    such as ``kode_kabkota, kode_kabkota__folder``): the contract's name is the first
+    column's part before ``__``. The duplicates suite's helper columns stand for the
+    dataset's key (``nik, kode_program``).
+    """
+    base = column.split(", ")[0].split("__")[0]
+    return base if base in spec.columns else ", ".join(spec.key)
+
+
+def _expectation_rows(suite: str, spec: DatasetSpec, found: list[ExpectationOutcome]) -> list[dict]:
     """Per-expectation counts for ``audit.validation_results`` (no values, no row lists)."""
     return [
         {
             "suite": suite,
             "expectation_id": o.expectation_id,
             "expectation_type": o.expectation_type,
-            "column_name": o.column,
+            "column_name": contract_column(spec, o.column),
             "reason_code": o.reason_code,
             "severity": o.severity,
             "success": o.success,
@@ -380,7 +392,7 @@ class _FileJudge:
 
     def take_rows(self, chunk: pd.DataFrame, judged: ChunkJudgement) -> None:
         spec, verdict = self.ref.dataset, self.verdict
-        verdict.expectation_results += _expectation_rows(spec.name, judged.outcomes)
+        verdict.expectation_results += _expectation_rows(spec.name, spec, judged.outcomes)
         verdict.gx_results.append(judged.report)
         rejected = judged.rejected
         verdict.rows_total += len(chunk)
@@ -403,7 +415,9 @@ class _FileJudge:
     def take_duplicates(self, duplicates: dict[int, list[str]], part) -> None:
         verdict = self.verdict
         if part is not None:
-            verdict.expectation_results += _expectation_rows("duplicates", part.outcomes)
+            verdict.expectation_results += _expectation_rows(
+                "duplicates", self.ref.dataset, part.outcomes
+            )
             verdict.gx_results.append(part.report)
         if not duplicates:
             return

@@ -66,10 +66,14 @@ class Warehouse:
         return list(cursor.fetchall())
 
     def ensure_schema(self) -> None:
-        """Create the ``raw`` and ``audit`` schemas and tables (idempotent)."""
+        """Create the ``raw`` and ``audit`` schemas and tables (idempotent), and keep the
+        audit tables' comments current (sinergi.warehouse.comments)."""
+        from sinergi.warehouse.comments import apply_comments
+
         with self.transaction() as conn:
             for statement in all_ddl():
                 conn.execute(statement)
+            apply_comments(self, conn)
 
     def copy_parquet(self, conn: Any, table: Table, parts: Sequence[Path]) -> int:
         """Append every row of the Parquet ``parts`` (shaped like ``table``); returns the count."""

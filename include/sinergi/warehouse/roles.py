@@ -15,6 +15,7 @@ group as well. Everything here is idempotent and safe to run on every DAG run.
 from __future__ import annotations
 
 import logging
+import re
 
 from sinergi.warehouse.connection import PostgresWarehouse, Warehouse
 
@@ -76,3 +77,71 @@ def init_postgres(wh: PostgresWarehouse) -> list[str]:
             )
             done.append(f"{schema}: select for {readers}")
     return done
+
+
+#: ``sinergi db add-user --role``: the group a login joins, and the schemas it sees first.
+LOGIN_ROLES = {"bi": BI_ROLE, "auditor": AUDITOR_ROLE}
+SEARCH_PATHS = {"bi": ("marts",), "auditor": ("marts", "audit")}
+_LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def add_user(wh: PostgresWarehouse, name: str, role: str, password: str | None) -> bool:
+    """Create (or bring up to date) a login ``name`` in the reader group of ``role``.
+
+    The group roles are NOLOGIN on purpose: a person or a BI tool gets a login of its own
+    (so access can be revoked per user), a member of ``sinergi_bi`` or ``sinergi_auditor``,
+    with ``search_path`` starting at ``marts`` so unqualified table names resolve to the
+    marts. Idempotent: an existing login keeps its password unless ``password`` is given.
+    Returns True when the login was created.
+    """
+    from psycopg import sql
+
+    if role not in LOGIN_ROLES:
+        raise ValueError(f"--role must be one of {', '.join(LOGIN_ROLES)}, got {role!r}")
+    if not _LOGIN_NAME.match(name):
+        raise ValueError(
+            f"login name {name!r}: use lower-case letters, digits and _ (at most 63), "
+            "starting with a letter or _"
+        )
+    if name in (BI_ROLE, AUDITOR_ROLE):
+        raise ValueError(f"{name} is a group role and cannot log in; choose another name")
+    group = LOGIN_ROLES[role]
+    with wh.connect() as conn:
+        for reader in (BI_ROLE, AUDITOR_ROLE):
+            _ensure_role(wh, conn, reader)
+        exists = _role_exists(wh, conn, name)
+        if not exists and password is None:
+            raise ValueError(f"login {name} does not exist yet: it needs a password")
+        login = sql.Identifier(name)
+        if exists:
+            conn.execute(sql.SQL("alter role {} login").format(login))
+        else:
+            conn.execute(sql.SQL("create role {} login").format(login))
+        if password is not None:
+            conn.execute(sql.SQL("alter role {} password {}").format(login, sql.Literal(password)))
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group), login))
+        other = AUDITOR_ROLE if group == BI_ROLE else BI_ROLE
+        conn.execute(sql.SQL("revoke {} from {}").format(sql.Identifier(other), login))
+        path = sql.SQL(", ").join(sql.Identifier(s) for s in (*SEARCH_PATHS[role], "public"))
+        conn.execute(sql.SQL("alter role {} set search_path to {}").format(login, path))
+    log.info("login %s %s in %s", name, "updated" if exists else "created", group)
+    return not exists
+
+
+def connection_help(database: str) -> list[str]:
+    """What ``sinergi db init`` tells whoever connects a BI tool or an auditor's client."""
+    return [
+        f"Connecting to database {database}: the group roles {BI_ROLE} and {AUDITOR_ROLE} "
+        "cannot log in.",
+        "  Create a login per person or tool:  sinergi db add-user NAME --role bi|auditor",
+        "  bi: reads schema marts only; auditor: marts and audit (the quarantine holds raw "
+        "NIK / No. KK).",
+        "  Expose schema marts to BI tools (audit too for auditors); the login's search_path "
+        "starts at marts.",
+    ]
+
+
+def role_exists(wh: PostgresWarehouse, name: str) -> bool:
+    """Whether a role (login or group) of that name exists in the cluster."""
+    with wh.connect() as conn:
+        return _role_exists(wh, conn, name)
