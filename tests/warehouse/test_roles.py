@@ -162,7 +162,8 @@ def test_db_add_user_creates_a_login_that_reads_the_marts_by_their_short_name(wa
         with psycopg.connect(as_login(warehouse.url, name, password)) as conn:
             assert conn.execute("select 1").fetchone() == (1,)
         # an auditor login reads the audit schema
-        assert main([*args[:4], "auditor", *args[5:], "--reset-password", "--generate-password"]) == 0
+        auditor = [*args[:4], "auditor", *args[5:], "--reset-password", "--generate-password"]
+        assert main(auditor) == 0
         password = capsys.readouterr().out.split("(shown once): ")[1].strip()
         with psycopg.connect(as_login(warehouse.url, name, password)) as conn:
             assert conn.execute("select count(*) from audit.version_history").fetchone()
