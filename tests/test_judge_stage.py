@@ -113,13 +113,13 @@ def test_a_retried_judgement_starts_from_an_empty_folder(tmp_path):
 
 def test_validation_results_name_the_contract_column_of_prepared_and_paired_columns():
     from sinergi.datasets import SPECS
-    from sinergi.judgement import contract_column
+    from sinergi.judgement import audited_column
 
     roster = SPECS["penerima_bantuan"]
-    assert contract_column(roster, "nilai_bantuan__program_ceiling, nilai_bantuan__int") == (
+    assert audited_column(roster, "nilai_bantuan__program_ceiling, nilai_bantuan__int") == (
         "nilai_bantuan"
     )
-    assert contract_column(roster, "tanggal_lahir__yyyymmdd") == "tanggal_lahir"
-    assert contract_column(roster, "kode_kabkota, kode_kabkota__folder") == "kode_kabkota"
-    assert contract_column(roster, "nik") == "nik"
-    assert contract_column(roster, "earlier_identical_rows") == "nik, kode_program"
+    assert audited_column(roster, "tanggal_lahir__yyyymmdd") == "tanggal_lahir"
+    assert audited_column(roster, "kode_kabkota, kode_kabkota__folder") == "kode_kabkota"
+    assert audited_column(roster, "nik") == "nik"
+    assert audited_column(roster, "earlier_identical_rows") == "nik, kode_program"

@@ -41,7 +41,7 @@ from sinergi.periods import Period
 from sinergi.reading import UNREADABLE, FileRejected, file_too_large_detail, open_table
 from sinergi.rules import ChunkJudgement, Context, judge_chunk, judge_chunks
 from sinergi.scrub import scrub_identifiers
-from sinergi.validation import ExpectationOutcome
+from sinergi.validation import ExpectationOutcome, contract_column
 from sinergi.warehouse.judged import JudgedVersion, JudgedVersionError
 from sinergi.warehouse.schema import (
     RAW_TABLES,
@@ -318,15 +318,14 @@ def _write_record(version: FileVersion, verdict: Verdict, folder: Path) -> None:
     ).write()
 
 
-def contract_column(spec: DatasetSpec, column: str) -> str:
-    """The contract column an expectation judges, as auditors name it.
+def audited_column(spec: DatasetSpec, column: str) -> str:
+    """The contract column an expectation judges, as ``audit.validation_results`` names it.
 
-    Expectations run on prepared columns (``nilai_bantuan__program_ceiling``, a column pair
-    such as ``kode_kabkota, kode_kabkota__folder``): the contract's name is the first
-    column's part before ``__``. The duplicates suite's helper columns stand for the
-    dataset's key (``nik, kode_program``).
+    Expectations run on prepared columns (``nilai_bantuan__program_ceiling``) and column
+    pairs (``kode_kabkota, kode_kabkota__folder``): the first column's contract name. The
+    duplicates suite's helper columns stand for the dataset's key (``nik, kode_program``).
     """
-    base = column.split(", ")[0].split("__")[0]
+    base = contract_column(column.split(", ")[0])
     return base if base in spec.columns else ", ".join(spec.key)
 
 
@@ -337,7 +336,7 @@ def _expectation_rows(suite: str, spec: DatasetSpec, found: list[ExpectationOutc
             "suite": suite,
             "expectation_id": o.expectation_id,
             "expectation_type": o.expectation_type,
-            "column_name": contract_column(spec, o.column),
+            "column_name": audited_column(spec, o.column),
             "reason_code": o.reason_code,
             "severity": o.severity,
             "success": o.success,

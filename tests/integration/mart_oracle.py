@@ -1,4 +1,5 @@
-"""An independent computation of the twelve marts of ``warehouse-marts.md``, in plain pandas.
+"""An independent computation of the marts, in plain pandas: the twelve of
+``warehouse-marts.md`` and the ones beyond the spec that BI dashboards use.
 
 The end-to-end test compares every column of every row of every mart with what this module
 computes from the inbox files alone: the contract oracle's verdicts on every file version
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +63,9 @@ GRAIN: dict[str, tuple[str, ...]] = {
         "district_code",
         "other_district_code",
     ),
+    # beyond the spec (issue 15), defined in the marts' yml descriptions
+    "fct_district_reporting": ("period", "district_code"),
+    "fct_household_reach_latest": ("year", "district_code"),
 }
 MEASURES: dict[str, tuple[str, ...]] = {
     "fct_submissions": (
@@ -130,6 +134,30 @@ MEASURES: dict[str, tuple[str, ...]] = {
         "duplicate_rows",
         "duplicate_amount_idr",
     ),
+    "fct_district_reporting": (
+        "datasets_expected",
+        "datasets_received",
+        "datasets_served",
+        "datasets_on_time",
+        "datasets_served_late",
+        "datasets_not_served",
+        "is_complete",
+        "is_complete_on_time",
+        "deadline_wib",
+        "last_served_received_at",
+        "hours_late",
+    ),
+    "fct_household_reach_latest": (
+        "latest_processed_period",
+        "as_of_period",
+        "is_current",
+        "reported_periods",
+        "dtks_period",
+        "eligible_households",
+        "eligible_households_reached_ytd",
+        "unreached_eligible_households_ytd",
+        "unreached_rate_ytd",
+    ),
 }
 # The dimensions are their reference file (every column but the source notes).
 DIMENSIONS = {
@@ -191,6 +219,89 @@ def _duplicate_pairs(paid) -> list[dict]:
         }
         for (period, program, district, other), (persons, rows, amount) in sorted(totals.items())
     ]
+
+
+def _district_reporting(
+    files: pd.DataFrame, periods: list[date], codes: list[str], settings: Settings
+) -> list[dict]:
+    """Per (period, district): the four datasets received / served / on time, the deadline
+    as WIB wall-clock time, and the hours after it at which the last served dataset's first
+    ACCEPTED / PARTIAL version arrived (0 when none was late; NULL when nothing is served)."""
+    out = []
+    for period in periods:
+        due = deadline(period, settings)
+        for district in codes:
+            mine = files[(files["period"] == period) & (files["district_code"] == district)]
+            firsts = [
+                group.sort_values("version").iloc[0]
+                for _, group in mine[mine["status"].isin(SERVABLE)].groupby("dataset")
+            ]
+            served = len(firsts)
+            on_time = sum(bool(first["by_deadline"]) for first in firsts)
+            late = [first["received_at"].to_pydatetime() - due for first in firsts]
+            hours = None
+            if late:
+                micros = max(d.days * 86_400_000_000 + d.seconds * 1_000_000 + d.microseconds
+                             for d in late)  # fmt: skip
+                hours = (Decimal(max(micros, 0)) / Decimal(3_600_000_000)).quantize(
+                    Decimal("0.1"), rounding=ROUND_HALF_UP
+                )
+            out.append(
+                {
+                    "period": period,
+                    "district_code": district,
+                    "datasets_expected": len(DATASETS),
+                    "datasets_received": int(mine["dataset"].nunique()),
+                    "datasets_served": served,
+                    "datasets_on_time": on_time,
+                    "datasets_served_late": served - on_time,
+                    "datasets_not_served": len(DATASETS) - served,
+                    "is_complete": served == len(DATASETS),
+                    "is_complete_on_time": on_time == len(DATASETS),
+                    "deadline_wib": due.astimezone(ZoneInfo(settings.zone)).replace(tzinfo=None),
+                    "last_served_received_at": (
+                        max(f["received_at"].to_pydatetime() for f in firsts) if firsts else None
+                    ),
+                    "hours_late": hours,
+                }
+            )
+    return out
+
+
+def _household_reach_latest(household_reach: list[dict], periods: list[date]) -> list[dict]:
+    """Per (year of the processed periods, district): the latest period of the year whose
+    roster is served, with fct_household_reach's year-to-date figures of that period."""
+    out = []
+    by_key = {(r["period"], r["district_code"]): r for r in household_reach}
+    districts = sorted({r["district_code"] for r in household_reach})
+    for year in sorted({p.year for p in periods}):
+        latest = max(p for p in periods if p.year == year)
+        for district in districts:
+            reported = [
+                p for p in periods if p.year == year and by_key[(p, district)]["is_reported"]
+            ]
+            as_of = max(reported) if reported else None
+            at = by_key.get((as_of, district), {})
+            eligible = at.get("eligible_households")
+            reached = at.get("eligible_households_reached_ytd")
+            out.append(
+                {
+                    "year": year,
+                    "district_code": district,
+                    "latest_processed_period": latest,
+                    "as_of_period": as_of,
+                    "is_current": as_of == latest,
+                    "reported_periods": len(reported),
+                    "dtks_period": at.get("dtks_period"),
+                    "eligible_households": eligible,
+                    "eligible_households_reached_ytd": reached,
+                    "unreached_eligible_households_ytd": (
+                        None if eligible is None or reached is None else eligible - reached
+                    ),
+                    "unreached_rate_ytd": at.get("unreached_rate_ytd"),
+                }
+            )
+    return out
 
 
 def columns(mart: str) -> tuple[str, ...]:
@@ -585,6 +696,8 @@ def compute_marts(
             )
     marts["fct_cross_district_duplicates"] = duplicates
     marts["fct_cross_district_duplicate_pairs"] = _duplicate_pairs(paid)
+    marts["fct_district_reporting"] = _district_reporting(files, periods, codes, settings)
+    marts["fct_household_reach_latest"] = _household_reach_latest(household_reach, periods)
 
     for mart, table in marts.items():
         assert all(tuple(r) == columns(mart) for r in table), mart

@@ -614,6 +614,8 @@ GRAIN_SIZE = {
     "fct_poverty": len(set(mart_oracle.reference("bps_poverty")["year"])) * 38,
     "fct_cross_district_duplicates": len(PERIODS) * len(mart_oracle.reference("programs")),
     "fct_cross_district_duplicate_pairs": None,  # as many as the data has (checked non-empty)
+    "fct_district_reporting": len(PERIODS) * 38,
+    "fct_household_reach_latest": 38,  # the processed periods are all in 2025
 }
 
 
@@ -634,6 +636,8 @@ def same(want: Any, got: Any) -> bool:
         return isinstance(got, int | Decimal) and not isinstance(got, bool) and got == want
     if isinstance(want, Decimal):
         return isinstance(got, Decimal) and got == want
+    if isinstance(want, datetime) and want.tzinfo is None:  # a wall-clock time (deadline_wib)
+        return isinstance(got, datetime) and got.tzinfo is None and got == want
     if isinstance(want, datetime):
         return isinstance(got, datetime) and got.tzinfo is not None and got == want
     if isinstance(want, date):
