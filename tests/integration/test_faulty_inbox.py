@@ -455,6 +455,31 @@ def test_district_feedback_names_rows_and_columns(faulty_run, oracle):
     assert checked_rows > 100
 
 
+def _template_pattern(template: str) -> re.Pattern:
+    """A feedback template as a regex: its ``{parameters}`` match any text."""
+    parts = re.split(r"\{[a-z_]+\}", template)
+    return re.compile("^" + ".*".join(re.escape(p) for p in parts) + "$", re.DOTALL)
+
+
+def test_feedback_texts_are_those_of_dim_reason_codes(faulty_run):
+    """Issue 15: marts.dim_reason_codes quotes what the district feedback says, per code."""
+    codes = {r["reason_code"]: r for r in query(faulty_run, "select * from marts.dim_reason_codes")}
+    reports = Path(faulty_run.result["data_dir"]) / "reports"
+    seen: set[str] = set()
+    for path in sorted(reports.glob("*/umpan-balik/umpan-balik-*.csv")):
+        with open(path, encoding="utf-8-sig") as handle:
+            for line in csv.DictReader(handle, delimiter=FEEDBACK_DELIMITER):
+                code = codes.get(line["kode"].split(":")[0])
+                if code is None:  # a status, notice, systemic cause or outlier line
+                    continue
+                assert _template_pattern(code["message_id"]).match(line["masalah"]), line
+                assert _template_pattern(code["what_to_do_id"]).match(line["tindakan"]), line
+                seen.add(code["reason_code"])
+    # every row reason code the generator plants, and the file-level rejections it makes
+    assert {c.split(":")[0] for c in ROW_REASON_CODES} <= seen
+    assert {"unreadable", "missing_columns", "too_many_invalid_rows"} <= seen
+
+
 # --- faults the generator does not plant: hand-made files --------------------------------------
 # Each case is one district's folder for EDGE_PERIOD: (name, files(district), what the oracle
 # must conclude per file as (status, rejection_reason)). The pipeline's steps run directly
