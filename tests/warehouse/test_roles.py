@@ -182,3 +182,12 @@ def test_db_add_user_refuses_bad_input_with_a_message(warehouse, capsys):
     assert "group role" in capsys.readouterr().err
     assert main([*base, f"nobody_{uuid.uuid4().hex[:8]}"]) == 2  # no tty, no password
     assert "needs a password" in capsys.readouterr().err
+
+
+def test_db_init_says_how_to_connect(postgres_url, capsys):
+    from sinergi.cli import main
+
+    assert main(["db", "init", "--warehouse", postgres_url]) == 0
+    out = capsys.readouterr().out
+    assert "granted marts: select for sinergi_bi, sinergi_auditor" in out
+    assert "cannot log in" in out and "sinergi db add-user NAME --role bi|auditor" in out
