@@ -65,6 +65,16 @@ def postgres_available() -> bool:
 @pytest.fixture
 def postgres_url():
     """A fresh, uniquely named PostgreSQL database, dropped after the test."""
+    yield from _scratch_database()
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url():
+    """Like ``postgres_url``, shared by a module's tests (for an expensive set-up)."""
+    yield from _scratch_database()
+
+
+def _scratch_database():
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     import psycopg

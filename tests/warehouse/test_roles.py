@@ -19,16 +19,21 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-@pytest.fixture
-def warehouse(postgres_url):
-    """An initialised warehouse with the marts built by dbt (no data needed for grants)."""
+@pytest.fixture(scope="module")
+def warehouse(module_postgres_url, tmp_path_factory):
+    """An initialised warehouse with the marts built by dbt (no data needed for grants);
+    one per module: the tests only read it, or change and restore what they check."""
     from sinergi.dbt import run_dbt
 
-    wh = PostgresWarehouse(postgres_url)
+    wh = PostgresWarehouse(module_postgres_url)
     wh.ensure_schema()
     init_postgres(wh)
+    work = tmp_path_factory.mktemp("roles-dbt")
     outcome = run_dbt(
-        ["build", "--exclude", "resource_type:test", "resource_type:unit_test"], postgres_url
+        ["build", "--exclude", "resource_type:test", "resource_type:unit_test"],
+        module_postgres_url,
+        target_path=work / "target",
+        log_path=work / "logs",
     )
     assert outcome.success
     return wh
