@@ -20,6 +20,7 @@ PARAMETERS = {
     "columns", "where", "expected", "dataset", "rejected", "total", "share", "limit", "loaded",
     "count", "length", "row",
     "indicator", "breakdown", "direction", "median", "months", "change", "previous",
+    "approved_at", "approved_by", "served",
 }  # fmt: skip
 CATALOGUES = {
     "row": m.ROW_MESSAGES,

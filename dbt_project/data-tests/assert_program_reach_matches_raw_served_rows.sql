@@ -1,6 +1,7 @@
 -- Rupiah paid, paid rows' persons and failed rows per (period, district) in fct_program_reach
 -- agree with the served `penerima_bantuan` rows re-derived here straight from the sources
--- (served version = greatest ACCEPTED / PARTIAL version), independently of the models.
+-- (served version = greatest ACCEPTED / PARTIAL version, or the version a standing approval
+-- locked), independently of the models.
 with
 
 file_versions as (
@@ -19,7 +20,29 @@ program_reach as (
     select * from {{ ref('fct_program_reach') }}
 ),
 
-served as (
+approval_events as (
+    select
+        period,
+        district_code,
+        action,
+        approved_version,
+        row_number() over (
+            partition by period, district_code order by event_at desc, event_id desc
+        ) as recency_rank
+    from {{ source('audit', 'approvals') }}
+    where dataset = 'penerima_bantuan'
+),
+
+locked as (
+    select
+        period,
+        district_code,
+        approved_version
+    from approval_events
+    where recency_rank = 1 and action = 'approve'
+),
+
+latest_servable as (
     select
         file_versions.period,
         file_versions.district_code,
@@ -31,6 +54,20 @@ served as (
     group by
         file_versions.period,
         file_versions.district_code
+),
+
+served as (
+    select
+        latest_servable.period,
+        latest_servable.district_code,
+        case
+            when locked.period is not null then locked.approved_version
+            else latest_servable.version
+        end as version
+    from latest_servable
+    left join locked
+        on latest_servable.period = locked.period
+        and latest_servable.district_code = locked.district_code
 ),
 
 from_raw as (

@@ -262,6 +262,34 @@ def cmd_reason_codes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_approval(args: argparse.Namespace) -> int:
+    """``sinergi approve`` / ``sinergi unapprove``: record the event, say what it locked."""
+    import getpass
+
+    from sinergi import approvals
+    from sinergi.warehouse.connection import open_warehouse
+
+    settings = command_settings(None, args.warehouse)
+    wh = open_warehouse(settings.warehouse_url)
+    wh.ensure_schema()
+    period = Period.parse(args.period)
+    actor = args.by or getpass.getuser()
+    target = f"{args.district} {period}" + (f" {args.dataset}" if args.dataset else "")
+    if args.command == "approve":
+        locked = approvals.approve(
+            wh, period, args.district, args.dataset, args.note, actor, via="cli"
+        )
+        shown = ", ".join(f"{d} v{v}" if v else f"{d} (nothing served)" for d, v in locked.items())
+        print(f"approved {target} by {actor}: served versions locked: {shown}")
+    else:
+        released = approvals.unapprove(
+            wh, period, args.district, args.dataset, args.note, actor, via="cli"
+        )
+        print(f"unapproved {target} by {actor}: released {', '.join(released)}")
+    print(f"The marts follow at the next run of {period} (sinergi run --period {period}).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sinergi", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +327,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     codes.add_argument("--check", action="store_true", help="exit 1 when the seed is stale")
     codes.set_defaults(func=cmd_reason_codes)
+
+    for name, text in (
+        ("approve", "approve (lock) a district's data for a period, or one dataset of it"),
+        ("unapprove", "release an approval: the next run serves the latest version again"),
+    ):
+        approval = sub.add_parser(name, help=text)
+        approval.add_argument("--period", required=True, help="YYYY-MM")
+        approval.add_argument("--district", required=True, help="four-digit district code")
+        approval.add_argument("--dataset", choices=("ppks", "psks", "penerima_bantuan", "dtks"))
+        approval.add_argument("--note", required=True, help="what was checked, or why reopened")
+        approval.add_argument("--by", help="who (default: the OS user)")
+        approval.add_argument("--warehouse")
+        approval.set_defaults(func=cmd_approval)
 
     db = sub.add_parser("db", help="warehouse administration")
     db_sub = db.add_subparsers(dest="db_command", required=True)

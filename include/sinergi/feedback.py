@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sinergi import reference
 from sinergi.datasets import SPECS
@@ -36,7 +37,11 @@ from sinergi.messages import (
     SYSTEMIC_MESSAGES,
     render,
 )
+from sinergi.periods import JAKARTA
 from sinergi.scrub import scrub_identifiers
+
+if TYPE_CHECKING:
+    from sinergi.approvals import Standing
 
 #: Indonesian Excel uses ``,`` as decimal separator and therefore ``;`` as list separator: a
 #: ``;``-separated UTF-8 CSV with BOM opens in columns on a double-click (docs/feedback.md).
@@ -75,6 +80,8 @@ class FileFacts:
     rows_total: int
     rows_accepted: int
     rows_rejected: int
+    # the standing approval that holds this (servable, newer) version back (issue 17)
+    held_by: Standing | None = None
 
 
 @dataclass
@@ -368,6 +375,21 @@ def _whole_line(name: str, label: str, message: dict, params: dict, code: str) -
     return [name, "", STATUS_LABELS[label], "", "", "", problem, action, code]
 
 
+def held_line(file: FileFacts, context: dict) -> list[str]:
+    """A servable version held back by the province's approval: which version stays used."""
+    held = file.held_by
+    params = dict(context) | {
+        "dataset": file.dataset,
+        "approved_at": f"{held.approved_at.astimezone(JAKARTA):%d-%m-%Y %H:%M} WIB",
+        "approved_by": held.approved_by,
+        "served": held.approved_version or PHRASES["none"],
+    }
+    message = FILE_STATUS_MESSAGES["held"]
+    label = STATUS_LABELS["HELD"]
+    problem, action = (render(message[part], **params) for part in ("problem", "action"))
+    return [file.file_name, file.version, label, "", "", "", problem, action, "held_by_approval"]
+
+
 def missing_line(dataset: str, carried_forward: bool, context: dict) -> list[str]:
     """A dataset the district did not send (DTKS: information when an earlier one holds)."""
     params = dict(context) | {"dataset": dataset}
@@ -493,6 +515,10 @@ def district_lines(
         head = file_line(file, context)
         lines.append(head)
         summary.append([head[0], head[2], head[6], head[7]])
+        if file.held_by is not None:
+            held = held_line(file, context)
+            lines.append(held)
+            summary.append([held[0], held[2], held[6], held[7]])
         causes = systemic_lines(file, own)
         summary += [[line[0], line[2], line[6], line[7]] for line in causes]
         lines += causes

@@ -1,7 +1,8 @@
 """Whether the marts can have changed since their last successful build.
 
 The marts are a function of the file versions recorded in ``audit.file_versions`` (append-only:
-a version's rows in ``raw`` never change once committed), the processed periods, the dbt
+a version's rows in ``raw`` never change once committed), the processed periods, the approval
+events (``audit.approvals``, append-only: they decide which version is served), the dbt
 project (models, macros, seeds, tests) and the settings dbt reads as vars (eligibility and
 outlier thresholds). Nothing in them depends
 on the clock. :func:`fingerprint` hashes exactly those inputs; when it equals the fingerprint
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from sinergi.dbt import hash_project
 from sinergi.periods import Period
 from sinergi.warehouse.connection import Warehouse
-from sinergi.warehouse.schema import FILE_VERSIONS, MART_BUILDS, PROCESSED_PERIODS
+from sinergi.warehouse.schema import APPROVALS, FILE_VERSIONS, MART_BUILDS, PROCESSED_PERIODS
 
 
 def fingerprint(wh: Warehouse, dbt_vars: Mapping[str, object]) -> str:
@@ -33,8 +34,12 @@ def fingerprint(wh: Warehouse, dbt_vars: Mapping[str, object]) -> str:
         periods = wh.execute(
             conn, f"select count(*), max(period) from {PROCESSED_PERIODS.qualified}"
         )[0]
+        approvals = wh.execute(conn, f"select count(*), max(event_at) from {APPROVALS.qualified}")[
+            0
+        ]
     digest.update(
-        f"versions:{versions[0]}:{versions[1]}\nperiods:{periods[0]}:{periods[1]}\n".encode()
+        f"versions:{versions[0]}:{versions[1]}\nperiods:{periods[0]}:{periods[1]}\n"
+        f"approvals:{approvals[0]}:{approvals[1]}\n".encode()
     )
     hash_project(digest, dbt_vars)
     return digest.hexdigest()

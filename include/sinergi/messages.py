@@ -24,6 +24,7 @@ STATUS_LABELS: dict[str, str] = {
     "IGNORED": "DIABAIKAN",
     "INFO": "INFORMASI",
     "WARNING": "PERINGATAN",
+    "HELD": "DITAHAN",
 }
 
 #: Row-level reason codes (the part before ``:<column>``), contract §4-§5.
@@ -146,6 +147,14 @@ FILE_STATUS_MESSAGES: dict[str, dict[str, str]] = {
     "missing": {
         "problem": "Berkas {dataset} tidak dikirim untuk periode {period}",
         "action": "Kirim {dataset}.csv atau {dataset}.xlsx ke folder {period}/{district}",
+    },
+    # a newer version arrived while the province's approval of the data stands (issue 17)
+    "held": {
+        "problem": "Kiriman ini DITAHAN: data {dataset} periode {period} sudah disetujui "
+        "Dinas Sosial Provinsi ({approved_at}, oleh {approved_by}); versi {served} tetap "
+        "dipakai, versi ini belum dipakai",
+        "action": "Jika perbaikan ini perlu dipakai, hubungi Dinas Sosial Provinsi agar "
+        "persetujuan dibuka; setelah itu versi ini dipakai tanpa perlu dikirim ulang",
     },
     "dtks_carried_forward": {
         "problem": "Informasi: DTKS tidak dikirim bulan ini; data DTKS terakhir yang diterima "

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from sinergi import reference
+from sinergi.approvals import Standing, standing_in_period
 from sinergi.config import Settings
 from sinergi.datadocs import build_site
 from sinergi.datasets import SPECS
@@ -49,6 +50,19 @@ def _latest_versions(conn, wh, period: Period) -> list[tuple]:
         "order by district_code, dataset",
         (period.first_day,),
     )
+
+
+def _holds(conn, wh, period: Period, latest: list[tuple]) -> dict[str, dict[str, Standing]]:
+    """district -> dataset -> the standing approval holding back its latest version: a
+    servable version newer than the one the approval locked (sinergi.approvals)."""
+    standing = standing_in_period(wh, conn, period)
+    holds: dict[str, dict[str, Standing]] = {}
+    for row in latest:
+        district, dataset, version, status = row[0], row[1], row[2], row[4]
+        held = standing.get((district, dataset))
+        if held and status in ("ACCEPTED", "PARTIAL") and version > (held.approved_version or 0):
+            holds.setdefault(district, {})[dataset] = held
+    return holds
 
 
 def _dtks_before(conn, wh, period: Period) -> set[str]:
@@ -167,6 +181,7 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         notices = _district_notices(wh, conn, period)
         unplaced = notices.pop("", [])
         dtks_before = _dtks_before(conn, wh, period)
+        holds = _holds(conn, wh, period, latest)
 
     status = {ds: Counter() for ds in SPECS}
     by_district: dict[str, list[tuple]] = {}
@@ -177,18 +192,24 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         status[ds]["MISSING"] = len(reference.district_codes()) - sum(status[ds].values())
     districts = sorted(set(by_district) | set(notices))
     facts = {
-        d: (by_district.get(d, []), notices.get(d, []), d in dtks_before, outliers.get(d, []))
+        d: (
+            by_district.get(d, []),
+            notices.get(d, []),
+            d in dtks_before,
+            outliers.get(d, []),
+            holds.get(d, {}),
+        )
         for d in districts
     }
     ledger = FeedbackLedger(feedback_dir)
     stale = [d for d in districts if not ledger.current(d, facts[d])]
     rows_by_district, warnings_by_district = _row_facts(wh, period, latest, stale)
     for district in stale:
-        versions, district_notices, dtks_in_effect, district_outliers = facts[district]
+        versions, district_notices, dtks_in_effect, district_outliers, held = facts[district]
         lines, overview = district_lines(
             district,
             str(period),
-            [FileFacts(*row[1:-1]) for row in versions],
+            [FileFacts(*row[1:-1], held_by=held.get(row[1])) for row in versions],
             rows_by_district.get(district, []),
             district_notices,
             dtks_in_effect,

@@ -146,6 +146,10 @@ MEASURES: dict[str, tuple[str, ...]] = {
         "deadline_wib",
         "last_served_received_at",
         "hours_late",
+        "datasets_approved",
+        "is_approved",
+        "approved_at",
+        "approved_by",
     ),
     "fct_household_reach_latest": (
         "latest_processed_period",
@@ -263,6 +267,11 @@ def _district_reporting(
                         max(f["received_at"].to_pydatetime() for f in firsts) if firsts else None
                     ),
                     "hours_late": hours,
+                    # the end-to-end scenario approves nothing (tests/integration/test_approvals)
+                    "datasets_approved": 0,
+                    "is_approved": False,
+                    "approved_at": None,
+                    "approved_by": None,
                 }
             )
     return out

@@ -1,4 +1,5 @@
--- Every file version of every (period, district, dataset) with whether it is the one served:
+-- Every file version of every (period, district, dataset) with whether it is the one served,
+-- or held by a standing approval (issue 17):
 -- the contract's served-version rule (§3) stated per version, so no auditor rebuilds it with
 -- a window function. The row counts reconcile the two places rows go: `rows_quarantined`
 -- rows are in audit.row_rejections, `rows_loaded` rows in the warehouse, and
@@ -55,6 +56,16 @@ quarantined as (
         version
 ),
 
+approvals as (
+    select
+        period,
+        district_code,
+        dataset,
+        approved_version,
+        approved_at
+    from {{ ref('int_approvals_standing') }}
+),
+
 latest as (
     select
         period,
@@ -85,6 +96,13 @@ final as (
         coalesce(file_versions.version = served.served_version, false) as is_served,
         file_versions.version = latest.latest_version as is_latest,
         served.served_version,
+        -- servable, newer than the version an approval locked: held while it stands
+        coalesce(
+            file_versions.is_servable
+            and file_versions.version > coalesce(approvals.approved_version, 0),
+            false
+        ) as is_held_by_approval,
+        approvals.approved_at as held_since,
         file_versions.rows_total,
         file_versions.rows_accepted,
         file_versions.rows_rejected,
@@ -106,6 +124,10 @@ final as (
         on file_versions.period = served.period
         and file_versions.district_code = served.district_code
         and file_versions.dataset = served.dataset
+    left join approvals
+        on file_versions.period = approvals.period
+        and file_versions.district_code = approvals.district_code
+        and file_versions.dataset = approvals.dataset
     left join quarantined
         on file_versions.period = quarantined.period
         and file_versions.district_code = quarantined.district_code

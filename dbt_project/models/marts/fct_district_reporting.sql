@@ -1,7 +1,8 @@
 -- Reporting per district: for every (processed period, district), how many of the four
 -- datasets arrived, are served and were on time, the period's deadline in WIB, and how many
 -- hours after it the district's served data was complete as it stands. The per-district
--- view of fct_reporting_rates: the timeliness table of a dashboard needs no SQL.
+-- view of fct_reporting_rates: the timeliness table of a dashboard needs no SQL. And whether
+-- the province has approved (locked) the district's data for the period (issue 17).
 with
 
 spined_submissions as (
@@ -46,6 +47,30 @@ submissions as (
         and spined_submissions.dataset = file_versions.dataset
 ),
 
+approvals as (
+    select
+        period,
+        district_code,
+        count(*) as datasets_approved,
+        max(approved_at) as approved_at,
+        -- who recorded the latest of the standing approvals
+        max(case when approval_rank = 1 then approved_by end) as approved_by
+    from (
+        select
+            period,
+            district_code,
+            approved_at,
+            approved_by,
+            row_number() over (
+                partition by period, district_code order by approved_at desc
+            ) as approval_rank
+        from {{ ref('int_approvals_standing') }}
+    ) as ranked
+    group by
+        period,
+        district_code
+),
+
 per_district as (
     select
         period,
@@ -62,7 +87,7 @@ per_district as (
         district_code
 ),
 
-final as (
+reporting as (
     select
         period,
         district_code,
@@ -84,6 +109,19 @@ final as (
                 )
         end as hours_late
     from per_district
+),
+
+final as (
+    select
+        reporting.*,
+        cast(coalesce(approvals.datasets_approved, 0) as integer) as datasets_approved,
+        coalesce(approvals.datasets_approved, 0) = reporting.datasets_expected as is_approved,
+        approvals.approved_at,
+        approvals.approved_by
+    from reporting
+    left join approvals
+        on reporting.period = approvals.period
+        and reporting.district_code = approvals.district_code
 )
 
 select * from final

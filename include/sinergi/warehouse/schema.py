@@ -180,6 +180,29 @@ MART_BUILDS = Table(
     ("built_at", "inputs_fingerprint"),
 )
 
+# Approval events (append-only: approving and unapproving are both new rows, nothing is
+# updated or deleted). One row per dataset an event covers: approving a whole (period,
+# district) writes four rows sharing one event_id; `approved_version` is the version served at
+# that moment (NULL when the dataset had none). See sinergi.approvals.
+APPROVALS = Table(
+    "audit",
+    "approvals",
+    (
+        ("event_id", "varchar not null"),
+        ("event_at", "timestamptz not null"),
+        ("period", "date not null"),
+        ("district_code", "varchar not null"),
+        ("dataset", "varchar not null"),
+        ("scope", "varchar not null"),
+        ("action", "varchar not null"),
+        ("approved_version", "integer"),
+        ("note", "varchar not null"),
+        ("actor", "varchar not null"),
+        ("via", "varchar not null"),
+    ),
+    ("event_id", "dataset"),
+)
+
 AUDIT_TABLES: tuple[Table, ...] = (
     FILE_VERSIONS,
     ROW_REJECTIONS,
@@ -189,6 +212,7 @@ AUDIT_TABLES: tuple[Table, ...] = (
     PROCESSED_PERIODS,
     PII_KEY_BINDING,
     MART_BUILDS,
+    APPROVALS,
 )
 
 SCHEMAS: tuple[str, ...] = ("raw", "audit")
