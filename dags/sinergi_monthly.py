@@ -39,7 +39,10 @@ A failed task logs one `SINERGI ALERT` line (task, district, period, error) and 
 `<reports>/<period>/alerts.log`. Data-test failures fail at once; infrastructure errors are
 retried. A district task stops after `SINERGI_DISTRICT_TIMEOUT_MINUTES` (default 120).
 Scheduled on day 11 of each month (after the day-10 deadline) for the previous month; trigger
-it with the `period` parameter (`YYYY-MM`) for any month, whatever the logical date.
+it with the `period` parameter (`YYYY-MM`, chosen from a list of months) for any month,
+whatever the logical date, and optionally `districts` (a subset, by name) to reprocess only
+those districts of the month. Approved (locked) district data is held: see the
+`sinergi_approval` DAG.
 Re-running a period with unchanged files changes nothing. Configuration comes from `SINERGI_*`
 environment variables (see `.env.example`).
 """
@@ -48,10 +51,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, TriggerRule, dag, task
+from airflow.sdk import TriggerRule, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from sinergi.alerts import task_failure_alert
+from sinergi.forms import districts_param, month_param
 from sinergi.orchestration import dbt_task_group, district_timeout
 from sinergi.task_ids import DOCS_TASK_ID, FALLBACK_TASK_ID, JUDGE_TASK_ID, MARTS_CHECK_TASK_ID
 
@@ -82,13 +86,10 @@ DISTRICT_RETRIES = {
         "on_failure_callback": task_failure_alert,
     },
     params={
-        "period": Param(
-            "",
-            type="string",
-            pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$",
-            title="Reporting month (YYYY-MM)",
-            description="Empty: the month before the run's logical date.",
+        "period": month_param(
+            "", optional=True, description="Empty: the month before the run's logical date."
         ),
+        "districts": districts_param(),
     },
 )
 def sinergi_monthly():
@@ -98,7 +99,7 @@ def sinergi_monthly():
         from sinergi.pipeline import prepare_period, resolve_period
 
         period = resolve_period(params.get("period"), logical_date)
-        return prepare_period(period, load_settings())
+        return prepare_period(period, load_settings(), params.get("districts") or None)
 
     @task
     def check_deadline(jobs: list[dict]) -> dict | None:
@@ -117,7 +118,8 @@ def sinergi_monthly():
         from sinergi.periods import Period
         from sinergi.pipeline import judge_period
 
-        return judge_period(Period.parse(jobs[0]["period"]), load_settings())
+        districts = [job["district_code"] for job in jobs]
+        return judge_period(Period.parse(jobs[0]["period"]), load_settings(), districts)
 
     # ALL_DONE_MIN_ONE_SUCCESS: the districts load even when `judge` failed (each then
     # judges its own files); when discover failed there is nothing to load.

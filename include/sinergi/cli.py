@@ -42,8 +42,11 @@ def command_settings(inbox: str | None, warehouse: str | None) -> Settings:
     return settings
 
 
-def run_period_checked(period: Period, settings: Settings) -> RunResult:
-    """Run the monthly DAG for ``period`` in-process and check every task instance.
+def run_period_checked(
+    period: Period, settings: Settings, districts: list[str] | None = None
+) -> RunResult:
+    """Run the monthly DAG for ``period`` in-process and check every task instance
+    (``districts``: only those districts of the month).
 
     One run of a period at a time per Airflow home: a second one is refused with a message
     (see ``sinergi.dagrun``).
@@ -62,7 +65,7 @@ def run_period_checked(period: Period, settings: Settings) -> RunResult:
             bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
             if bag.import_errors:
                 raise UsageError(f"the DAG does not import: {bag.import_errors}")
-            return run_dag(bag.get_dag(DAG_ID), period)
+            return run_dag(bag.get_dag(DAG_ID), period, districts)
     except PeriodBusy as busy:
         raise UsageError(str(busy)) from None
 
@@ -93,10 +96,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sinergi.reference import district_codes
+
     period = Period.parse(args.period)
+    unknown = sorted(set(args.district or ()) - district_codes())
+    if unknown:
+        raise UsageError(f"unknown district code(s) {', '.join(unknown)}: use 3501 … 3579")
     settings = command_settings(args.inbox, args.warehouse)
     try:
-        result = run_period_checked(period, settings)
+        result = run_period_checked(period, settings, args.district)
     finally:
         reap_children()  # the command leaves no process behind (dbt's resource tracker)
     print_summary(settings, period)
@@ -308,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--inbox", help="default: $SINERGI_INBOX")
     run.add_argument(
         "--warehouse", help="duckdb:///path or postgresql://… (default: $SINERGI_WAREHOUSE)"
+    )
+    run.add_argument(
+        "--district",
+        action="append",
+        help="reprocess only this district of the month (repeatable; default: all 38)",
     )
     run.set_defaults(func=cmd_run)
 

@@ -217,8 +217,9 @@ class RunResult:
         return "success" if self.dag_state == "success" and not self.problems else "failed"
 
 
-def run_dag(dag: Any, period: Period) -> RunResult:
-    """Run ``dag`` for ``period`` in-process (``dag.test``) and check every task instance."""
+def run_dag(dag: Any, period: Period, districts: list[str] | None = None) -> RunResult:
+    """Run ``dag`` for ``period`` in-process (``dag.test``) and check every task instance;
+    ``districts``: reprocess only those (the trigger form's subset)."""
     import airflow.sdk.definitions.dag as dag_module
     from airflow.models.dagrun import DagRun
 
@@ -228,9 +229,12 @@ def run_dag(dag: Any, period: Period) -> RunResult:
         mock.patch.object(DagRun, "generate_run_id", lambda **_: run_id),
         mock.patch.object(dag_module, "_run_task", _logged_run_task(dag_module._run_task)),
     ):
-        run = dag.test(logical_date=started, run_conf={"period": str(period)})
+        conf = {"period": str(period), "districts": sorted(districts or [])}
+        run = dag.test(logical_date=started, run_conf=conf)
     state = str(getattr(getattr(run, "state", None), "value", getattr(run, "state", "unknown")))
-    return RunResult(str(period), run_id, state, check_run(run_id))
+    return RunResult(
+        str(period), run_id, state, check_run(run_id, len(districts) if districts else None)
+    )
 
 
 def task_states(run_id: str) -> dict[tuple[str, int], str]:

@@ -47,8 +47,15 @@ from sinergi.warehouse.roles import init_postgres
 log = logging.getLogger(__name__)
 
 
-def prepare_period(period: Period, settings: Settings) -> list[dict]:
-    """Create the warehouse tables, mark P processed, record notices; one job per district."""
+def prepare_period(
+    period: Period, settings: Settings, districts: list[str] | None = None
+) -> list[dict]:
+    """Create the warehouse tables, mark P processed, record notices; one job per district
+    (per district of ``districts`` when the run reprocesses a subset)."""
+    wanted = sorted(districts) if districts else sorted(reference.district_codes())
+    unknown = sorted(set(wanted) - reference.district_codes())
+    if unknown:
+        raise ValueError(f"unknown district code(s) {', '.join(unknown)}: use 3501 … 3579")
     wh = open_warehouse(settings.warehouse_url)
     wh.ensure_schema()
     check_pii_key(wh, settings)  # binds a fresh warehouse; refuses another key, no retries
@@ -58,13 +65,10 @@ def prepare_period(period: Period, settings: Settings) -> list[dict]:
     notices = scan_period_notices(settings.inbox, period)
     record_notices(wh, period, notices)
     _log_notices(notices)
-    return [
-        {"period": str(period), "district_code": code}
-        for code in sorted(reference.district_codes())
-    ]
+    return [{"period": str(period), "district_code": code} for code in wanted]
 
 
-def judge_period(period: Period, settings: Settings) -> dict:
+def judge_period(period: Period, settings: Settings, districts: list[str] | None = None) -> dict:
     """Judge every new file version of the period, the files of all districts together.
 
     Great Expectations costs ~0.5 s per validation whatever the rows (docs/performance.md):
@@ -78,7 +82,8 @@ def judge_period(period: Period, settings: Settings) -> dict:
     """
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)
-    jobs, _ = receive_month(wh, period, settings, sorted(reference.district_codes()))
+    wanted = sorted(districts) if districts else sorted(reference.district_codes())
+    jobs, _ = receive_month(wh, period, settings, wanted)
     options = JudgeOptions.from_settings(settings)
     judged = {}
     for dataset, items in sorted(jobs.items()):

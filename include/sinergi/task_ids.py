@@ -10,3 +10,4 @@ DBT_GROUP_ID = "dbt"  # cosmos task group: one task per model / seed
 FALLBACK_TASK_ID = "dbt_build"  # one `dbt build` when no usable manifest
 CROSS_MODEL_TESTS_TASK_ID = "cross_model_tests"
 DOCS_TASK_ID = "dbt_docs"
+APPROVAL_DAG_ID = "sinergi_approval"  # the province's approval form (sinergi.approvals)

@@ -128,12 +128,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _request(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, str]:
+def _request(
+    url: str, token: str | None = None, body: dict | None = None, method: str | None = None
+) -> tuple[int, str]:
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers)
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read().decode()
@@ -228,6 +230,94 @@ def test_ui_shows_period_true_duration_and_task_logs(api, runs):
     assert len(dbt) > 30 and set(dbt.values()) == {"success"}, dbt
     model = _log_text(api, run["dag_run_id"], "dbt.fct_poverty")
     assert "model.sinergi.fct_poverty: success" in model and "failed" in model  # "0 failed"
+
+
+# --- the approval form through the REST API, run by a real scheduler (issue 17) --------------
+@pytest.fixture(scope="module")
+def scheduler(api, cli_env, tmp_path_factory):
+    """A real ``airflow scheduler`` (LocalExecutor) over the runs' Airflow home; stopped after.
+    Its task processes report to the execution API of the api-server above."""
+    log = tmp_path_factory.mktemp("scheduler") / "scheduler.log"
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    env = {
+        **cli_env,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api[0]}/execution/",
+    }
+    with open(log, "w", encoding="utf-8") as out:
+        process = subprocess.Popen(
+            [airflow, "scheduler"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def _trigger(api, dag_id: str, conf: dict) -> tuple[int, dict]:
+    base, token = api
+    status, text = _request(
+        f"{base}/api/v2/dags/{dag_id}/dagRuns", token, {"logical_date": None, "conf": conf}
+    )
+    return status, json.loads(text)
+
+
+def _finished(api, dag_id: str, run_id: str, log: Path) -> dict:
+    deadline = time.monotonic() + 240
+    while True:
+        run = _get(api, f"/dags/{dag_id}/dagRuns/{run_id}")
+        if run["state"] in ("success", "failed"):
+            return run
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(2)
+
+
+APPROVAL = {"period": PERIODS[0], "district": "3507", "dataset": "ALL", "action": "approve",
+            "note": "angka Mei 2023 sudah dicek"}  # fmt: skip
+
+
+def test_the_approval_form_works_through_the_rest_api(api, scheduler, cli_env):
+    base, token = api
+    status, text = _request(
+        f"{base}/api/v2/dags/sinergi_approval", token, {"is_paused": False}, method="PATCH"
+    )
+    assert status == 200, text
+    # the form's rules hold for the API too: a month that does not exist is refused
+    status, refused = _trigger(api, "sinergi_approval", APPROVAL | {"period": "2023-13"})
+    assert status == 400, refused
+    status, run = _trigger(api, "sinergi_approval", APPROVAL)
+    assert status == 200, run
+    assert _finished(api, "sinergi_approval", run["dag_run_id"], scheduler)["state"] == "success"
+    rows = _warehouse_rows(
+        cli_env,
+        "select dataset, action, approved_version, actor, via, note from audit.approvals "
+        "where district_code = '3507' order by dataset",
+    )
+    assert {r[0] for r in rows} == {"ppks", "psks", "penerima_bantuan", "dtks"}
+    # recorded as the Airflow user who triggered it, through the form
+    assert {(r[1], r[3], r[4], r[5]) for r in rows} == {
+        ("approve", "admin", "airflow", APPROVAL["note"])
+    }
+    # approving again is refused, with the reason in the task's log
+    status, again = _trigger(api, "sinergi_approval", APPROVAL)
+    assert status == 200, again
+    done = _finished(api, "sinergi_approval", again["dag_run_id"], scheduler)
+    assert done["state"] == "failed"
+    path = (
+        f"/dags/sinergi_approval/dagRuns/{again['dag_run_id']}/taskInstances/record_approval/logs/1"
+    )
+    content = _get(api, path)["content"]
+    text = "\n".join(line if isinstance(line, str) else line.get("event", "") for line in content)
+    assert "is already approved" in text and "by admin" in text
 
 
 # --- one run of a period at a time (issue 12 §8) ---------------------------------------------
