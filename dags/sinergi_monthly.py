@@ -52,11 +52,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import TriggerRule, dag, task
-from airflow.timetables.trigger import CronTriggerTimetable
 
 from sinergi.alerts import task_failure_alert
 from sinergi.forms import districts_param, month_param
-from sinergi.orchestration import dbt_task_group, district_timeout
+from sinergi.orchestration import dbt_task_group, district_timeout, monthly_timetable
 from sinergi.task_ids import DOCS_TASK_ID, FALLBACK_TASK_ID, JUDGE_TASK_ID, MARTS_CHECK_TASK_ID
 
 DISTRICT_RETRIES = {
@@ -71,7 +70,7 @@ DISTRICT_RETRIES = {
 @dag(
     dag_id="sinergi_monthly",
     doc_md=__doc__,
-    schedule=CronTriggerTimetable("0 2 11 * *", timezone="Asia/Jakarta"),
+    schedule=monthly_timetable(),
     # Far in the past: a run whose logical date is before start_date gets no task instance and
     # Airflow marks it success. The month comes from the `period` param, never from this date.
     start_date=datetime(2000, 1, 1),

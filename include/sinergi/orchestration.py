@@ -240,6 +240,22 @@ DISTRICT_TIMEOUT_ENV = "SINERGI_DISTRICT_TIMEOUT_MINUTES"
 DEFAULT_DISTRICT_TIMEOUT_MINUTES = 120
 
 
+MONTHLY_SCHEDULE_ENV = "SINERGI_MONTHLY_SCHEDULE"
+DEFAULT_MONTHLY_SCHEDULE = "0 2 11 * *"  # day 11, 02:00 WIB: after the day-10 deadline
+
+
+def monthly_timetable():
+    """The monthly DAG's schedule: ``SINERGI_MONTHLY_SCHEDULE`` (a cron expression in
+    Asia/Jakarta time, default day 11 at 02:00), or ``none`` for an installation that only
+    triggers it (from the UI, the API or ``sinergi run``). Read when the DAG is parsed."""
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    text = os.environ.get(MONTHLY_SCHEDULE_ENV, "").strip() or DEFAULT_MONTHLY_SCHEDULE
+    if text.lower() == "none":
+        return None
+    return CronTriggerTimetable(text, timezone="Asia/Jakarta")
+
+
 def district_timeout() -> timedelta:
     """The district task's ``execution_timeout`` (``SINERGI_DISTRICT_TIMEOUT_MINUTES``, 120).
 

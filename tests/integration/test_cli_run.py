@@ -76,6 +76,8 @@ def cli_env(tmp_path_factory, airflow_db) -> dict[str, str]:
         "SINERGI_INBOX": str(inbox),
         "SINERGI_WAREHOUSE": f"duckdb:///{root / 'warehouse.duckdb'}",
         "SINERGI_DATA_DIR": str(root / "data"),
+        # triggered only: unpaused below, the DAG must not start a scheduled month of its own
+        "SINERGI_MONTHLY_SCHEDULE": "none",
     }
     env.pop("SINERGI_DBT_TASKS", None)  # dbt as users get it: one build, a task per model
     return env
@@ -318,6 +320,60 @@ def test_the_approval_form_works_through_the_rest_api(api, scheduler, cli_env):
     content = _get(api, path)["content"]
     text = "\n".join(line if isinstance(line, str) else line.get("event", "") for line in content)
     assert "is already approved" in text and "by admin" in text
+
+
+def _district_instances(api, run_id: str) -> dict[int, tuple]:
+    found = _get(
+        api,
+        f"/dags/sinergi_monthly/dagRuns/{run_id}/taskInstances?task_id=validate_and_load&limit=100",
+    )["task_instances"]
+    return {
+        ti["map_index"]: (ti["state"], ti["try_number"], ti["start_date"], ti["end_date"])
+        for ti in found
+        if ti["task_id"] == "validate_and_load"
+    }
+
+
+def test_clearing_one_district_reruns_that_district_alone(api, scheduler, runs):
+    """Airflow 3 regression area: clearing one mapped instance must not touch the other 37."""
+    base, token = api
+    (run,) = [
+        r
+        for r in _get(api, "/dags/sinergi_monthly/dagRuns?limit=100")["dag_runs"]
+        if r["dag_run_id"].startswith(f"sinergi__{PERIODS[1]}__")
+    ]
+    before = _district_instances(api, run["dag_run_id"])
+    assert len(before) == 38 and {s for s, *_ in before.values()} == {"success"}
+    status, text = _request(
+        f"{base}/api/v2/dags/sinergi_monthly", token, {"is_paused": False}, method="PATCH"
+    )
+    assert status == 200, text
+    cleared = 6  # 3507 Kabupaten Malang, one of the districts with files
+    status, text = _request(
+        f"{base}/api/v2/dags/sinergi_monthly/clearTaskInstances",
+        token,
+        {
+            "dry_run": False,
+            "dag_run_id": run["dag_run_id"],
+            "task_ids": [["validate_and_load", cleared]],
+            "only_failed": False,
+            "include_upstream": False,
+            "include_downstream": False,
+            "reset_dag_runs": True,
+        },
+    )
+    assert status == 200, text
+    assert [(t["task_id"], t["map_index"]) for t in json.loads(text)["task_instances"]] == [
+        ("validate_and_load", cleared)
+    ]
+    assert _finished(api, "sinergi_monthly", run["dag_run_id"], scheduler)["state"] == "success"
+    after = _district_instances(api, run["dag_run_id"])
+    assert after[cleared][0] == "success" and after[cleared][1] == before[cleared][1] + 1
+    assert {i: t for i, t in after.items() if i != cleared} == {
+        i: t for i, t in before.items() if i != cleared
+    }
+    log = _log_text(api, run["dag_run_id"], "validate_and_load", map_index=cleared)
+    assert "3507" in log
 
 
 # --- one run of a period at a time (issue 12 §8) ---------------------------------------------
