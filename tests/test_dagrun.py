@@ -97,7 +97,7 @@ def test_sinergi_run_exits_1_and_says_what_did_not_run(monkeypatch, capsys, sett
         "district tasks: 0 of 38 succeeded (the district tasks did not run: nothing was loaded)"
     )
     result = RunResult("2024-11", "sinergi__2024-11__20261204T000000Z", "success", [problem])
-    monkeypatch.setattr(cli, "run_period_checked", lambda period, settings: result)
+    monkeypatch.setattr(cli, "run_period_checked", lambda period, settings, districts=None: result)
     monkeypatch.setattr(cli, "reap_children", lambda: [])
     assert cli.main(["run", "--period", "2024-11"]) == 1
     out, err = capsys.readouterr()
