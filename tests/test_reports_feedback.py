@@ -106,7 +106,9 @@ def test_file_line_first_then_rows_in_order_and_partial_says_resend_all():
     assert lines[0][8] == "PARTIAL" and lines[0][2] == "DITERIMA SEBAGIAN"
     assert "3 dari 10 baris ditolak, 7 baris dimuat" in lines[0][6]
     assert "SELURUH berkas" in lines[0][7]
-    assert [line[3] for line in lines[1:4]] == [2, 3, 4]
+    # the shared cause once (every rejected row misses tanggal_salur), then the rows in order
+    assert lines[1][8] == "same_reason_rejected_rows" and lines[1][4] == "tanggal_salur"
+    assert [line[3] for line in lines[2:5]] == [2, 3, 4]
     assert summary[0][:2] == ["penerima_bantuan.csv", "DITERIMA SEBAGIAN"]
 
 
@@ -215,3 +217,20 @@ def test_csv_has_bom_semicolons_and_the_xlsx_twin(tmp_path):
     plain = write_xlsx(tmp_path / "g.xlsx", [["=1+1", 2]], [])
     assert load_workbook(plain)["Rincian"]["A2"].data_type == "s"
     assert book["Rincian"].cell(row=2, column=2).value == 1  # numbers stay numbers
+
+
+def test_a_partial_file_says_once_when_every_rejected_row_shares_a_cause():
+    cells = [{"tanggal_lahir": "31/13/1980"} for _ in range(3)]
+    rows = _rows("penerima_bantuan", "invalid_date:tanggal_lahir", cells)
+    file = _penerima(status="PARTIAL", total=40, rejected=3)
+    lines, _ = district_lines("3578", "2025-12", [file], rows, [], False)
+    (systemic,) = [line for line in lines if line[8] == "same_reason_rejected_rows"]
+    assert systemic[4] == "tanggal_lahir" and systemic[3] == ""
+    assert "3 baris ditolak karena alasan yang sama" in systemic[6]
+    assert lines.index(systemic) < min(i for i, x in enumerate(lines) if x[3])
+    # different causes in the rejected rows: no file-level line, the rows speak for themselves
+    mixed = _rows("penerima_bantuan", "invalid_date:tanggal_lahir", cells[:1]) + _rows(
+        "penerima_bantuan", "unknown_code:status_salur", [{"status_salur": "X"}]
+    )
+    lines, _ = district_lines("3578", "2025-12", [file], mixed, [], False)
+    assert not [line for line in lines if line[8].startswith("same_reason")]

@@ -277,7 +277,8 @@ def row_lines(file: FileFacts, rows: list[RowFacts], context: dict) -> list[list
 
 def systemic_lines(file: FileFacts, rows: list[RowFacts]) -> list[list[str]]:
     """Causes behind many rejected rows, said once: scientific notation, an empty column,
-    the same reason in every row (a shifted column, a wrong date format)."""
+    the same reason in every row (a shifted column, a wrong date format) — or in every
+    rejected row of a PARTIAL file."""
     if len(rows) < _SYSTEMIC_MIN_ROWS:
         return []
     label = STATUS_LABELS.get(file.status, file.status)
@@ -293,12 +294,16 @@ def systemic_lines(file: FileFacts, rows: list[RowFacts]) -> list[list[str]]:
         for column in spec.required:
             if all(not str(c.get(column) or "").strip() for c in cells):
                 found.append(("empty_column", column, len(rows)))
-        shared = set.intersection(*(set(r.codes.split(";")) for r in rows))
-        named = {column for _, column, _ in found}
-        for code in sorted(shared):
-            column = column_of(code, file.dataset)
-            if column not in named:
-                found.append(("same_reason_every_row", column, len(rows)))
+    # the same reason in every rejected row: a column's format (a shifted column, a date
+    # written another way) rather than typing slips; said once whether every row of the file
+    # was rejected or only some (a PARTIAL file)
+    shared = set.intersection(*(set(r.codes.split(";")) for r in rows))
+    named = {column for _, column, _ in found}
+    cause = "same_reason_every_row" if every_row else "same_reason_rejected_rows"
+    for code in sorted(shared):
+        column = column_of(code, file.dataset)
+        if column not in named:
+            found.append((cause, column, len(rows)))
     lines = []
     for cause, column, count in found:
         message = SYSTEMIC_MESSAGES[cause]

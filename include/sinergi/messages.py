@@ -210,6 +210,13 @@ SYSTEMIC_MESSAGES: dict[str, dict[str, str]] = {
         "action": "Periksa apakah kolom tergeser atau lupa diisi; isi kolom {column} lalu "
         "kirim ulang seluruh berkas",
     },
+    "same_reason_rejected_rows": {
+        "problem": "{count} baris ditolak karena alasan yang sama pada kolom {column}: "
+        "kemungkinan format kolom itu salah pada baris-baris tersebut",
+        "action": "Periksa format kolom {column} pada baris yang ditolak di bawah (mis. "
+        "tanggal YYYY-MM-DD, angka tanpa desimal, kode yang diizinkan); perbaiki lalu kirim "
+        "ulang seluruh berkas",
+    },
     "same_reason_every_row": {
         "problem": "Semua {count} baris ditolak karena alasan yang sama pada kolom {column}",
         "action": "Kemungkinan format kolom salah atau kolom tergeser; perbaiki kolom {column} "
