@@ -6,22 +6,7 @@
 with
 
 paid_in_district as (
-    select
-        period,
-        program_code,
-        person_key,
-        district_code,
-        version,
-        count(*) as paid_rows,
-        sum(amount_idr) as amount_idr,
-        {{ listagg_ordered('file_row_number') }} as file_row_numbers
-    from {{ ref('int_person_payments_filtered_to_paid') }}
-    group by
-        period,
-        program_code,
-        person_key,
-        district_code,
-        version
+    select * from {{ ref('int_person_payments_aggregated_to_districts') }}
 ),
 
 districts_per_person as (

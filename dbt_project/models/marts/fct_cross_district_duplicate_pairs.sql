@@ -12,14 +12,9 @@ paid_in_district as (
         program_code,
         person_key,
         district_code,
-        count(*) as paid_rows,
-        sum(amount_idr) as amount_idr
-    from {{ ref('int_person_payments_filtered_to_paid') }}
-    group by
-        period,
-        program_code,
-        person_key,
-        district_code
+        paid_rows,
+        amount_idr
+    from {{ ref('int_person_payments_aggregated_to_districts') }}
 ),
 
 -- Persons paid by a programme in two or more districts: the pairs are formed among these
