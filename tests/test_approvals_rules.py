@@ -24,6 +24,7 @@ def _version(dataset: str, version: int, status: str) -> dict:
         "size_bytes": 10, "received_at": at, "deadline_at": at, "status": status,
         "rejection_reason": None, "rejection_detail": None, "rows_total": 1,
         "rows_accepted": 1, "rows_rejected": 0, "archive_path": "x", "judged_at": at,
+        "rejection_params": None,
     }  # fmt: skip
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 
-from sinergi.judgement import FileVersion, JudgeOptions, judge_version
+from sinergi.judgement import FileVersion, JudgeOptions, Verdict, judge_version
 from sinergi.limits import InputLimits
 from sinergi.paths import EXPECTATIONS_DIR
 from sinergi.periods import Period
@@ -77,6 +79,7 @@ def test_a_rejected_version_counts_every_row_and_leaves_no_accepted_rows(tmp_pat
     assert (fv["status"], fv["rejection_reason"]) == ("REJECTED", "too_many_invalid_rows")
     assert (fv["rows_total"], fv["rows_accepted"], fv["rows_rejected"]) == (4, 0, 4)
     assert fv["rejection_detail"] == "2 of 4 rows rejected (50.0% > 20%)"
+    assert fv["rejection_params"] == '{"limit_pct": 20.0}'  # the threshold as data too
     assert "raw.psks" not in judged.rows and not list((tmp_path / "out").glob("accepted-*"))
     assert "audit.row_rejections" in judged.rows  # the bad rows stay for the auditors
 
@@ -92,6 +95,26 @@ def test_a_file_over_the_size_limit_is_judged_without_being_read(tmp_path):
         "unreadable",
         "",
     )
+    assert fv["rejection_params"] == '{"cause": "too_large"}'
+
+
+def test_rejection_params_go_through_the_folder_and_back(tmp_path):
+    """The reader's structured facts reach the record the loader copies, and a verdict read
+    back from the folder (``judge_together``'s hand-over) keeps them."""
+    path = tmp_path / "psks.csv"
+    path.write_text("periode,kode_psks,jumlah\n2025-03,PSKS01,1\n", encoding="utf-8")
+    missing = replace(version(tmp_path, None), archive_path=path)
+    verdict = judge_version(missing, tmp_path / "out", OPTIONS)
+    assert verdict.rejection_params == {"columns": ["kode_kabkota"], "header_row": 1}
+    fv = JudgedVersion.read(tmp_path / "out").file_version
+    assert json.loads(fv["rejection_params"]) == {"columns": ["kode_kabkota"], "header_row": 1}
+    again, _ = Verdict.from_folder(tmp_path / "out")
+    assert again.rejection_params == verdict.rejection_params
+
+
+def test_an_accepted_version_has_no_rejection_params(tmp_path):
+    judge_version(version(tmp_path, [good(1), good(2)]), tmp_path / "out", OPTIONS)
+    assert JudgedVersion.read(tmp_path / "out").file_version["rejection_params"] is None
 
 
 def test_an_ambiguous_pair_member_is_rejected_with_its_row_count(tmp_path):

@@ -18,7 +18,7 @@ ENGLISH = re.compile(r"\b(of|rows?|missing|columns?|header|file|line|the|sent|re
 PARAMETERS = {
     "column", "value", "allowed", "range", "period", "district", "program", "shape", "cause",
     "columns", "where", "expected", "dataset", "rejected", "total", "share", "limit", "loaded",
-    "count", "length", "row",
+    "count", "length", "row", "scope", "reason", "fix",
     "indicator", "breakdown", "direction", "median", "months", "change", "previous",
     "approved_at", "approved_by", "served",
 }  # fmt: skip

@@ -18,12 +18,15 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
+from sinergi.limits import InputLimits
 from sinergi.reading import (
+    UNREADABLE_CAUSES,
     FileRejected,
     OpenedTable,
     file_format_of,
     normalise_header,
     open_table,
+    unreadable,
 )
 
 PSKS = ["periode", "kode_kabkota", "kode_psks", "jumlah"]
@@ -395,6 +398,55 @@ def test_file_rejected_is_picklable() -> None:
         "missing column(s): nik",
         3,
     )
+    error = pickle.loads(pickle.dumps(unreadable("nul", "NUL byte at offset 3")))
+    assert (error.reason, error.params) == ("unreadable", {"cause": "nul"})
+
+
+# -- structured params of a rejection (the feedback reads these, not the detail) ----------
+
+
+def test_missing_columns_params_name_the_columns_and_the_header_line(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path, b"periode,kode_psks,jumlah\n2025-01,PSM,1\n")
+    error = rejected(path, ["periode", "kode_kabkota", "kode_psks", "jumlah", "nik"])
+    assert error.params == {"columns": ["kode_kabkota", "nik"], "header_row": 1}
+
+
+def _limits_over_columns(tmp_path: Path) -> FileRejected:
+    with pytest.raises(FileRejected) as info:
+        open_table(
+            write_bytes(tmp_path, b"periode,kode_kabkota,kode_psks,jumlah\n2025-01,3578,P,1\n"),
+            PSKS,
+            limits=InputLimits(max_columns=2),
+        )
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("cause", "make"),
+    [
+        ("zero_bytes", lambda tmp: rejected(write_bytes(tmp, b""))),
+        ("zero_bytes", lambda tmp: rejected(write_bytes(tmp, b"", "psks.xlsx"))),
+        ("nul", lambda tmp: rejected(write_bytes(tmp, b"periode,kode\x00\n"))),
+        ("encoding", lambda tmp: rejected(write_bytes(tmp, b"periode,kode_kabkota\n\x81\n"))),
+        (
+            "csv",
+            lambda tmp: rejected(
+                write_bytes(tmp, b'periode,kode_kabkota,kode_psks,jumlah\n2025-01,3578,"P,1\n')
+            ),
+        ),
+        ("xlsx", lambda tmp: rejected(write_bytes(tmp, b"not a zip", "psks.xlsx"))),
+        ("limit", _limits_over_columns),
+    ],
+)
+def test_unreadable_says_its_cause_as_a_key(tmp_path: Path, cause: str, make) -> None:
+    error = make(tmp_path)
+    assert (error.reason, error.params) == ("unreadable", {"cause": cause})
+    assert cause in UNREADABLE_CAUSES
+
+
+def test_a_cause_key_outside_the_list_is_a_caller_bug() -> None:
+    with pytest.raises(ValueError, match="unknown unreadable cause"):
+        unreadable("broken", "x")
 
 
 # -- XLSX ----------------------------------------------------------------------------------
@@ -472,6 +524,7 @@ def test_xlsx_header_beyond_row_10_is_not_found(tmp_path: Path) -> None:
     error = rejected(path, PB)
     assert (error.reason, error.rows_total) == ("missing_columns", 0)
     assert "no header row" in error.detail
+    assert error.params == {"columns": PB, "header_row": None}  # no row holds them all
 
 
 def test_xlsx_header_missing_a_column_finds_no_header(tmp_path: Path) -> None:
@@ -491,6 +544,7 @@ def test_xlsx_header_missing_a_column_finds_no_header(tmp_path: Path) -> None:
     assert "tanggal_lahir" in error.detail
     assert "row 2" in error.detail
     assert error.rows_total == 0
+    assert error.params == {"columns": ["tanggal_lahir"], "header_row": 2}
 
 
 def test_xlsx_blank_sheet_has_no_header(tmp_path: Path) -> None:

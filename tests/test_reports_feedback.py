@@ -106,9 +106,7 @@ def test_file_line_first_then_rows_in_order_and_partial_says_resend_all():
     assert lines[0][8] == "PARTIAL" and lines[0][2] == "DITERIMA SEBAGIAN"
     assert "3 dari 10 baris ditolak, 7 baris dimuat" in lines[0][6]
     assert "SELURUH berkas" in lines[0][7]
-    # the shared cause once (every rejected row misses tanggal_salur), then the rows in order
-    assert lines[1][8] == "same_reason_rejected_rows" and lines[1][4] == "tanggal_salur"
-    assert [line[3] for line in lines[2:5]] == [2, 3, 4]
+    assert [line[3] for line in lines if line[3]] == [2, 3, 4]
     assert summary[0][:2] == ["penerima_bantuan.csv", "DITERIMA SEBAGIAN"]
 
 
@@ -177,23 +175,184 @@ def test_scientific_notation_is_one_file_level_line():
     assert lines.index(systemic[0]) < min(i for i, x in enumerate(lines) if x[3])
 
 
-def test_missing_columns_and_unreadable_details_become_indonesian():
-    file = FileFacts(
-        "psks",
-        1,
-        "psks.xlsx",
-        "REJECTED",
-        "missing_columns",
-        "missing column(s): jumlah (likely header row 4; no row ...)",
-        0,
-        0,
-        0,
+def _rejected(reason, params, detail="an English detail the feedback must not need", **kw):
+    name = kw.pop("name", "psks.xlsx")
+    total, rejected = kw.pop("total", 0), kw.pop("rejected", 0)
+    return FileFacts(
+        "psks", 1, name, "REJECTED", reason, detail, total, 0, rejected, params=params
+    )  # fmt: skip
+
+
+def _head(file) -> list:
+    lines, _ = district_lines("3578", "2025-12", [file], [], [], False)
+    return lines[0]
+
+
+def test_file_lines_come_from_the_structured_params_not_the_english_detail():
+    head = _head(_rejected("missing_columns", {"columns": ["jumlah"], "header_row": 4}))
+    assert head[6] == "Kolom wajib tidak ada: jumlah (judul kolom di baris 4)"
+    assert head[2] == "DITOLAK" and head[8] == "missing_columns"
+    head = _head(_rejected("missing_columns", {"columns": ["kode_psks", "jumlah"],
+                                               "header_row": None}))  # fmt: skip
+    assert head[6].startswith("Kolom wajib tidak ada: kode_psks, jumlah (tidak ada baris judul")
+    head = _head(_rejected("too_many_invalid_rows", {"limit_pct": 12.5}, total=8, rejected=3))
+    assert "3 dari 8 baris (37,5%, batas 12,5%)" in head[6]
+    head = _head(_rejected("too_many_invalid_rows", {"limit_pct": 20.0}, total=8, rejected=3))
+    assert "batas 20%)" in head[6]
+
+
+@pytest.mark.parametrize(
+    ("cause", "says"),
+    [
+        ("zero_bytes", "berkas kosong (0 byte)"),
+        ("too_large", "ukuran berkas melebihi batas"),
+        (
+            "limit",
+            "melebihi batas yang ditetapkan (jumlah kolom, panjang isi sel atau "
+            "ukuran isi berkas XLSX)",
+        ),
+        ("nul", "karakter NUL"),
+        ("encoding", "pengodean karakter"),
+        ("csv", "struktur CSV rusak"),
+        ("xlsx", "bukan berkas XLSX yang valid"),
+        ("other", "format berkas tidak dikenali"),
+        ("a key from a newer release", "format berkas tidak dikenali"),
+    ],
+)
+def test_unreadable_cause_is_said_from_its_key(cause, says):
+    # the English detail says something else on purpose: only the key counts
+    head = _head(_rejected("unreadable", {"cause": cause}, detail="NUL byte, 0 bytes, xlsx"))
+    assert head[6].startswith("Berkas tidak dapat dibaca: ") and says in head[6]
+
+
+def test_every_unreadable_cause_of_the_reader_has_an_indonesian_phrase():
+    from sinergi.messages import PHRASES
+    from sinergi.reading import UNREADABLE_CAUSES
+
+    assert all(f"unreadable_{cause}" in PHRASES for cause in UNREADABLE_CAUSES)
+
+
+def test_versions_judged_before_the_params_column_fall_back_to_their_detail():
+    detail = "missing column(s): jumlah (likely header row 4; no row ...)"
+    head = _head(_rejected("missing_columns", None, detail=detail))
+    assert head[6] == "Kolom wajib tidak ada: jumlah (judul kolom di baris 4)"
+    detail = "3 of 8 rows rejected (37.5% > 20%)"
+    head = _head(_rejected("too_many_invalid_rows", None, detail=detail, total=8, rejected=3))
+    assert "batas 20%)" in head[6]
+    head = _head(_rejected("unreadable", None, detail="file is 0 bytes"))
+    assert head[6] == "Berkas tidak dapat dibaca: format berkas tidak dikenali"
+
+
+# --- systemic causes: the rule (docs/feedback.md) ------------------------------------------
+
+
+def _full(**cells) -> dict:
+    """A penerima_bantuan row's original cells, every required one filled unless given."""
+    row = {
+        "periode": "2025-12", "kode_kabkota": "3578", "nik": NIK, "no_kk": NIK,
+        "jenis_kelamin": "P", "tanggal_lahir": "1990-01-05", "kode_desa": "3578010001",
+        "kode_program": "PKH", "status_salur": "SALUR", "nilai_bantuan": "750000",
+        "tanggal_salur": "2025-12-03",
+    }  # fmt: skip
+    return row | cells
+
+
+def _partial_penerima(total: int, rows: list[RowFacts]) -> FileFacts:
+    return _penerima(status="PARTIAL", total=total, rejected=len(rows))
+
+
+def _systemic(lines):
+    return [line for line in lines if line[8] in ("scientific_notation", "empty_column",
+                                                  "same_reason")]  # fmt: skip
+
+
+def test_partial_file_one_date_format_in_every_rejected_row_is_said_once():
+    # 15 of 100 rows rejected (below the 20 % threshold), all for a US date format
+    cells = [_full(tanggal_lahir=f"12/{13 + i % 15}/1980") for i in range(15)]
+    rows = _rows("penerima_bantuan", "invalid_date:tanggal_lahir", cells)
+    lines, summary = district_lines("3578", "2025-12", [_partial_penerima(100, rows)], rows,
+                                    [], True)  # fmt: skip
+    (line,) = _systemic(lines)
+    assert line[8] == "same_reason" and line[4] == "tanggal_lahir" and line[3] == ""
+    assert line[2] == "DITERIMA SEBAGIAN"
+    assert line[6] == (
+        "Alasan penolakan yang sama pada semua 15 baris yang ditolak: Tanggal tidak valid "
+        "pada kolom tanggal_lahir: 12/13/1980 (contoh: baris 2)"
     )
-    lines, _ = district_lines("3578", "2025-12", [file], [], [], False)
-    assert lines[0][6] == "Kolom wajib tidak ada: jumlah (judul kolom di baris 4)"
-    file = FileFacts("psks", 1, "psks.csv", "REJECTED", "unreadable", "file is 0 bytes", 0, 0, 0)
-    lines, _ = district_lines("3578", "2025-12", [file], [], [], False)
-    assert "0 byte" in lines[0][6] and lines[0][2] == "DITOLAK"
+    assert "YYYY-MM-DD" in line[7] and "seluruh berkas" in line[7]
+    # said once, at file level, right after the file line; every row line kept below it
+    assert lines.index(line) == 1
+    assert [x[3] for x in lines if x[3]] == list(range(2, 17))
+    assert summary[1][:2] == ["penerima_bantuan.csv", "DITERIMA SEBAGIAN"]
+    assert NIK not in json.dumps(lines)
+
+
+def test_partial_file_cause_shared_by_at_least_90_percent_of_rejected_rows():
+    cells = [_full(status_salur="TIDAK AKTIF")] * 20
+    codes = ["unknown_code:status_salur"] * 18 + ["invalid_date:tanggal_lahir"] * 2
+    rows = [
+        RowFacts("penerima_bantuan", 1, n, code, json.dumps(c))
+        for n, (code, c) in enumerate(zip(codes, cells, strict=True), start=2)
+    ]
+    lines, _ = district_lines("3578", "2025-12", [_partial_penerima(200, rows)], rows, [], True)
+    (line,) = _systemic(lines)
+    assert line[4] == "status_salur"
+    assert "18 dari 20 baris yang ditolak" in line[6]
+    assert "GAGAL, SALUR, TUNDA" in line[7]  # the row message's fix, allowed codes included
+
+
+def test_a_mix_of_causes_is_not_collapsed():
+    # 10 rejected rows: half a date, half a code; neither explains 90 % of them
+    codes = ["invalid_date:tanggal_lahir", "unknown_code:status_salur"] * 5
+    rows = [RowFacts("penerima_bantuan", 1, n, code, json.dumps(_full()))
+            for n, code in enumerate(codes, start=2)]  # fmt: skip
+    lines, _ = district_lines("3578", "2025-12", [_partial_penerima(100, rows)], rows, [], True)
+    assert _systemic(lines) == []
+    assert len([x for x in lines if x[3]]) == 10
+    # 8 of 10 (80 %) share a cause: still below the 90 % share
+    codes = ["invalid_date:tanggal_lahir"] * 8 + ["unknown_code:status_salur"] * 2
+    rows = [RowFacts("penerima_bantuan", 1, n, code, json.dumps(_full()))
+            for n, code in enumerate(codes, start=2)]  # fmt: skip
+    lines, _ = district_lines("3578", "2025-12", [_partial_penerima(100, rows)], rows, [], True)
+    assert _systemic(lines) == []
+
+
+def test_two_rejected_rows_with_the_same_reason_are_no_systemic_cause():
+    rows = _rows("penerima_bantuan", "invalid_date:tanggal_lahir",
+                 [_full(tanggal_lahir="31.12.1980")] * 2)  # fmt: skip
+    lines, _ = district_lines("3578", "2025-12", [_partial_penerima(100, rows)], rows, [], True)
+    assert _systemic(lines) == []
+
+
+def test_partial_file_column_empty_in_every_rejected_row():
+    cells = [_full(kode_desa="")] * 6
+    rows = _rows("penerima_bantuan", "missing_value:kode_desa", cells)
+    lines, _ = district_lines("3578", "2025-12", [_partial_penerima(60, rows)], rows, [], True)
+    (line,) = _systemic(lines)  # the empty column, not the same reason again
+    assert line[8] == "empty_column" and line[4] == "kode_desa"
+    assert line[6] == "Kolom kode_desa kosong pada semua 6 baris yang ditolak"
+
+
+def test_partial_file_scientific_notation_is_said_once():
+    cells = [_full(nik=f"3.5780{i}E+15") for i in range(3)]
+    rows = _rows("penerima_bantuan", "invalid_nik", cells)
+    lines, _ = district_lines("3578", "2025-12", [_partial_penerima(50, rows)], rows, [], True)
+    (line,) = _systemic(lines)  # invalid_nik on the same column is not repeated
+    assert line[8] == "scientific_notation" and line[4] == "nik" and "sebagai Teks" in line[7]
+    assert "3.5780" not in json.dumps(lines)
+
+
+def test_rejected_file_with_every_row_rejected_for_one_reason():
+    cells = [
+        {"periode": "2025-11", "kode_kabkota": "3578", "kode_psks": "PSKS01", "jumlah": "3"}
+    ] * 4
+    rows = _rows("psks", "period_mismatch", cells)
+    file = FileFacts("psks", 1, "psks.csv", "REJECTED", "too_many_invalid_rows", None, 4, 0, 4,
+                     params={"limit_pct": 20.0})  # fmt: skip
+    lines, _ = district_lines("3578", "2025-12", [file], rows, [], False)
+    (line,) = _systemic(lines)
+    assert line[4] == "periode" and "semua 4 baris berkas" in line[6]
+    assert "2025-11 tidak sama dengan folder pengiriman (2025-12)" in line[6]
 
 
 def test_csv_has_bom_semicolons_and_the_xlsx_twin(tmp_path):
@@ -217,20 +376,3 @@ def test_csv_has_bom_semicolons_and_the_xlsx_twin(tmp_path):
     plain = write_xlsx(tmp_path / "g.xlsx", [["=1+1", 2]], [])
     assert load_workbook(plain)["Rincian"]["A2"].data_type == "s"
     assert book["Rincian"].cell(row=2, column=2).value == 1  # numbers stay numbers
-
-
-def test_a_partial_file_says_once_when_every_rejected_row_shares_a_cause():
-    cells = [{"tanggal_lahir": "31/13/1980"} for _ in range(3)]
-    rows = _rows("penerima_bantuan", "invalid_date:tanggal_lahir", cells)
-    file = _penerima(status="PARTIAL", total=40, rejected=3)
-    lines, _ = district_lines("3578", "2025-12", [file], rows, [], False)
-    (systemic,) = [line for line in lines if line[8] == "same_reason_rejected_rows"]
-    assert systemic[4] == "tanggal_lahir" and systemic[3] == ""
-    assert "3 baris ditolak karena alasan yang sama" in systemic[6]
-    assert lines.index(systemic) < min(i for i, x in enumerate(lines) if x[3])
-    # different causes in the rejected rows: no file-level line, the rows speak for themselves
-    mixed = _rows("penerima_bantuan", "invalid_date:tanggal_lahir", cells[:1]) + _rows(
-        "penerima_bantuan", "unknown_code:status_salur", [{"status_salur": "X"}]
-    )
-    lines, _ = district_lines("3578", "2025-12", [file], mixed, [], False)
-    assert not [line for line in lines if line[8].startswith("same_reason")]

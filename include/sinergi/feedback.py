@@ -38,6 +38,7 @@ from sinergi.messages import (
     render,
 )
 from sinergi.periods import JAKARTA
+from sinergi.reason_codes import CATALOGUE
 from sinergi.scrub import scrub_identifiers
 
 if TYPE_CHECKING:
@@ -50,21 +51,18 @@ HEADER = ("berkas", "versi", "status_berkas", "baris", "kolom", "nilai", "masala
 CODE_COLUMN = "kode"
 COLUMNS = (*HEADER, CODE_COLUMN)
 
-# Reason codes without a ``:<column>`` suffix, and the column the operator should look at.
-_CODE_COLUMNS = {
-    "period_mismatch": "periode",
-    "district_mismatch": "kode_kabkota",
-    "invalid_subdistrict_code": "kode_kecamatan",
-    "invalid_village_code": "kode_desa",
-    "total_mismatch": "jumlah",
-    "implausible_birthdate": "tanggal_lahir",
-    "amount_out_of_range": "nilai_bantuan",
-    "disbursement_outside_period": "tanggal_salur",
-    "invalid_kk": "no_kk",
-}
+# Reason codes without a ``:<column>`` suffix that always concern one contract column: the
+# column the operator should look at (the catalogue behind ``marts.dim_reason_codes``).
+_CODE_COLUMNS = {code.reason_code: code.column for code in CATALOGUE if code.column}
 _SCIENTIFIC = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*[eE]\s*[+]?\s*\d+\s*$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_SYSTEMIC_MIN_ROWS = 2  # one odd row is a typo, not a systemic cause
+# Systemic causes (docs/feedback.md, "Systemic causes"). Scientific notation proves itself
+# by the value's shape: two rows are enough (one odd row is a typo). An empty column or a
+# shared reason is a cause of the file only when it explains nearly all of its rejections:
+# at least _SHARED_MIN_ROWS rejected rows and _SHARED_MIN_SHARE of them.
+_SYSTEMIC_MIN_ROWS = 2
+_SHARED_MIN_ROWS = 3
+_SHARED_MIN_SHARE = 0.9
 
 
 @dataclass
@@ -82,6 +80,9 @@ class FileFacts:
     rows_rejected: int
     # the standing approval that holds this (servable, newer) version back (issue 17)
     held_by: Standing | None = None
+    # ``audit.file_versions.rejection_params``: the rejection's facts as data (cause,
+    # columns, header_row, limit_pct); None for versions judged before the column existed
+    params: dict | None = None
 
 
 @dataclass
@@ -275,64 +276,95 @@ def row_lines(file: FileFacts, rows: list[RowFacts], context: dict) -> list[list
     return lines
 
 
-def systemic_lines(file: FileFacts, rows: list[RowFacts]) -> list[list[str]]:
-    """Causes behind many rejected rows, said once: scientific notation, an empty column,
-    the same reason in every row (a shifted column, a wrong date format) — or in every
-    rejected row of a PARTIAL file."""
+def _scope(count: int, rejected: int, total: int) -> str:
+    """How many rows a systemic cause covers, literally: the whole file or its rejections."""
+    if count >= total:
+        return render(PHRASES["scope_every_row"], count=count)
+    if count >= rejected:
+        return render(PHRASES["scope_every_rejected"], count=count)
+    return render(PHRASES["scope_share"], count=count, rejected=rejected)
+
+
+def _shared(counts: dict[str, int], rejected: int) -> list[tuple[str, int]]:
+    """The keys of ``counts`` that explain nearly every rejected row (module constants)."""
+    floor = max(_SHARED_MIN_ROWS, _SHARED_MIN_SHARE * rejected)
+    return [(key, count) for key, count in counts.items() if count >= floor]
+
+
+def systemic_lines(file: FileFacts, rows: list[RowFacts], context: dict) -> list[list[str]]:
+    """Causes behind many rejected rows, said once at file level above the row lines.
+
+    Scientific notation in a NIK / No. KK column (two rows or more); a required column empty,
+    or one reason code (a shifted column, a wrong date format), in at least
+    ``_SHARED_MIN_ROWS`` rejected rows and ``_SHARED_MIN_SHARE`` of them: in a PARTIAL file
+    too, where the accepted rows hide that the rejected ones have one cause.
+    """
     if len(rows) < _SYSTEMIC_MIN_ROWS:
         return []
     label = STATUS_LABELS.get(file.status, file.status)
     spec = SPECS[file.dataset]
-    cells = [json.loads(r.original_values or "{}") for r in rows]
-    found: list[tuple[str, str, int]] = []
+    ordered = sorted(rows, key=lambda r: r.row_number)
+    cells = [json.loads(r.original_values or "{}") for r in ordered]
+    found: list[tuple[str, str, dict]] = []
     for column in spec.personal:
         count = sum(bool(_SCIENTIFIC.match(str(c.get(column) or ""))) for c in cells)
         if count >= _SYSTEMIC_MIN_ROWS:
-            found.append(("scientific_notation", column, count))
-    every_row = file.rows_total and len(rows) >= file.rows_total
-    if every_row:
-        for column in spec.required:
-            if all(not str(c.get(column) or "").strip() for c in cells):
-                found.append(("empty_column", column, len(rows)))
-    # the same reason in every rejected row: a column's format (a shifted column, a date
-    # written another way) rather than typing slips; said once whether every row of the file
-    # was rejected or only some (a PARTIAL file)
-    shared = set.intersection(*(set(r.codes.split(";")) for r in rows))
-    named = {column for _, column, _ in found}
-    cause = "same_reason_every_row" if every_row else "same_reason_rejected_rows"
-    for code in sorted(shared):
+            found.append(("scientific_notation", column, {"count": count}))
+    scope = {"rejected": len(rows), "total": max(file.rows_total, len(rows))}
+    empty = {
+        column: sum(not str(c.get(column) or "").strip() for c in cells) for column in spec.required
+    }
+    for column, count in _shared(empty, len(rows)):
+        found.append(("empty_column", column, {"scope": _scope(count, **scope)}))
+    codes = [r.codes.split(";") for r in ordered]
+    per_code = {code: sum(code in own for own in codes) for code in sorted(set().union(*codes))}
+    for code, count in _shared(per_code, len(rows)):
         column = column_of(code, file.dataset)
-        if column not in named:
-            found.append((cause, column, len(rows)))
+        if column in {named for _, named, _ in found}:
+            continue  # said already: its scientific notation or its empty column
+        example = next(r for r, own in zip(ordered, codes, strict=True) if code in own)
+        params = _same_reason_params(code, example, context)
+        found.append(("same_reason", column, params | {"scope": _scope(count, **scope)}))
     lines = []
-    for cause, column, count in found:
+    for cause, column, params in found:
         message = SYSTEMIC_MESSAGES[cause]
-        problem = render(message["problem"], column=column, count=count)
-        action = render(message["action"], column=column, count=count)
+        problem, action = (render(message[part], column=column, **params)
+                           for part in ("problem", "action"))  # fmt: skip
         head = [file.file_name, file.version, label, "", column, ""]
         lines.append([*head, problem, action, cause])
     return lines
 
 
-def _unreadable_cause(detail: str) -> str:
-    text = (detail or "").lower()
-    for needle, key in (
-        ("0 bytes", "unreadable_zero_bytes"),
-        ("nul", "unreadable_nul"),
-        ("sinergi_max_file_bytes", "unreadable_too_large"),
-        ("larger than", "unreadable_too_large"),
-        ("sinergi_max", "unreadable_limit"),
-        ("xlsx", "unreadable_xlsx"),
-        ("zip", "unreadable_xlsx"),
-        ("encod", "unreadable_encoding"),
-        ("utf", "unreadable_encoding"),
-        ("csv", "unreadable_csv"),
-        ("quote", "unreadable_csv"),
-        ("field", "unreadable_csv"),
-    ):
-        if needle in text:
-            return PHRASES[key]
-    return PHRASES["unreadable_other"]
+def _same_reason_params(code: str, example: RowFacts, context: dict) -> dict:
+    """The shared reason as its own row message, on the first row that has it (its value
+    shown as a row line would show it: never a NIK / No. KK)."""
+    message = ROW_MESSAGES.get(code.partition(":")[0])
+    cells = json.loads(example.original_values or "{}")
+    params = _row_params(code, example, cells, context)
+    reason = render(message["problem"], **params) if message else code
+    action = render(message["action"], **params) if message else ""
+    return {"reason": reason, "row": example.row_number, "fix": action}
+
+
+def _limit_text(percent: float) -> str:
+    """``20%``, ``12,5%``: the threshold as the share beside it is written."""
+    return number(percent, 2).rstrip("0").removesuffix(",") + "%"
+
+
+def _legacy_params(reason: str | None, detail: str) -> dict:
+    """The facts of a version judged before ``rejection_params`` existed, from its English
+    detail (the wording of that time); whatever does not match shows as ``-``."""
+    if reason == "missing_columns":
+        found = re.search(r"missing column\(s\): ([a-z0-9_, ]+)", detail)
+        row = re.search(r"(?:header (?:line|row)|likely header row) (\d+)", detail)
+        return {
+            "columns": found.group(1).strip().split(", ") if found else [],
+            "header_row": int(row.group(1)) if row else None,
+        }
+    if reason == "too_many_invalid_rows":
+        limit = re.search(r">\s*(\d+)%", detail)
+        return {"limit_pct": int(limit.group(1))} if limit else {}
+    return {}
 
 
 def _file_params(file: FileFacts, context: dict) -> dict:
@@ -342,20 +374,22 @@ def _file_params(file: FileFacts, context: dict) -> dict:
         "rejected": file.rows_rejected,
         "loaded": file.rows_accepted,
     }
-    detail = file.detail or ""
+    legacy = file.params is None
+    facts = _legacy_params(file.reason, file.detail or "") if legacy else file.params
     if file.reason == "missing_columns":
-        found = re.search(r"missing column\(s\): ([a-z0-9_, ]+)", detail)
-        params["columns"] = found.group(1).strip() if found else "-"
-        row = re.search(r"(?:header (?:line|row)|likely header row) (\d+)", detail)
-        params["where"] = render(PHRASES["header_where"], row=row.group(1)) if row else ""
+        params["columns"] = ", ".join(facts.get("columns") or []) or PHRASES["none"]
+        row = facts.get("header_row")
+        where = "" if legacy else PHRASES["header_not_found"]
+        params["where"] = render(PHRASES["header_where"], row=row) if row else where
         params["expected"] = ", ".join(SPECS[file.dataset].columns)
     elif file.reason == "too_many_invalid_rows":
         share = file.rows_rejected / file.rows_total if file.rows_total else 0
         params["share"] = f"{share:.1%}".replace(".", ",")
-        limit = re.search(r">\s*(\d+%)", detail)
-        params["limit"] = limit.group(1) if limit else "-"
+        limit = facts.get("limit_pct")
+        params["limit"] = _limit_text(limit) if limit is not None else PHRASES["none"]
     elif file.reason == "unreadable":
-        params["cause"] = _unreadable_cause(detail)
+        cause = facts.get("cause")
+        params["cause"] = PHRASES.get(f"unreadable_{cause}", PHRASES["unreadable_other"])
     return params
 
 
@@ -524,7 +558,7 @@ def district_lines(
             held = held_line(file, context)
             lines.append(held)
             summary.append([held[0], held[2], held[6], held[7]])
-        causes = systemic_lines(file, own)
+        causes = systemic_lines(file, own, context)
         summary += [[line[0], line[2], line[6], line[7]] for line in causes]
         lines += causes
         lines += row_lines(file, own, context)

@@ -17,14 +17,16 @@ from pathlib import Path
 
 import sinergi.feedback
 import sinergi.messages
+import sinergi.reason_codes
 
 NAME = ".ledger.json"
 
 
 def _code_digest() -> str:
-    """The rendering code's own digest: a change to the texts or layout rewrites every file."""
+    """The rendering code's own digest: a change to the texts or layout rewrites every file
+    (the reason codes' catalogue names the column of a code without one)."""
     digest = hashlib.sha256()
-    for module in (sinergi.feedback, sinergi.messages):
+    for module in (sinergi.feedback, sinergi.messages, sinergi.reason_codes):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -38,7 +38,14 @@ from sinergi.judged_rows import (
 )
 from sinergi.limits import InputLimits
 from sinergi.periods import Period
-from sinergi.reading import UNREADABLE, FileRejected, file_too_large_detail, open_table
+from sinergi.reading import (
+    TOO_LARGE,
+    UNREADABLE,
+    FileRejected,
+    file_too_large_detail,
+    open_table,
+    unreadable,
+)
 from sinergi.rules import ChunkJudgement, Context, judge_chunk, judge_chunks
 from sinergi.scrub import scrub_identifiers
 from sinergi.validation import ExpectationOutcome, contract_column
@@ -49,6 +56,8 @@ from sinergi.warehouse.schema import (
     ROW_WARNINGS,
     VALIDATION_RESULTS,
     Table,
+    params_from_text,
+    params_text,
 )
 from sinergi.warehouse.spill import SpillWriter
 
@@ -132,7 +141,7 @@ class Verdict:
     rows_total: int = 0
     rows_rejected: int = 0
     rejection_reason: str | None = None
-    rejection_detail: str | None = None
+    rejection_detail: str | None = None  # English, for engineers and auditors
     reason_counts: Counter = field(default_factory=Counter)
     warning_rows: list[tuple[int, str]] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
@@ -141,6 +150,9 @@ class Verdict:
     gx_results: list[dict] = field(default_factory=list)
     parts: dict[str, list[Path]] = field(default_factory=dict)  # qualified table -> Parquet
     folder: Path | None = None  # the judged-version folder, once written
+    # the rejection's facts as data, for the district feedback (``FileRejected.params``;
+    # the threshold's ``limit_pct``): column names and numbers, never a cell's value
+    rejection_params: dict | None = None
 
     @property
     def rows_accepted(self) -> int:
@@ -165,14 +177,16 @@ class Verdict:
             extra_columns=list(summary.get("extra_columns") or []),
             gx_results=json.loads((folder / REPORTS_NAME).read_text(encoding="utf-8")),
             folder=folder,
+            rejection_params=params_from_text(row["rejection_params"]),
         )
         return verdict, row
 
-    def reject(self, reason: str, detail: str) -> None:
+    def reject(self, reason: str, detail: str, params: dict | None = None) -> None:
         """REJECTED: no row is served, so every row counts as rejected (§7)."""
         self.status = REJECTED
         self.rejection_reason = reason
         self.rejection_detail = scrub_identifiers(detail)
+        self.rejection_params = dict(params) if params else None
         self.rows_rejected = self.rows_total
         self.warning_rows = []
         for table in RAW_TABLES.values():
@@ -194,6 +208,7 @@ class Verdict:
             "status": self.status,
             "rejection_reason": self.rejection_reason,
             "rejection_detail": self.rejection_detail,
+            "rejection_params": params_text(self.rejection_params),
             "rows_total": self.rows_total,
             "rows_accepted": self.rows_accepted,
             "rows_rejected": self.rows_rejected,
@@ -237,10 +252,12 @@ def summary_line(
     }
 
 
-def rejected_file(reason: str, detail: str, rows_total: int = 0) -> Verdict:
+def rejected_file(
+    reason: str, detail: str, rows_total: int = 0, params: dict | None = None
+) -> Verdict:
     """A file-level rejection (§6): nothing of the file is loaded but its audit row."""
     verdict = Verdict(REJECTED, rows_total)
-    verdict.reject(reason, detail)
+    verdict.reject(reason, detail, params)
     return verdict
 
 
@@ -253,9 +270,8 @@ def judge_version(
     """
     shutil.rmtree(folder, ignore_errors=True)  # a retried task starts from nothing
     if version.archive_path is None:  # over the size limit: hashed, not stored, not read
-        verdict = rejected_file(
-            UNREADABLE, file_too_large_detail(version.size_bytes, options.limits)
-        )
+        too_large = unreadable(TOO_LARGE, file_too_large_detail(version.size_bytes, options.limits))
+        verdict = rejected_file(UNREADABLE, too_large.detail, params=too_large.params)
     elif ambiguous:
         verdict = _ambiguous(version.archive_path, version, options.limits)
     else:
@@ -276,7 +292,7 @@ def _ambiguous(path: Path, version: FileVersion, limits: InputLimits) -> Verdict
         rows = open_table(path, spec.required, spec.optional, limits).count_data_rows()
     except FileRejected as rejected:
         if rejected.reason == UNREADABLE:
-            return rejected_file(UNREADABLE, rejected.detail, 0)
+            return rejected_file(UNREADABLE, rejected.detail, 0, rejected.params)
         rows = rejected.rows_total
     return rejected_file(
         "ambiguous_submission",
@@ -366,7 +382,7 @@ def _file_rejected(rejected: FileRejected, folder: Path) -> Verdict:
     # rows_total 0 for a file that breaks mid-way: §7 counts rows only of a readable file
     rows = rejected.rows_total if rejected.reason != UNREADABLE else 0
     shutil.rmtree(folder, ignore_errors=True)  # drop what its first chunks spilled
-    return rejected_file(rejected.reason, rejected.detail, rows)
+    return rejected_file(rejected.reason, rejected.detail, rows, rejected.params)
 
 
 def _indexed(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -560,13 +576,18 @@ def prejudged(version: FileVersion, folder: Path) -> Verdict | None:
 
 
 def _apply_threshold(verdict: Verdict, threshold: float) -> None:
-    """More than ``threshold`` of the rows rejected: the whole version is REJECTED (§7)."""
+    """More than ``threshold`` of the rows rejected: the whole version is REJECTED (§7).
+
+    The limit is kept as data too (``limit_pct``), so the feedback states it without reading
+    the English detail.
+    """
     if verdict.rows_rejected > threshold * verdict.rows_total:
         share = verdict.rows_rejected / verdict.rows_total
         verdict.reject(
             "too_many_invalid_rows",
             f"{verdict.rows_rejected} of {verdict.rows_total} rows rejected "
             f"({share:.1%} > {threshold:.0%})",
+            {"limit_pct": round(threshold * 100, 2)},
         )
     elif verdict.rows_rejected:
         verdict.status = PARTIAL

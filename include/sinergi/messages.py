@@ -197,7 +197,8 @@ NOTICE_FALLBACK = {
     "action": "Periksa berkas atau folder ini",
 }
 
-#: One cause behind many row rejections of a file, said once at file level.
+#: One cause behind many row rejections of a file, said once at file level (the rule:
+#: ``sinergi.feedback.systemic_lines``). ``{scope}`` is a ``scope_*`` phrase below.
 SYSTEMIC_MESSAGES: dict[str, dict[str, str]] = {
     "scientific_notation": {
         "problem": "Kolom {column} berisi angka dalam notasi ilmiah (berakhiran E+15) "
@@ -206,21 +207,15 @@ SYSTEMIC_MESSAGES: dict[str, dict[str, str]] = {
         "ulang seluruh berkas",
     },
     "empty_column": {
-        "problem": "Kolom {column} kosong di semua baris ({count} baris)",
+        "problem": "Kolom {column} kosong pada {scope}",
         "action": "Periksa apakah kolom tergeser atau lupa diisi; isi kolom {column} lalu "
         "kirim ulang seluruh berkas",
     },
-    "same_reason_rejected_rows": {
-        "problem": "{count} baris ditolak karena alasan yang sama pada kolom {column}: "
-        "kemungkinan format kolom itu salah pada baris-baris tersebut",
-        "action": "Periksa format kolom {column} pada baris yang ditolak di bawah (mis. "
-        "tanggal YYYY-MM-DD, angka tanpa desimal, kode yang diizinkan); perbaiki lalu kirim "
-        "ulang seluruh berkas",
-    },
-    "same_reason_every_row": {
-        "problem": "Semua {count} baris ditolak karena alasan yang sama pada kolom {column}",
-        "action": "Kemungkinan format kolom salah atau kolom tergeser; perbaiki kolom {column} "
-        "untuk seluruh berkas",
+    # {reason} / {fix}: the shared reason's own row message, on its first row ({row})
+    "same_reason": {
+        "problem": "Alasan penolakan yang sama pada {scope}: {reason} (contoh: baris {row})",
+        "action": "{fix}. Kemungkinan format kolom {column} salah atau kolom tergeser: "
+        "perbaiki kolom {column} di seluruh berkas, lalu kirim ulang seluruh berkas",
     },
 }
 
@@ -275,6 +270,10 @@ SHAPE_MESSAGES: dict[str, str] = {
 #: Phrases the feedback composes around parameters.
 PHRASES: dict[str, str] = {
     "header_where": " (judul kolom di baris {row})",
+    "header_not_found": " (tidak ada baris judul kolom yang lengkap di baris 1-10 lembar pertama)",
+    "scope_every_row": "semua {count} baris berkas",
+    "scope_every_rejected": "semua {count} baris yang ditolak",
+    "scope_share": "{count} dari {rejected} baris yang ditolak",
     "none": "-",
     "unreadable_zero_bytes": "berkas kosong (0 byte)",
     "unreadable_too_large": "ukuran berkas melebihi batas",
@@ -282,7 +281,8 @@ PHRASES: dict[str, str] = {
     "unreadable_nul": "berisi karakter NUL (berkas rusak atau bukan teks)",
     "unreadable_encoding": "pengodean karakter tidak dikenali (gunakan UTF-8)",
     "unreadable_csv": "struktur CSV rusak (tanda kutip atau jumlah kolom tidak konsisten)",
-    "unreadable_limit": "melebihi batas jumlah kolom atau panjang isi sel",
+    "unreadable_limit": "melebihi batas yang ditetapkan (jumlah kolom, panjang isi sel atau "
+    "ukuran isi berkas XLSX)",
     "unreadable_other": "format berkas tidak dikenali",
 }
 

@@ -34,6 +34,7 @@ from sinergi.limits import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, MB, InputLimits
 from sinergi.scrub import scrub_identifiers
 
 __all__ = [
+    "UNREADABLE_CAUSES",
     "XLSX_HEADER_MIN_SHARE",
     "FileRejected",
     "OpenedTable",
@@ -52,6 +53,14 @@ XLSX_HEADER_SEARCH_ROWS = 10
 UNREADABLE = "unreadable"
 MISSING_COLUMNS = "missing_columns"
 EMPTY = "empty"
+
+#: Why a file is ``unreadable``, as a key (``FileRejected.params["cause"]``): the district
+#: feedback says it in Bahasa Indonesia from the key (``messages.PHRASES["unreadable_<key>"]``)
+#: instead of guessing it from the English detail.
+ZERO_BYTES, TOO_LARGE, LIMIT, NUL, ENCODING, CSV_BROKEN, XLSX_BROKEN, OTHER = (
+    "zero_bytes", "too_large", "limit", "nul", "encoding", "csv", "xlsx", "other",
+)  # fmt: skip
+UNREADABLE_CAUSES = (ZERO_BYTES, TOO_LARGE, LIMIT, NUL, ENCODING, CSV_BROKEN, XLSX_BROKEN, OTHER)
 
 _FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 _SCAN_BLOCK = 1 << 20  # bytes per block of the CSV pre-scan
@@ -72,24 +81,38 @@ _ROW_TAGS = EXCEL_MAX_COLUMNS * 8  # start tags in one row: cells with rich text
 class FileRejected(Exception):
     """The whole file is rejected (contract §3): nothing in it is loaded.
 
-    ``reason`` is the contract's file-level reason code, ``detail`` a sentence a district
-    operator can act on, ``rows_total`` the file's data rows when its header was located
-    (contract §7), else 0.
+    ``reason`` is the contract's file-level reason code, ``detail`` a sentence in English for
+    engineers and auditors, ``rows_total`` the file's data rows when its header was located
+    (contract §7), else 0. ``params`` are the same facts as data for the district feedback
+    (``audit.file_versions.rejection_params``): ``cause`` (one of :data:`UNREADABLE_CAUSES`)
+    of an unreadable file; ``columns`` and ``header_row`` (None: no header row found) of
+    missing columns. Column names and numbers only, never a cell's value.
     """
 
-    def __init__(self, reason: str, detail: str, rows_total: int = 0) -> None:
+    def __init__(
+        self, reason: str, detail: str, rows_total: int = 0, params: dict | None = None
+    ) -> None:
         # The detail leaves the quarantine (run log, feedback, audit.file_versions): no
         # identifier quoted from a cell, and bounded length.
         detail = scrub_identifiers(detail)
         if len(detail) > _DETAIL_CHARS:
             detail = detail[: _DETAIL_CHARS - 1] + "…"
-        super().__init__(reason, detail, rows_total)  # keeps the exception picklable
+        params = dict(params or {})
+        super().__init__(reason, detail, rows_total, params)  # keeps the exception picklable
         self.reason = reason
         self.detail = detail
         self.rows_total = rows_total
+        self.params = params
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.detail}"
+
+
+def unreadable(cause: str, detail: str) -> FileRejected:
+    """An ``unreadable`` rejection with its cause key (one of :data:`UNREADABLE_CAUSES`)."""
+    if cause not in UNREADABLE_CAUSES:
+        raise ValueError(f"unknown unreadable cause {cause!r}")
+    return FileRejected(UNREADABLE, detail, params={"cause": cause})
 
 
 def normalise_header(name: str) -> str:
@@ -155,11 +178,12 @@ class OpenedTable:
                 self._check_cell_lengths(frame)
                 yield frame
         except FileRejected as exc:
-            raise FileRejected(exc.reason, self._where(exc.detail), exc.rows_total) from exc
+            where = self._where(exc.detail)
+            raise FileRejected(exc.reason, where, exc.rows_total, exc.params) from exc
         except OSError:
             raise
         except Exception as exc:  # noqa: BLE001 - MemoryError, parser bugs: the file's fault
-            raise FileRejected(UNREADABLE, self._where(_unexpected(exc))) from exc
+            raise unreadable(OTHER, self._where(_unexpected(exc))) from exc
         finally:
             source.close()
 
@@ -177,8 +201,8 @@ class OpenedTable:
                 continue
             lengths = np.fromiter((len(v) if v else 0 for v in values), dtype=np.int64)
             at = int(np.argmax(lengths > limit))
-            raise FileRejected(
-                UNREADABLE,
+            raise unreadable(
+                LIMIT,
                 _long_cell_detail(name, int(frame["row_number"].iat[at]), int(lengths[at]), limit),
             )
 
@@ -235,7 +259,7 @@ class OpenedTable:
         except pd.errors.EmptyDataError:
             return
         except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
-            raise FileRejected(UNREADABLE, _csv_parser_message(exc)) from exc
+            raise _csv_parser_rejection(exc) from exc
 
     def _validate_csv_structure(self) -> None:
         """Tokenise the whole file once under RFC 4180's strict rules (contract §2).
@@ -256,9 +280,9 @@ class OpenedTable:
                 for _ in reader:
                     record += 1
             except csv.Error as exc:
-                raise FileRejected(UNREADABLE, _strict_csv_message(exc, record + 1)) from exc
+                raise unreadable(CSV_BROKEN, _strict_csv_message(exc, record + 1)) from exc
             except UnicodeDecodeError as exc:
-                raise FileRejected(UNREADABLE, _csv_parser_message(exc)) from exc
+                raise _csv_parser_rejection(exc) from exc
 
     # -- XLSX ------------------------------------------------------------------------------
 
@@ -314,9 +338,9 @@ def open_table(
         raise ValueError(f"not a .csv or .xlsx file: {path.name}")
     size = path.stat().st_size
     if size == 0:
-        raise FileRejected(UNREADABLE, "file is 0 bytes")
+        raise unreadable(ZERO_BYTES, "file is 0 bytes")
     if size > limits.max_file_bytes:
-        raise FileRejected(UNREADABLE, file_too_large_detail(size, limits))
+        raise unreadable(TOO_LARGE, file_too_large_detail(size, limits))
     try:
         if file_format == "csv":
             return _open_csv(path, list(required), wanted, limits)
@@ -324,7 +348,7 @@ def open_table(
     except (FileRejected, OSError):
         raise
     except Exception as exc:  # noqa: BLE001 - MemoryError, parser bugs: the file's fault
-        raise FileRejected(UNREADABLE, _unexpected(exc)) from exc
+        raise unreadable(OTHER, _unexpected(exc)) from exc
 
 
 def file_too_large_detail(size: int, limits: InputLimits) -> str:
@@ -360,15 +384,15 @@ def _check_header(header: list[str], raw: Sequence[str], where: str, limits: Inp
     while width and not header[width - 1]:
         width -= 1
     if width > limits.max_columns:
-        raise FileRejected(
-            UNREADABLE,
+        raise unreadable(
+            LIMIT,
             f"the header ({where}) has {width:,} columns, more than the limit of "
             f"{limits.max_columns:,} (SINERGI_MAX_COLUMNS); send only the dataset's columns",
         )
     longest = max((len(cell) for cell in raw), default=0)
     if longest > limits.max_cell_chars:
-        raise FileRejected(
-            UNREADABLE,
+        raise unreadable(
+            LIMIT,
             f"the header ({where}) has a cell of {longest:,} characters, more than the limit "
             f"of {limits.max_cell_chars:,} (SINERGI_MAX_CELL_CHARS)",
         )
@@ -398,6 +422,10 @@ def _missing_detail(missing: list[str], where: str) -> str:
     return f"missing column(s): {', '.join(missing)} ({where})"
 
 
+def _missing_params(missing: list[str], header_row: int | None) -> dict:
+    return {"columns": list(missing), "header_row": header_row}
+
+
 # -- CSV -----------------------------------------------------------------------------------
 
 
@@ -408,8 +436,8 @@ def _open_csv(
     encoding = _csv_encoding(path, widths)
     first_line = _first_line(path, encoding)
     if len(first_line) >= _SCAN_BLOCK:
-        raise FileRejected(
-            UNREADABLE,
+        raise unreadable(
+            LIMIT,
             f"the header line is longer than {_SCAN_BLOCK:,} characters: not a dataset header",
         )
     delimiter, header = _csv_header(path, encoding, first_line, required)
@@ -436,6 +464,7 @@ def _open_csv(
             MISSING_COLUMNS,
             _missing_detail(missing, f"header line 1, delimiter {delimiter!r}"),
             rows_total=table.count_data_rows(),
+            params=_missing_params(missing, 1),
         )
     if not table._has_data_row():
         raise FileRejected(EMPTY, "no data rows below the header (line 1)")
@@ -478,8 +507,8 @@ class _LineWidths:
     def check(self, delimiter: str) -> None:
         count, line = self.widest[delimiter]
         if count >= EXCEL_MAX_COLUMNS:
-            raise FileRejected(
-                UNREADABLE,
+            raise unreadable(
+                LIMIT,
                 f"line {line} has {count + 1:,} or more cells, more than any spreadsheet row "
                 f"({EXCEL_MAX_COLUMNS:,}); not a dataset row (broken export?)",
             )
@@ -497,7 +526,7 @@ def _csv_encoding(path: Path, widths: _LineWidths | None = None) -> str:
         while block := handle.read(_SCAN_BLOCK):
             nul = block.find(b"\x00")
             if nul >= 0:
-                raise FileRejected(UNREADABLE, _nul_detail(offset + nul, head))
+                raise unreadable(NUL, _nul_detail(offset + nul, head))
             if utf8_ok:
                 try:
                     utf8.decode(block)
@@ -519,8 +548,8 @@ def _csv_encoding(path: Path, widths: _LineWidths | None = None) -> str:
         with path.open("rb") as handle:
             handle.seek(cp1252_bad)
             byte = handle.read(1)[0]
-        raise FileRejected(
-            UNREADABLE,
+        raise unreadable(
+            ENCODING,
             f"not valid UTF-8 and not Windows-1252 either: byte 0x{byte:02X} at offset "
             f"{cp1252_bad} (save the file as 'CSV UTF-8')",
         )
@@ -564,8 +593,8 @@ def _csv_header(
     candidates = [d for d in candidates if counts[d] < EXCEL_MAX_COLUMNS]
     if not candidates:
         widest = max(counts.values()) + 1
-        raise FileRejected(
-            UNREADABLE,
+        raise unreadable(
+            LIMIT,
             f"the header (line 1) has {widest:,} columns or more, more than any spreadsheet "
             "holds; send only the dataset's columns",
         )
@@ -585,7 +614,7 @@ def _read_header_record(path: Path, encoding: str, delimiter: str) -> list[str]:
         with path.open(encoding=encoding, newline="") as handle:
             return next(csv.reader(handle, delimiter=delimiter, quotechar='"'), [])
     except csv.Error as exc:
-        raise FileRejected(UNREADABLE, f"the header line is not valid CSV: {exc}") from exc
+        raise unreadable(CSV_BROKEN, f"the header line is not valid CSV: {exc}") from exc
 
 
 def _file_contains(path: Path, needle: bytes, block: int = 1 << 20) -> bool:
@@ -612,6 +641,12 @@ def _strict_csv_message(exc: csv.Error, row: int) -> str:
             "remove the quotes)"
         )
     return f"not valid CSV in row {row}: {text}"
+
+
+def _csv_parser_rejection(exc: Exception) -> FileRejected:
+    """A tokenizer or decoding failure as ``unreadable`` (encoding or broken CSV)."""
+    cause = ENCODING if isinstance(exc, UnicodeDecodeError) else CSV_BROKEN
+    return unreadable(cause, _csv_parser_message(exc))
 
 
 def _csv_parser_message(exc: Exception) -> str:
@@ -652,16 +687,16 @@ class _XlsxRows:
         import openpyxl  # imported lazily: only XLSX submissions pay for it
 
         if not zipfile.is_zipfile(self.path):
-            raise FileRejected(UNREADABLE, _not_zip_detail(self.path))
+            raise unreadable(XLSX_BROKEN, _not_zip_detail(self.path))
         if self.check:
             _check_xlsx_archive(self.path, self.limits)
         try:
             self._workbook = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - any failure means "not a workbook"
-            raise FileRejected(UNREADABLE, f"not valid XLSX: {_describe(exc)}") from exc
+            raise unreadable(XLSX_BROKEN, f"not valid XLSX: {_describe(exc)}") from exc
         if not self._workbook.worksheets:
             self.__exit__()
-            raise FileRejected(UNREADABLE, "not valid XLSX: the workbook has no worksheet")
+            raise unreadable(XLSX_BROKEN, "not valid XLSX: the workbook has no worksheet")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -684,7 +719,7 @@ class _XlsxRows:
         except FileRejected:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise FileRejected(UNREADABLE, f"not valid XLSX: {_describe(exc)}") from exc
+            raise unreadable(XLSX_BROKEN, f"not valid XLSX: {_describe(exc)}") from exc
         finally:
             rows.close()  # release the sheet's XML stream before the archive is closed
 
@@ -711,8 +746,8 @@ def _check_xlsx_archive(path: Path, limits: InputLimits) -> None:
             parts = archive.infolist()
             total = sum(part.file_size for part in parts)
             if total > limits.max_xlsx_uncompressed_bytes:
-                raise FileRejected(
-                    UNREADABLE,
+                raise unreadable(
+                    LIMIT,
                     f"not a usable XLSX: it unpacks to {total / MB:,.0f} MB, more than the limit "
                     f"of {limits.max_xlsx_uncompressed_bytes / MB:,.0f} MB "
                     "(SINERGI_MAX_XLSX_UNCOMPRESSED_MB); split the file",
@@ -720,8 +755,8 @@ def _check_xlsx_archive(path: Path, limits: InputLimits) -> None:
             for part in parts:
                 ratio = part.file_size / max(part.compress_size, 1)
                 if part.file_size > _SMALL_PART and ratio > limits.max_xlsx_compression_ratio:
-                    raise FileRejected(
-                        UNREADABLE,
+                    raise unreadable(
+                        LIMIT,
                         f"not a usable XLSX: part {part.filename[:80]!r} is compressed "
                         f"{ratio:,.0f} times, more than the limit of "
                         f"{limits.max_xlsx_compression_ratio:,.0f} "
@@ -734,7 +769,7 @@ def _check_xlsx_archive(path: Path, limits: InputLimits) -> None:
                 else:
                     _check_rows(archive, part)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
-        raise FileRejected(UNREADABLE, f"not valid XLSX: {_describe(exc)}") from exc
+        raise unreadable(XLSX_BROKEN, f"not valid XLSX: {_describe(exc)}") from exc
 
 
 def _tag_blocks(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -763,7 +798,7 @@ def _check_rows(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
     tags = 0  # start tags inside the current (unfinished) row
     for data in _tag_blocks(archive, part):
         if b"<!DOCTYPE" in data:
-            raise FileRejected(UNREADABLE, "not valid XLSX: a part declares a DTD")
+            raise unreadable(XLSX_BROKEN, "not valid XLSX: a part declares a DTD")
         if b":row" in data:  # namespace-prefixed rows: exact (slower) split
             pieces = [(True, p) for p in _ROW_START.split(data)]
             pieces[0] = (False, pieces[0][1])
@@ -776,8 +811,8 @@ def _check_rows(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
             if new_row:
                 tags = 0
                 if (number := _ROW_NUMBER.match(segment)) and int(number[1]) > EXCEL_MAX_ROWS:
-                    raise FileRejected(
-                        UNREADABLE,
+                    raise unreadable(
+                        XLSX_BROKEN,
                         f"not valid XLSX: {part.filename[:80]!r} numbers a row beyond "
                         f"{EXCEL_MAX_ROWS:,}, the last row Excel allows",
                     )
@@ -785,8 +820,8 @@ def _check_rows(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
                 tags += 1  # "<rowBreaks": one more element
             tags += _start_tags(segment)
             if tags > _ROW_TAGS:
-                raise FileRejected(
-                    UNREADABLE,
+                raise unreadable(
+                    XLSX_BROKEN,
                     f"not valid XLSX: a row of {part.filename[:80]!r} holds more than "
                     f"{_ROW_TAGS:,} XML elements, more than any Excel row "
                     f"({EXCEL_MAX_COLUMNS:,} cells)",
@@ -800,8 +835,8 @@ def _start_tags(segment: bytes) -> int:
 
 def _check_shared_strings(archive: zipfile.ZipFile, part: zipfile.ZipInfo, limits) -> None:
     if part.file_size > limits.max_xlsx_shared_strings_bytes:
-        raise FileRejected(
-            UNREADABLE,
+        raise unreadable(
+            LIMIT,
             f"not a usable XLSX: its text table is {part.file_size / MB:,.0f} MB, more than the "
             f"limit of {limits.max_xlsx_shared_strings_bytes / MB:,.0f} MB "
             "(SINERGI_MAX_XLSX_SHARED_STRINGS_MB)",
@@ -817,15 +852,15 @@ def _check_shared_strings(archive: zipfile.ZipFile, part: zipfile.ZipInfo, limit
             count += len(_SHARED_STRING.findall(data, 0, cut))
             carry = data[cut:]
             if count > limits.max_xlsx_shared_strings:
-                raise FileRejected(
-                    UNREADABLE,
+                raise unreadable(
+                    LIMIT,
                     f"not a usable XLSX: more than {limits.max_xlsx_shared_strings:,} different "
                     "texts in its text table (SINERGI_MAX_XLSX_SHARED_STRINGS)",
                 )
         count += len(_SHARED_STRING.findall(carry))
     if count > limits.max_xlsx_shared_strings:
-        raise FileRejected(
-            UNREADABLE,
+        raise unreadable(
+            LIMIT,
             f"not a usable XLSX: more than {limits.max_xlsx_shared_strings:,} different texts "
             "in its text table (SINERGI_MAX_XLSX_SHARED_STRINGS)",
         )
@@ -862,6 +897,7 @@ def _open_xlsx(
             raise FileRejected(
                 MISSING_COLUMNS,
                 f"no header row found: {_no_header_where()} (required: {', '.join(required)})",
+                params=_missing_params(required, None),
             )
         number, header = headers[header_at]
         raw = [_cell_text(v) or "" for v in top[header_at][1]]
@@ -885,6 +921,7 @@ def _open_xlsx(
                 MISSING_COLUMNS,
                 _missing_detail(missing, f"likely header row {number}; {_no_header_where()}"),
                 rows_total=0,  # literal §2/§7: no row holds every column, so no header is found
+                params=_missing_params(missing, number),
             )
         if next(data_rows, None) is None:
             raise FileRejected(EMPTY, f"no data rows below the header (row {number})")

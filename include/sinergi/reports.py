@@ -31,18 +31,25 @@ from sinergi.feedback_ledger import FeedbackLedger
 from sinergi.periods import Period
 from sinergi.scrub import scrub_identifiers
 from sinergi.warehouse.connection import open_warehouse
-from sinergi.warehouse.schema import FILE_VERSIONS, INBOX_NOTICES, ROW_REJECTIONS, ROW_WARNINGS
+from sinergi.warehouse.schema import (
+    FILE_VERSIONS,
+    INBOX_NOTICES,
+    ROW_REJECTIONS,
+    ROW_WARNINGS,
+    params_from_text,
+)
 
 log = logging.getLogger(__name__)
 
 
 def _latest_versions(conn, wh, period: Period) -> list[tuple]:
-    """The latest version of each (district, dataset): the fields of ``FileFacts``, between
-    the district code and the SHA-256 (which tells the feedback ledger that rows changed)."""
+    """The latest version of each (district, dataset): the fields of ``FileFacts``, then its
+    ``rejection_params`` (JSON text), between the district code and the SHA-256 (which tells
+    the feedback ledger that rows changed)."""
     return wh.execute(
         conn,
         "select district_code, dataset, version, file_name, status, rejection_reason, "
-        "rejection_detail, rows_total, rows_accepted, rows_rejected, sha256 "
+        "rejection_detail, rows_total, rows_accepted, rows_rejected, rejection_params, sha256 "
         f"from {FILE_VERSIONS.qualified} f "
         "where period = %s and version = (select max(version) from "
         f"{FILE_VERSIONS.qualified} g where g.period = f.period and "
@@ -209,7 +216,10 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         lines, overview = district_lines(
             district,
             str(period),
-            [FileFacts(*row[1:-1], held_by=held.get(row[1])) for row in versions],
+            [
+                FileFacts(*row[1:-2], held_by=held.get(row[1]), params=params_from_text(row[-2]))
+                for row in versions
+            ],
             rows_by_district.get(district, []),
             district_notices,
             dtks_in_effect,

@@ -84,6 +84,7 @@ def version(
         "rows_rejected": rejected,
         "archive_path": f"archive/{period:%Y-%m}/{district}/{dataset}/v{number}.csv",
         "judged_at": received_at + timedelta(minutes=5),
+        "rejection_params": None,
     }
 
 

@@ -34,6 +34,7 @@ def file_versions_row(version: int, sha: str, status: str = "PARTIAL", **counts)
         "rows_accepted": 4,
         "rows_rejected": 1,
         "archive_path": f"archive/{sha}.csv",
+        "rejection_params": None,
     }
     return {**row, **counts}
 

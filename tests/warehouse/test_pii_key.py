@@ -103,7 +103,7 @@ def test_an_older_loaded_warehouse_is_bound_with_a_warning(warehouse, monkeypatc
         warehouse.execute(
             conn,
             "insert into audit.file_versions values "
-            "(%s, %s, %s, 1, %s, %s, 1, %s, %s, %s, null, null, 1, 1, 0, %s, %s)",
+            "(%s, %s, %s, 1, %s, %s, 1, %s, %s, %s, null, null, 1, 1, 0, %s, %s, null)",
             (
                 "2025-01-01",
                 "3578",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sinergi.warehouse.duckdb_lock import duckdb_file_lock
-from sinergi.warehouse.schema import Table, all_ddl
+from sinergi.warehouse.schema import Table, added_columns_ddl, all_ddl
 from sinergi.warehouse.url import WarehouseURL, parse_warehouse_url, redact
 
 __all__ = ["DuckDBWarehouse", "PostgresWarehouse", "Warehouse", "open_warehouse", "redact"]
@@ -73,7 +73,21 @@ class Warehouse:
         with self.transaction() as conn:
             for statement in all_ddl():
                 conn.execute(statement)
+            for statement in added_columns_ddl(self.table_columns(conn)):
+                conn.execute(statement)  # a warehouse built before a column was added
             apply_comments(self, conn)
+
+    def table_columns(self, conn: Any) -> dict[str, set[str]]:
+        """Qualified table -> its column names, for the ``raw`` and ``audit`` schemas."""
+        rows = self.execute(
+            conn,
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema in ('raw', 'audit')",
+        )
+        found: dict[str, set[str]] = {}
+        for schema, table, column in rows:
+            found.setdefault(f"{schema}.{table}", set()).add(column)
+        return found
 
     def copy_parquet(self, conn: Any, table: Table, parts: Sequence[Path]) -> int:
         """Append every row of the Parquet ``parts`` (shaped like ``table``); returns the count."""

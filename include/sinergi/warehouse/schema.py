@@ -14,6 +14,7 @@ The column types are the portable subset both engines understand identically.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sinergi.datasets import SPECS, DatasetSpec
@@ -80,6 +81,9 @@ FILE_VERSIONS = Table(
         ("rows_rejected", "integer not null"),
         ("archive_path", "varchar not null"),
         ("judged_at", "timestamptz not null"),
+        # Added after the first warehouses were built: last, and nullable, so that
+        # `added_columns_ddl` can add it to an existing table (rows before it stay NULL).
+        ("rejection_params", "varchar"),
     ),
     ("period", "district_code", "dataset", "version"),
 )
@@ -224,3 +228,48 @@ def all_ddl() -> list[str]:
     statements += [t.ddl() for t in RAW_TABLES.values()]
     statements += [t.ddl() for t in AUDIT_TABLES]
     return statements
+
+
+def added_columns_ddl(existing: dict[str, set[str]]) -> list[str]:
+    """``alter table ... add column`` for each nullable column a table of an older warehouse
+    lacks (``existing``: qualified table -> its column names, from information_schema).
+
+    ``create table if not exists`` leaves an existing table as it was, so a column added to a
+    definition later (``audit.file_versions.rejection_params``) reaches older warehouses only
+    this way. Only nullable columns can be added to rows already there; a ``not null`` one
+    missing is a schema change this cannot make, and it fails loudly. Statements are issued
+    only for what is missing: an ``alter table`` takes PostgreSQL's strongest lock even when
+    it changes nothing, and BI users read these tables.
+    """
+    statements = []
+    for table in (*RAW_TABLES.values(), *AUDIT_TABLES):
+        have = existing.get(table.qualified)
+        if not have:
+            continue  # created just now (or not at all): nothing to add
+        for name, sql_type in table.columns:
+            if name in have:
+                continue
+            if "not null" in sql_type:
+                raise RuntimeError(
+                    f"{table.qualified} lacks the not-null column {name}: migrate it by hand"
+                )
+            statements.append(f"alter table {table.qualified} add column {name} {sql_type}")
+    return statements
+
+
+def params_text(params: dict | None) -> str | None:
+    """``rejection_params`` as stored: JSON text with sorted keys, NULL when there are none.
+
+    Text rather than a JSON type: the same on DuckDB (whose json extension may be absent)
+    and PostgreSQL, and read back by Python only (``sinergi.feedback``).
+    """
+    return json.dumps(params, sort_keys=True, ensure_ascii=False) if params else None
+
+
+def params_from_text(text: str | None) -> dict | None:
+    """``rejection_params`` back as a dict (None for NULL, or for text that is no JSON object)."""
+    try:
+        params = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return params if isinstance(params, dict) else None
