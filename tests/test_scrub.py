@@ -1,5 +1,7 @@
 """Identifiers are hidden by shape wherever they appear; names cannot forge log lines."""
 
+import re
+
 from sinergi.scrub import printable, scrub_identifiers
 
 
@@ -21,3 +23,11 @@ def test_shorter_numbers_are_kept():
 def test_printable_escapes_newlines_and_scrubs():
     assert printable("x\nINFO forged 3578014501900001") == "x\\nINFO forged <16 digits>"
     assert len(printable("a" * 500, limit=50)) == 50
+
+
+def test_digests_kept_in_the_reports_never_read_as_an_identifier():
+    from sinergi.scrub import lettered
+
+    spelled = lettered("0123456789abcdef" * 4)
+    assert spelled == "ghijklmnopabcdef" * 4
+    assert not re.search(r"\d", spelled)

@@ -33,7 +33,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sinergi.scrub import scrub_identifiers
+from sinergi.scrub import lettered, scrub_identifiers
 from sinergi.validation import _quiet_gx_logging
 
 if TYPE_CHECKING:
@@ -351,7 +351,9 @@ def _header_digest(version: dict, keys: list) -> str:
         _file_meta(version["run_name"], version["file_name"], k.run_id.run_time, version)
         for k in sorted(keys, key=str)
     ]
-    return hashlib.sha256(json.dumps(headers, sort_keys=True, default=str).encode()).hexdigest()
+    return lettered(
+        hashlib.sha256(json.dumps(headers, sort_keys=True, default=str).encode()).hexdigest()
+    )
 
 
 def _read_ledger(path: Path) -> dict[str, str]:

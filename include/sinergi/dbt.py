@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 
 from sinergi.environment import scoped_environment
 from sinergi.paths import DBT_PROJECT_DIR
+from sinergi.scrub import lettered
 from sinergi.warehouse.duckdb_lock import duckdb_file_lock
 from sinergi.warehouse.url import parse_warehouse_url
 
@@ -412,7 +413,7 @@ def docs_key(warehouse_url: str, vars: Mapping[str, Any] | None = None) -> str:
     where = f"{parts.scheme}://{parts.hostname}:{parts.port}{parts.path}"
     digest = hashlib.sha256(f"warehouse:{where}\n".encode())
     hash_project(digest, vars or {})
-    return digest.hexdigest()
+    return lettered(digest.hexdigest())
 
 
 def hash_project(digest, vars: Mapping[str, Any]) -> None:

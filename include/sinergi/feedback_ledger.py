@@ -18,6 +18,7 @@ from pathlib import Path
 import sinergi.feedback
 import sinergi.messages
 import sinergi.reason_codes
+from sinergi.scrub import lettered
 
 NAME = ".ledger.json"
 
@@ -46,7 +47,7 @@ class FeedbackLedger:
 
     def digest(self, facts: object) -> str:
         text = json.dumps(facts, sort_keys=True, default=str)
-        return hashlib.sha256((self.code + text).encode()).hexdigest()
+        return lettered(hashlib.sha256((self.code + text).encode()).hexdigest())
 
     def current(self, district: str, facts: object) -> bool:
         """The district's files exist and were written from exactly these facts."""
