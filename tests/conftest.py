@@ -7,6 +7,7 @@ Tests never touch the developer's ``.airflow`` / ``.data`` folders or each other
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -75,6 +76,7 @@ def module_postgres_url():
 
 
 def _scratch_database():
+    """Yield the URL of a new uniquely named database; drop it (connections too) afterwards."""
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     import psycopg
@@ -87,3 +89,7 @@ def _scratch_database():
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+# For a module that needs several scratch databases at once (``with scratch_database() as url``).
+scratch_database = contextlib.contextmanager(_scratch_database)

@@ -15,6 +15,7 @@ from datetime import time
 from functools import cached_property
 from pathlib import Path
 
+from sinergi.executors import check_warehouse_for_executor
 from sinergi.limits import MB, InputLimits
 from sinergi.paths import DATA_DIR, EXPECTATIONS_DIR
 from sinergi.warehouse.url import WarehouseURL, duckdb_url, parse_warehouse_url
@@ -151,7 +152,7 @@ def load_settings() -> Settings:
     if not 0 <= threshold <= 1:
         raise ValueError(f"SINERGI_REJECT_THRESHOLD must be a fraction in [0, 1], got {threshold}")
     data_dir = Path(_env("SINERGI_DATA_DIR", str(DATA_DIR)))
-    return Settings(
+    settings = Settings(
         inbox=Path(_env("SINERGI_INBOX", str(data_dir / "inbox"))),
         warehouse_url=_env("SINERGI_WAREHOUSE", default_warehouse_url(data_dir)),
         reports_dir=Path(_env("SINERGI_REPORTS_DIR", str(data_dir / "reports"))),
@@ -169,6 +170,10 @@ def load_settings() -> Settings:
         outlier_threshold=_positive("SINERGI_OUTLIER_THRESHOLD", 3.5),
         outlier_min_history=_outlier_min_history(),
     )
+    # every task and command reads its settings here: none of them writes a DuckDB file that
+    # other machines' tasks would not see (sinergi.executors)
+    check_warehouse_for_executor(settings)
+    return settings
 
 
 def _outlier_min_history() -> int:
