@@ -84,9 +84,10 @@ env:  ## write .env from .env.example with fresh random secrets (never overwrite
 check-env:  ## refuse placeholder or weak secrets
 	bash docker/preflight.sh .env
 
+# WORKERS=N: N Celery workers (profile celery, docs/production.md "Scaling out").
 up: check-env
 	$(COMPOSE) build airflow-init
-	$(COMPOSE) up -d
+	$(COMPOSE) up -d $(if $(WORKERS),--scale airflow-worker=$(WORKERS))
 	$(COMPOSE) ps
 
 down:  ## stops the stack; volumes (warehouse, archive, reports) are kept

@@ -73,6 +73,29 @@ check AIRFLOW__CORE__FERNET_KEY 44 '^[A-Za-z0-9_-]{43}=$' \
 check AIRFLOW__API_AUTH__JWT_SECRET 32 "$printable" "$hex_hint"
 check AIRFLOW__API__SECRET_KEY 32 "$printable" "$hex_hint"
 
+# The CeleryExecutor needs the `celery` profile (Redis and the workers), and the other way
+# round: one without the other leaves every task queued, or workers that never get a task.
+executor=$(value_of AIRFLOW_EXECUTOR)
+executor=${executor:-LocalExecutor}
+profiles=",$(value_of COMPOSE_PROFILES | tr -d ' '),"
+case $executor in
+    CeleryExecutor)
+        [[ $profiles == *,celery,* ]] ||
+            problems+=("AIRFLOW_EXECUTOR=CeleryExecutor needs COMPOSE_PROFILES=celery (Redis and the workers)")
+        check REDIS_PASSWORD 16 "$url_safe" "the Celery broker's password: $hex_hint"
+        ;;
+    LocalExecutor)
+        [[ $profiles != *,celery,* ]] ||
+            problems+=("COMPOSE_PROFILES=celery needs AIRFLOW_EXECUTOR=CeleryExecutor (or the workers never get a task)")
+        ;;
+    *)
+        problems+=("AIRFLOW_EXECUTOR must be LocalExecutor or CeleryExecutor, not $executor")
+        ;;
+esac
+if [[ $profiles == *,flower,* && $profiles != *,celery,* ]]; then
+    problems+=("COMPOSE_PROFILES=flower needs celery too (COMPOSE_PROFILES=celery,flower)")
+fi
+
 if ((${#problems[@]} > 0)); then
     echo "preflight: refusing to start, fix these in $source_name (docs/production.md):" >&2
     for problem in "${problems[@]}"; do

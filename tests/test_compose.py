@@ -32,7 +32,11 @@ AIRFLOW_SERVICES = (
     "airflow-triggerer",
 )
 REQUIRED_SERVICES = ("preflight", "postgres", "reports-web", *AIRFLOW_SERVICES)
-LONG_RUNNING = tuple(s for s in REQUIRED_SERVICES if s not in ("preflight", "airflow-init"))
+# Profile `celery` (CeleryExecutor) and profile `flower` (its monitor).
+PROFILES = {"redis": ["celery"], "airflow-worker": ["celery"], "flower": ["flower"]}
+LONG_RUNNING = tuple(
+    s for s in (*REQUIRED_SERVICES, *PROFILES) if s not in ("preflight", "airflow-init")
+)
 
 # The settings include/sinergi/config.py reads (the brief's list); each needs a NAME= line.
 CONFIG_VARIABLES = {
@@ -179,7 +183,8 @@ def test_compose_spec_format_without_version_key(compose):
 def test_required_services_exist(services):
     missing = set(REQUIRED_SERVICES) - set(services)
     assert not missing, f"missing services: {sorted(missing)}"
-    assert not {"redis", "airflow-worker"} & set(services), "LocalExecutor: no Celery services"
+    for name, service in services.items():
+        assert service.get("profiles") == PROFILES.get(name), f"{name}: profiles"
 
 
 def test_every_image_tag_is_pinned(services):
@@ -242,7 +247,7 @@ def test_start_order(services):
 def test_airflow_configuration(services):
     for name in AIRFLOW_SERVICES:
         env = environment(services[name])
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name  # the default
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
             "http://airflow-apiserver:8080/execution/"
         ), name
@@ -257,6 +262,45 @@ def test_airflow_configuration(services):
             assert shared in env, f"{name}: {shared} must be the same in every component"
     # The container name in the execution API URL is a real service on port 8080.
     assert "8080" in services["airflow-apiserver"]["ports"][0]
+
+
+def test_celery_profile_runs_tasks_on_workers_with_the_same_airflow_settings(services, raw_text):
+    worker, scheduler = services["airflow-worker"], services["airflow-scheduler"]
+    assert worker["command"] == "celery worker"
+    assert worker["image"] == scheduler["image"] and worker["build"] == scheduler["build"]
+    # every worker sees the files a task of another worker left: same mounts as the scheduler
+    assert volumes(worker) == volumes(scheduler)
+    assert {v["target"] for v in volumes(worker)} >= {
+        "/opt/sinergi/inbox",
+        "/opt/sinergi/archive",
+        "/opt/sinergi/reports",
+        "/opt/sinergi/work",
+        "/opt/airflow/logs",
+    }
+    worker_env, scheduler_env = environment(worker), environment(scheduler)
+    for key, value in scheduler_env.items():
+        assert worker_env.get(key) == value, f"airflow-worker: {key} differs from the scheduler"
+    assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert worker["depends_on"]["airflow-apiserver"] == {"condition": "service_healthy"}
+    assert "ports" not in services["redis"], "the broker is reachable inside the stack only"
+    assert "--requirepass" in " ".join(services["redis"]["command"])
+
+
+def test_the_executor_and_celery_settings_come_from_env(services, raw_text):
+    celery = {
+        "AIRFLOW_EXECUTOR": "CeleryExecutor",
+        "REDIS_PASSWORD": "r" * 32,
+        "AIRFLOW_DB_PASSWORD": "a" * 32,
+    }
+    assert environment(services["airflow-scheduler"])["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    env = yaml.safe_load(raw_text)["x-airflow-env"]
+    assert interpolate(env["AIRFLOW__CORE__EXECUTOR"], celery) == "CeleryExecutor"
+    assert interpolate(env["AIRFLOW__CELERY__BROKER_URL"], celery) == (
+        f"redis://:{'r' * 32}@redis:6379/0"
+    )
+    assert interpolate(env["AIRFLOW__CELERY__RESULT_BACKEND"], celery) == (
+        f"db+postgresql+psycopg2://airflow:{'a' * 32}@postgres:5432/airflow"
+    )
 
 
 def test_psycopg2_driver_is_in_the_lock():
@@ -305,14 +349,15 @@ def test_env_example_has_only_placeholder_secrets(env_example):
 
 
 def test_warehouse_secrets_only_where_tasks_run(services):
-    """LocalExecutor: tasks run in the scheduler; nothing else gets the PII key."""
+    """Tasks run in the scheduler (LocalExecutor) or the workers (CeleryExecutor); nothing
+    else gets the PII key."""
     for name, service in services.items():
         env = environment(service)
-        if name in ("airflow-scheduler", "preflight"):
+        if name in ("airflow-scheduler", "airflow-worker", "preflight"):
             assert "SINERGI_PII_KEY" in env, name
         else:
             assert "SINERGI_PII_KEY" not in env, f"{name} must not get the PII key"
-        if name in ("airflow-scheduler", "airflow-init"):
+        if name in ("airflow-scheduler", "airflow-worker", "airflow-init"):
             assert env["SINERGI_WAREHOUSE"].startswith("postgresql://sinergi_etl:")
             assert env["SINERGI_WAREHOUSE"].endswith("@postgres:5432/sinergi")
         else:
@@ -535,6 +580,44 @@ def test_preflight_refuses_placeholders_and_accepts_generated_secrets(generated_
     assert result.returncode == 1 and "POSTGRES_PASSWORD has characters" in result.stderr
 
 
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"AIRFLOW_EXECUTOR": "CeleryExecutor"}, "needs COMPOSE_PROFILES=celery"),
+        ({"COMPOSE_PROFILES": "celery"}, "needs AIRFLOW_EXECUTOR=CeleryExecutor"),
+        ({"AIRFLOW_EXECUTOR": "KubernetesExecutor"}, "must be LocalExecutor or CeleryExecutor"),
+        (
+            {"AIRFLOW_EXECUTOR": "CeleryExecutor", "COMPOSE_PROFILES": "flower"},
+            "needs celery too",
+        ),
+        (
+            {
+                "AIRFLOW_EXECUTOR": "CeleryExecutor",
+                "COMPOSE_PROFILES": "celery",
+                "REDIS_PASSWORD": "change-me",
+            },
+            "REDIS_PASSWORD is still the change-me placeholder",
+        ),
+        ({"AIRFLOW_EXECUTOR": "CeleryExecutor", "COMPOSE_PROFILES": "celery,flower"}, None),
+        ({"REDIS_PASSWORD": "change-me"}, None),  # unused by the LocalExecutor
+    ],
+)
+def test_preflight_wants_the_executor_and_the_celery_profile_together(
+    generated_env, tmp_path, settings, problem
+):
+    text = generated_env.read_text(encoding="utf-8")
+    for name, value in settings.items():
+        text = re.sub(rf"^{name}=.*$", f"{name}={value}", text, flags=re.MULTILINE)
+    changed = tmp_path / "changed.env"
+    changed.write_text(text, encoding="utf-8")
+    result = run_preflight(changed)
+    if problem is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 1 and problem in result.stderr, result.stderr
+
+
 # ----------------------------------------------------------------------------------------------
 # docker-compose itself
 # ----------------------------------------------------------------------------------------------
@@ -568,12 +651,17 @@ def compose_dir(tmp_path) -> Path:
     DOCKER_COMPOSE is None,
     reason="docker-compose binary not installed (apt-get install docker-compose)",
 )
-@pytest.mark.parametrize("env_source", ["none", "env.example", "generated"])
+@pytest.mark.parametrize("env_source", ["none", "env.example", "generated", "celery"])
 def test_docker_compose_config_is_valid(compose_dir, env_source, generated_env):
     if env_source == "env.example":
         shutil.copy(ENV_EXAMPLE, compose_dir / ".env")
     elif env_source == "generated":
         shutil.copy(generated_env, compose_dir / ".env")
+    elif env_source == "celery":  # both profiles on, as docs/production.md says
+        text = generated_env.read_text(encoding="utf-8")
+        text = re.sub(r"^AIRFLOW_EXECUTOR=.*$", "AIRFLOW_EXECUTOR=CeleryExecutor", text, flags=re.M)
+        text = re.sub(r"^COMPOSE_PROFILES=.*$", "COMPOSE_PROFILES=celery,flower", text, flags=re.M)
+        (compose_dir / ".env").write_text(text, encoding="utf-8")
     result = compose_config(compose_dir)
     assert result.returncode == 0, result.stderr
     assert "is not set" not in result.stderr, result.stderr
