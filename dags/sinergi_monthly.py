@@ -55,12 +55,17 @@ from airflow.sdk import TriggerRule, dag, task
 
 from sinergi.alerts import task_failure_alert
 from sinergi.forms import districts_param, month_param
-from sinergi.orchestration import dbt_task_group, district_timeout, monthly_timetable
+from sinergi.orchestration import (
+    dbt_task_group,
+    district_retry_delay,
+    district_timeout,
+    monthly_timetable,
+)
 from sinergi.task_ids import DOCS_TASK_ID, FALLBACK_TASK_ID, JUDGE_TASK_ID, MARTS_CHECK_TASK_ID
 
 DISTRICT_RETRIES = {
     "retries": 3,
-    "retry_delay": timedelta(seconds=30),
+    "retry_delay": district_retry_delay(),
     "retry_exponential_backoff": True,
     # a hostile or huge file must not hold a worker slot forever (SINERGI_DISTRICT_TIMEOUT_MINUTES)
     "execution_timeout": district_timeout(),

@@ -238,6 +238,8 @@ def data_tests_failed(names: list[str]) -> Exception:
 
 DISTRICT_TIMEOUT_ENV = "SINERGI_DISTRICT_TIMEOUT_MINUTES"
 DEFAULT_DISTRICT_TIMEOUT_MINUTES = 120
+RETRY_DELAY_ENV = "SINERGI_DISTRICT_RETRY_DELAY_SECONDS"
+DEFAULT_RETRY_DELAY_SECONDS = 30
 
 
 MONTHLY_SCHEDULE_ENV = "SINERGI_MONTHLY_SCHEDULE"
@@ -263,18 +265,34 @@ def district_timeout() -> timedelta:
     file, so one district cannot hold a worker slot (and the month) forever. Read when the
     DAG is parsed; a bad value is an import error naming the variable.
     """
-    text = os.environ.get(DISTRICT_TIMEOUT_ENV, "").strip()
-    if not text:
-        return timedelta(minutes=DEFAULT_DISTRICT_TIMEOUT_MINUTES)
-    try:
-        minutes = float(text)
-    except ValueError:
-        minutes = 0
-    if not minutes > 0:
-        raise ValueError(
-            f"{DISTRICT_TIMEOUT_ENV} must be a positive number of minutes, got {text!r}"
-        )
+    minutes = _positive_env(DISTRICT_TIMEOUT_ENV, DEFAULT_DISTRICT_TIMEOUT_MINUTES, "minutes")
     return timedelta(minutes=minutes)
+
+
+def district_retry_delay() -> timedelta:
+    """How long a failed district task waits before its first retry
+    (``SINERGI_DISTRICT_RETRY_DELAY_SECONDS``, 30; doubled for each further retry).
+
+    Long enough for a warehouse restart or a lock to clear; on a Celery installation the retry
+    of a district whose worker died waits this long after the scheduler noticed.
+    """
+    seconds = _positive_env(RETRY_DELAY_ENV, DEFAULT_RETRY_DELAY_SECONDS, "seconds")
+    return timedelta(seconds=seconds)
+
+
+def _positive_env(name: str, default: float, unit: str) -> float:
+    """A positive number from the environment (``default`` when unset); a bad value is an
+    import error of the DAG that names the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number of {unit}, got {text!r}")
+    return value
 
 
 DBT_TASKS_ENV = "SINERGI_DBT_TASKS"

@@ -406,6 +406,19 @@ def test_district_timeout_rejects_a_bad_value(monkeypatch):
         district_timeout()
 
 
+def test_district_retry_delay_comes_from_the_environment(dag, manifest, monkeypatch):
+    from datetime import timedelta
+
+    from sinergi.orchestration import district_retry_delay
+
+    assert dag.get_task("validate_and_load").partial_kwargs["retry_delay"] == timedelta(seconds=30)
+    monkeypatch.setenv("SINERGI_DISTRICT_RETRY_DELAY_SECONDS", "5")
+    assert district_retry_delay() == timedelta(seconds=5)
+    monkeypatch.setenv("SINERGI_DISTRICT_RETRY_DELAY_SECONDS", "-1")
+    with pytest.raises(ValueError, match="SINERGI_DISTRICT_RETRY_DELAY_SECONDS must be a pos"):
+        district_retry_delay()
+
+
 def test_history_periods_are_not_before_the_start_date(dag):
     # a run whose logical date is before start_date gets no task instance (and "success")
     from sinergi.periods import JAKARTA

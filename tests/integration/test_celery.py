@@ -120,11 +120,12 @@ def _celery_env(root: Path, inbox: Path, metadata: str, warehouse: str, api_port
         "SINERGI_WAREHOUSE": warehouse,
         "SINERGI_DATA_DIR": str(root / "celery"),  # one machine: the workers share it
         "SINERGI_MONTHLY_SCHEDULE": "none",
+        "SINERGI_DISTRICT_RETRY_DELAY_SECONDS": "3",
     }
 
 
 def _worker(env: dict, name: str, log: Path):
-    """``airflow celery worker`` named ``name`` (one task at a time, this run's queue)."""
+    """``airflow celery worker`` named ``name`` (two task slots, this run's queue)."""
     worker_env = {
         **env,
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.integration.celery_worker_name.hostname",
@@ -132,7 +133,7 @@ def _worker(env: dict, name: str, log: Path):
         "PYTHONPATH": str(REPO_ROOT),
     }
     queue = env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]
-    args = ["celery", "worker", "-q", queue, "-c", "1", "-H", f"{name}@%h", "--skip-serve-logs"]
+    args = ["celery", "worker", "-q", queue, "-c", "2", "-H", f"{name}@%h", "--skip-serve-logs"]
     return component(args, worker_env, log)
 
 
@@ -209,10 +210,11 @@ def scenario(inbox, airflow_db, tmp_path_factory) -> dict:
         )
         logs = {name: root / f"{name}.log" for name in ("api-server", "scheduler", "dag-processor")}
         logs |= {name: root / f"{name}.log" for name in WORKERS}
-        api = stack.enter_context(api_server(env, logs["api-server"], api_port))
+        # the others start while the api-server does (it is waited for)
         stack.enter_context(component(["dag-processor"], env, logs["dag-processor"]))
         stack.enter_context(component(["scheduler"], env, logs["scheduler"]))
         workers = {name: stack.enter_context(_worker(env, name, logs[name])) for name in WORKERS}
+        api = stack.enter_context(api_server(env, logs["api-server"], api_port))
         deadline = time.monotonic() + 180
         while api.send(f"/dags/{DAG_ID}", {"is_paused": False}, method="PATCH")[0] != 200:
             assert time.monotonic() < deadline, logs["dag-processor"].read_text()[-3000:]
