@@ -4,8 +4,9 @@
 Takes one reporting month of district submissions from the inbox
 (`<inbox>/<YYYY-MM>/<district>/<dataset>.csv|xlsx`) to the warehouse marts:
 
-1. **discover** – creates the warehouse tables if needed, marks the period processed and
-   records stray folders/files in the inbox as notices.
+1. **discover** – creates the warehouse tables if needed, marks the period processed,
+   records stray folders/files in the inbox as notices, and lists the districts with
+   something new (a file whose bytes are not a recorded version, or an entry to report).
 2. **check_deadline** – after the submission deadline, lists the districts and datasets with
    no file (and late files) in `<reports>/<period>/deadline-alert.json` and the log
    (`SINERGI_DEADLINE_ALERTS`).
@@ -14,10 +15,12 @@ Takes one reporting month of district submissions from the inbox
    Expectations validation per batch of files instead of one per file); each verdict is
    left as a judged-version folder. A file whose judgement fails here is judged again by
    its district task.
-4. **validate_and_load** – one mapped task per district (38 map indexes, labelled with the
-   district code): loads each new version of the district atomically (judging on its own
-   whatever `judge` did not leave, e.g. a file that arrived since); bad data is recorded
-   in `audit`, it never fails the task. Clear one map index to re-run that district alone.
+4. **validate_and_load** – one mapped task per district with something new (labelled with
+   the district code; a re-run with nothing new maps none and shows it *skipped*, every
+   district of a `districts` subset gets one): loads each new version of the district
+   atomically (judging on its own whatever `judge` did not leave, e.g. a file that arrived
+   since); bad data is recorded in `audit`, it never fails the task. Clear one map index to
+   re-run that district alone.
 5. **dbt** – one `dbt build` of the whole project (task **build**, dbt's own threads),
    then one task per dbt model and seed, rendered from `manifest.json`, that ends as its
    node and the node's tests ended in that build, with the reason in its log. A failing
@@ -97,13 +100,19 @@ DISTRICT_RETRIES = {
     },
 )
 def sinergi_monthly():
+    # Returns the jobs of the districts with something new (what validate_and_load maps
+    # over: Airflow maps only over a task's return value); "jobs" (every district of the
+    # run) and "period" go to XComs of their own.
     @task
-    def discover(params=None, logical_date=None) -> list[dict]:
+    def discover(ti=None, params=None, logical_date=None) -> list[dict]:
         from sinergi.config import load_settings
         from sinergi.pipeline import prepare_period, resolve_period
 
         period = resolve_period(params.get("period"), logical_date)
-        return prepare_period(period, load_settings(), params.get("districts") or None)
+        plan = prepare_period(period, load_settings(), params.get("districts") or None)
+        ti.xcom_push(key="jobs", value=plan["jobs"])
+        ti.xcom_push(key="period", value=plan["period"])
+        return plan["loads"]
 
     @task
     def check_deadline(jobs: list[dict]) -> dict | None:
@@ -117,13 +126,13 @@ def sinergi_monthly():
         return asdict(report) if report else None
 
     @task(task_id=JUDGE_TASK_ID, retries=1)
-    def judge(jobs: list[dict]) -> dict:
+    def judge(period: str, loads: list[dict]) -> dict:
         from sinergi.config import load_settings
         from sinergi.periods import Period
         from sinergi.pipeline import judge_period
 
-        districts = [job["district_code"] for job in jobs]
-        return judge_period(Period.parse(jobs[0]["period"]), load_settings(), districts)
+        districts = [job["district_code"] for job in loads]
+        return judge_period(Period.parse(period), load_settings(), districts)
 
     # ALL_DONE_MIN_ONE_SUCCESS: the districts load even when `judge` failed (each then
     # judges its own files); when discover failed there is nothing to load.
@@ -140,8 +149,14 @@ def sinergi_monthly():
         return process_district(Period.parse(period), district_code, load_settings())
 
     # Falsy result: the marts are current, so its downstream dbt tasks (and dbt docs after
-    # them) are skipped; publish_reports (ALL_DONE) still runs and says so.
-    @task.short_circuit(task_id=MARTS_CHECK_TASK_ID, ignore_downstream_trigger_rules=False)
+    # them) are skipped; publish_reports (ALL_DONE) still runs and says so. NONE_FAILED: it
+    # also runs when no district had anything to load (validate_and_load mapped to nothing
+    # is skipped), since an approval or a changed model still changes the marts.
+    @task.short_circuit(
+        task_id=MARTS_CHECK_TASK_ID,
+        ignore_downstream_trigger_rules=False,
+        trigger_rule=TriggerRule.NONE_FAILED,
+    )
     def check_marts_inputs(jobs: list[dict]) -> str:
         from sinergi.config import load_settings
         from sinergi.periods import Period
@@ -168,33 +183,33 @@ def sinergi_monthly():
     # ALL_DONE: district feedback goes out even when a dbt model failed. The run still fails
     # then: dbt_docs (a leaf, default ALL_SUCCESS) ends upstream_failed.
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def publish_reports(jobs: list[dict], **context) -> dict:
+    def publish_reports(loads: list[dict] | None, params=None, logical_date=None, **context):
         from sinergi.config import load_settings
         from sinergi.orchestration import dbt_outcome, marts_check
-        from sinergi.periods import Period
-        from sinergi.pipeline import remember_build
+        from sinergi.pipeline import remember_build, resolve_period
         from sinergi.reports import publish
 
-        if not jobs:  # discover failed (e.g. a refused PII key): nothing was judged
+        if loads is None:  # discover failed (e.g. a refused PII key): nothing was judged
             from airflow.sdk.exceptions import AirflowSkipException
 
             raise AirflowSkipException("discover did not complete: nothing to publish")
-        period = jobs[0]["period"]
+        period = resolve_period(params.get("period"), logical_date)
         settings = load_settings()
         inputs, marts_current = marts_check(context)
-        build = dbt_outcome(period, context, marts_current=marts_current)
-        remember_build(Period.parse(period), build, inputs, settings)
-        return publish(period, build, settings)
+        build = dbt_outcome(str(period), context, marts_current=marts_current)
+        remember_build(period, build, inputs, settings)
+        return publish(str(period), build, settings)
 
-    jobs = discover()
+    loads = discover()
+    jobs = loads["jobs"]
     check_deadline(jobs)
-    loaded = validate_and_load.expand_kwargs(jobs)
-    judge(jobs) >> loaded
+    loaded = validate_and_load.expand_kwargs(loads)
+    judge(loads["period"], loads) >> loaded
     marts_check = check_marts_inputs(jobs)
     dbt = dbt_task_group()
     if dbt is None:  # no usable manifest (logged): one `dbt build` task
         dbt = dbt_build(jobs)
-    loaded >> marts_check >> dbt >> [dbt_docs(), publish_reports(jobs)]
+    loaded >> marts_check >> dbt >> [dbt_docs(), publish_reports(loads)]
 
 
 sinergi_monthly()

@@ -49,15 +49,39 @@ def test_missing_district_tasks_and_failed_tasks_are_named(monkeypatch):
         ("publish_reports", -1): "success",
     }
     monkeypatch.setattr(dagrun, "task_states", lambda run_id: states)
-    problems = check_run("any", districts=38)
-    assert problems == [
-        "district tasks: 1 of 38 succeeded",
+    assert check_run("any") == [
+        "district tasks: 1 of 2 succeeded",
         "task dbt_build: upstream_failed",
     ]
+    # a subset of 38 asked for: each must have its task
+    assert check_run("any", districts=38)[0] == "district tasks: 1 of 38 succeeded"
     states = {("discover", -1): "success", ("dbt_build", -1): "success"}
-    assert check_run("any", districts=38) == [
-        "district tasks: 0 of 38 succeeded (the district tasks did not run: nothing was loaded)"
-    ]
+    assert check_run("any") == ["the district tasks did not run: nothing was loaded"]
+
+
+def test_no_district_task_is_success_only_when_discover_found_nothing_new(monkeypatch):
+    import sinergi.dagrun as dagrun
+
+    nothing_new = {
+        ("discover", -1): "success",
+        ("judge", -1): "success",
+        ("validate_and_load", -1): "skipped",  # expanded over an empty list of loads
+        ("check_marts_inputs", -1): "success",
+        ("dbt_build", -1): "skipped",
+        ("publish_reports", -1): "success",
+    }
+    monkeypatch.setattr(dagrun, "task_states", lambda run_id: nothing_new)
+    assert check_run("any") == []
+    # discover failed: the districts were skipped for that, not for having nothing new
+    failed = nothing_new | {("discover", -1): "failed", ("check_marts_inputs", -1): "skipped"}
+    monkeypatch.setattr(dagrun, "task_states", lambda run_id: failed)
+    problems = check_run("any")
+    assert "the district tasks did not run: nothing was loaded" in problems
+    assert "task discover: failed" in problems
+    assert "task validate_and_load: skipped" in problems
+    # a subset was asked for: skipping it is never right
+    monkeypatch.setattr(dagrun, "task_states", lambda run_id: nothing_new)
+    assert check_run("any", districts=2)[0] == "district tasks: 0 of 2 succeeded"
 
 
 def _states(dbt_state: str, check_state: str = "success") -> dict:
@@ -93,9 +117,7 @@ def test_sinergi_run_exits_1_and_says_what_did_not_run(monkeypatch, capsys, sett
     from sinergi.dagrun import RunResult
 
     (settings_env / "inbox").mkdir()
-    problem = (
-        "district tasks: 0 of 38 succeeded (the district tasks did not run: nothing was loaded)"
-    )
+    problem = "the district tasks did not run: nothing was loaded"
     result = RunResult("2024-11", "sinergi__2024-11__20261204T000000Z", "success", [problem])
     monkeypatch.setattr(cli, "run_period_checked", lambda period, settings, districts=None: result)
     monkeypatch.setattr(cli, "reap_children", lambda: [])

@@ -74,5 +74,15 @@ def archive_file(
         temporary.unlink(missing_ok=True)
 
 
+def sha256_of(descriptor: int) -> str:
+    """The SHA-256 of the open file ``descriptor``, from its start, as :func:`archive_file`
+    hashes it (nothing is copied). The descriptor is not closed."""
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    digest = hashlib.sha256()
+    while block := os.read(descriptor, _BLOCK):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sinergi.archive import Archived, archive_file
+from sinergi.archive import Archived, archive_file, sha256_of
 from sinergi.config import Settings
 from sinergi.inbox import DistrictFiles, Notice, RefusedEntry, notice, open_submission
 from sinergi.judgement import FileVersion, summary_line
@@ -78,6 +78,38 @@ def receive(
             )
             arrivals.new.append(Arrival(version, path, ambiguous=len(copies) > 1))
     return arrivals
+
+
+def has_something_new(
+    found: DistrictFiles,
+    known: dict[str, dict[str, int]],
+    inbox: Path,
+    reported: set[tuple[str, str]] = frozenset(),
+) -> bool:
+    """Whether :func:`receive` would find anything to do for this district: bytes not yet
+    recorded as a version, or an inbox entry (a link, a stray file) not yet reported.
+
+    ``reported`` holds the (path, code) of the notices already stored. Reads each file once
+    through the same no-follow descriptor, archives nothing. Whatever cannot be read here
+    counts as new: the district task then receives it and says why.
+    """
+    if any((n.path, n.code) not in reported for n in found.notices):
+        return True
+    for dataset, paths in found.files.items():
+        recorded = known.get(dataset, {})
+        for path in paths:
+            try:
+                descriptor = open_submission(inbox, path)
+            except (RefusedEntry, OSError):
+                return True
+            try:
+                if sha256_of(descriptor) not in recorded:
+                    return True
+            except OSError:
+                return True
+            finally:
+                os.close(descriptor)
+    return False
 
 
 def _archive_all(

@@ -45,6 +45,7 @@ from sinergi.periods import Period
 from sinergi.task_ids import (
     DAG_ID,
     DBT_GROUP_ID,
+    DISCOVER_TASK_ID,
     DISTRICT_TASK_ID,
     DOCS_TASK_ID,
     FALLBACK_TASK_ID,
@@ -256,22 +257,25 @@ def check_run(run_id: str, districts: int | None = None) -> list[str]:
     """What did not run or did not succeed, one line each; empty when every task succeeded.
 
     Never trusts the DAG run's state alone: a run with no task instances is "success" to
-    Airflow. Requires every district's map index and at least one dbt task.
+    Airflow. ``discover`` must have succeeded; every district it mapped must have succeeded
+    (all of a ``districts`` subset, which is always mapped whole); no district task at all
+    is right only when discover found nothing new (``validate_and_load`` then expanded to
+    nothing and is *skipped*). At least one dbt task must have run or been skipped as current.
     """
-    from sinergi.reference import district_codes
-
-    expected = districts if districts is not None else len(district_codes())
     states = task_states(run_id)
     problems = []
     if not states:
         return ["no task ran at all (the run has no task instances): nothing was loaded"]
     district = {i: s for (t, i), s in states.items() if t == DISTRICT_TASK_ID and i >= 0}
     ok = sum(1 for s in district.values() if s == "success")
-    if ok < expected:
-        problems.append(
-            f"district tasks: {ok} of {expected} succeeded"
-            + ("" if district else " (the district tasks did not run: nothing was loaded)")
-        )
+    unmapped = states.get((DISTRICT_TASK_ID, -1))
+    nothing_new = not district and unmapped == "skipped" and _discovered(states)
+    if districts is not None and ok < districts:
+        problems.append(f"district tasks: {ok} of {districts} succeeded")
+    elif ok < len(district):
+        problems.append(f"district tasks: {ok} of {len(district)} succeeded")
+    elif not district and not nothing_new:
+        problems.append("the district tasks did not run: nothing was loaded")
     dbt_tasks = {t: s for (t, _), s in states.items() if _is_dbt_task(t)}
     if not any(t != DOCS_TASK_ID for t in dbt_tasks):
         problems.append("no dbt task ran: the marts were not built")
@@ -282,9 +286,15 @@ def check_run(run_id: str, districts: int | None = None) -> list[str]:
     for (task, index), state in sorted(states.items()):
         if state == "skipped" and current and _is_dbt_task(task):
             continue
-        if state != "success" and not (task == DISTRICT_TASK_ID and index >= 0):
+        if task == DISTRICT_TASK_ID and (index >= 0 or nothing_new):
+            continue
+        if state != "success":
             problems.append(f"task {task}: {state}")
     return problems
+
+
+def _discovered(states: dict[tuple[str, int], str]) -> bool:
+    return states.get((DISCOVER_TASK_ID, -1)) == "success"
 
 
 def _is_dbt_task(task_id: str) -> bool:

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from sinergi import reference
-from sinergi.arrivals import receive
+from sinergi.arrivals import has_something_new, receive
 from sinergi.config import Settings
 from sinergi.datadocs import save_results
 from sinergi.datasets import SPECS
@@ -40,6 +40,7 @@ from sinergi.warehouse.loader import (
     load_judged_version,
     record_notices,
     record_processed_period,
+    recorded_notices,
 )
 from sinergi.warehouse.pii_key import check_pii_key
 from sinergi.warehouse.roles import init_postgres
@@ -47,11 +48,17 @@ from sinergi.warehouse.roles import init_postgres
 log = logging.getLogger(__name__)
 
 
-def prepare_period(
-    period: Period, settings: Settings, districts: list[str] | None = None
-) -> list[dict]:
-    """Create the warehouse tables, mark P processed, record notices; one job per district
-    (per district of ``districts`` when the run reprocesses a subset)."""
+def prepare_period(period: Period, settings: Settings, districts: list[str] | None = None) -> dict:
+    """Create the warehouse tables, mark P processed, record notices, and plan the run.
+
+    Returns ``{"period", "jobs", "loads"}``: ``jobs`` one per district the run covers (every
+    district, or ``districts`` when the run reprocesses a subset), ``loads`` the jobs of the
+    districts that get a ``validate_and_load`` task. Without a subset that is only the
+    districts with something new (:func:`sinergi.arrivals.has_something_new`): a district
+    whose files are all recorded versions would load nothing, and each mapped task costs
+    Airflow's per-task overhead (docs/performance.md). A subset is reprocessed whole: the
+    user asked for those districts.
+    """
     wanted = sorted(districts) if districts else sorted(reference.district_codes())
     unknown = sorted(set(wanted) - reference.district_codes())
     if unknown:
@@ -65,7 +72,34 @@ def prepare_period(
     notices = scan_period_notices(settings.inbox, period)
     record_notices(wh, period, notices)
     _log_notices(notices)
-    return [{"period": str(period), "district_code": code} for code in wanted]
+    jobs = [{"period": str(period), "district_code": code} for code in wanted]
+    if districts:
+        loads = jobs
+    else:
+        reported = recorded_notices(wh, period)
+        loads = [
+            job
+            for job in jobs
+            if _has_something_new(wh, period, job["district_code"], settings, reported)
+        ]
+        log.info(
+            "%s: %d of %d districts have new files or inbox entries to report: %s",
+            period,
+            len(loads),
+            len(jobs),
+            ", ".join(job["district_code"] for job in loads) or "nothing to load",
+        )
+    return {"period": str(period), "jobs": jobs, "loads": loads}
+
+
+def _has_something_new(
+    wh, period: Period, district_code: str, settings: Settings, reported: set[tuple[str, str]]
+) -> bool:
+    found = scan_district(settings.inbox, period, district_code)
+    if not found.files and not found.notices:
+        return False
+    known = known_versions(wh, period, district_code)
+    return has_something_new(found, known, settings.inbox, reported)
 
 
 def judge_period(period: Period, settings: Settings, districts: list[str] | None = None) -> dict:
@@ -80,9 +114,12 @@ def judge_period(period: Period, settings: Settings, districts: list[str] | None
     exactly that version, and judges on its own anything else (a file that arrived since, a
     version whose judgement failed here, a district cleared and re-run alone).
     """
+    wanted = sorted(reference.district_codes()) if districts is None else sorted(districts)
+    if not wanted:
+        log.info("%s: no district has anything new: nothing to judge", period)
+        return {"period": str(period), "datasets": {}}
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)
-    wanted = sorted(districts) if districts else sorted(reference.district_codes())
     jobs, _ = receive_month(wh, period, settings, wanted)
     options = JudgeOptions.from_settings(settings)
     judged = {}

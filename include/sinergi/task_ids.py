@@ -3,6 +3,7 @@ check of what ran all name the same tasks; importing this pulls in neither Airfl
 """
 
 DAG_ID = "sinergi_monthly"
+DISCOVER_TASK_ID = "discover"  # plans the run: which districts have something new
 JUDGE_TASK_ID = "judge"  # the month's files judged together, before the district loads
 DISTRICT_TASK_ID = "validate_and_load"
 MARTS_CHECK_TASK_ID = "check_marts_inputs"  # skips dbt when the marts are current

@@ -113,16 +113,47 @@ def test_tasks_retries_and_alerts(dag):
     assert mapped.trigger_rule == "all_done_min_one_success"
 
 
-def test_discover_plans_one_job_per_district(settings_env):
+def test_discover_plans_one_job_per_district_and_loads_only_what_is_new(settings_env):
     from sinergi.config import load_settings
     from sinergi.periods import Period
-    from sinergi.pipeline import prepare_period
+    from sinergi.pipeline import prepare_period, process_district
     from sinergi.reference import district_codes
+    from sinergi.synthetic import generate_inbox
 
-    jobs = prepare_period(Period.parse("2025-01"), load_settings())
-    assert len(jobs) == 38
-    assert {job["district_code"] for job in jobs} == set(district_codes())
-    assert {job["period"] for job in jobs} == {"2025-01"}
+    period = Period.parse("2025-01")
+    generate_inbox(settings_env / "inbox", [str(period)], seed=3, scale=0.0005)
+    for folder in (settings_env / "inbox" / str(period)).iterdir():
+        if folder.is_dir() and folder.name not in ("3507", "3578"):
+            for file in folder.iterdir():
+                file.unlink()
+            folder.rmdir()
+    plan = prepare_period(period, load_settings())
+    assert plan["period"] == "2025-01"
+    assert len(plan["jobs"]) == 38
+    assert {job["district_code"] for job in plan["jobs"]} == set(district_codes())
+    assert {job["period"] for job in plan["jobs"]} == {"2025-01"}
+    # districts that sent nothing get no task
+    assert [job["district_code"] for job in plan["loads"]] == ["3507", "3578"]
+
+    process_district(period, "3507", load_settings())
+    assert [j["district_code"] for j in prepare_period(period, load_settings())["loads"]] == [
+        "3578"
+    ]
+    process_district(period, "3578", load_settings())
+    assert prepare_period(period, load_settings())["loads"] == []
+    # a district resends one file with other bytes: it alone is loaded again
+    folder = settings_env / "inbox" / str(period) / "3578"
+    (roster,) = [f for f in folder.iterdir() if f.name.lower() == "penerima_bantuan.csv"]
+    roster.write_bytes(roster.read_bytes() + b"\r\n")
+    loads = prepare_period(period, load_settings())["loads"]
+    assert [job["district_code"] for job in loads] == ["3578"]
+    # a stray entry is reported by its district task; a subset is always reprocessed whole
+    (settings_env / "inbox" / str(period) / "3507" / "catatan.txt").write_text("x")
+    loads = prepare_period(period, load_settings())["loads"]
+    assert "3507" in [job["district_code"] for job in loads]
+    subset = prepare_period(period, load_settings(), ["3510", "3578"])
+    assert [job["district_code"] for job in subset["loads"]] == ["3510", "3578"]
+    assert subset["jobs"] == subset["loads"]
 
 
 def test_dbt_group_has_one_task_per_model_and_seed(dag, manifest_data):

@@ -40,6 +40,7 @@ pipeline's own reader, rules or connection code.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import os
@@ -590,11 +591,37 @@ def test_every_inbox_folder_is_accounted_for(clean_run):
     assert {r["status"] for r in rows if r["district_code"] in silent} == {"MISSING"}
 
 
-def test_dag_run_has_one_mapped_instance_per_district(clean_run):
-    for instances in clean_run.result["instances"]:
-        assert set(instances) == _district_codes()
+def _districts_with_new_bytes(clean_run) -> list[set[str]]:
+    """Per run, the districts whose folder held bytes no earlier run of that period had seen
+    (hashed here from the copies the runs read, not by the pipeline)."""
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    out = []
+    for period, root in clean_run.result["runs"]:
+        new = set()
+        for folder in sorted((Path(root) / period).iterdir()):
+            if folder.name not in _district_codes():  # a stray folder is a period notice
+                continue
+            for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+                name = path.name.lower()
+                if not (path.is_file() and name.endswith((".csv", ".xlsx"))):
+                    continue
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                known = seen.setdefault((period, folder.name, name.rsplit(".", 1)[0]), set())
+                if digest not in known:
+                    known.add(digest)
+                    new.add(folder.name)
+        out.append(new)
+    return out
+
+
+def test_dag_run_maps_one_instance_per_district_with_something_new(clean_run):
+    expected = _districts_with_new_bytes(clean_run)
+    assert expected[0] == set(DISTRICTS)  # the first month: everyone who sent files
+    assert len(expected[-1]) < len(DISTRICTS)  # the correction run: only the corrected
+    for instances, new in zip(clean_run.result["instances"], expected, strict=True):
+        assert set(instances) == new
         assert all(len(runs) == 1 for runs in instances.values())
-        assert sorted(i for runs in instances.values() for i, _ in runs) == list(range(38))
+        assert sorted(i for runs in instances.values() for i, _ in runs) == list(range(len(new)))
         assert all(state == "success" for runs in instances.values() for _, state in runs)
 
 
@@ -696,7 +723,10 @@ def test_rerunning_a_period_changes_nothing(clean_run):
     assert before.keys() == after.keys()
     for table in before:
         assert before[table] == after[table], table
-    # nothing new: the marts were current, so no dbt task and no dbt docs ran, and it says so
+    # nothing new: no district task (discover mapped none), the marts were current, so no dbt
+    # task and no dbt docs ran, and it says so
+    assert not [key for key in states if key[0] == "validate_and_load" and key[1] >= 0]
+    assert states[("validate_and_load", -1)] == "skipped"
     dbt = {task: state for (task, _), state in states.items() if task.startswith("dbt")}
     assert dbt and set(dbt.values()) == {"skipped"}, dbt
     assert states[("check_marts_inputs", -1)] == "success"

@@ -139,6 +139,17 @@ def record_notices(wh: Warehouse, period: Period, notices: Iterable[InboxNotice]
             )
 
 
+def recorded_notices(wh: Warehouse, period: Period) -> set[tuple[str, str]]:
+    """(path, notice code) of every inbox notice already stored for P."""
+    with wh.connect() as conn:
+        rows = wh.execute(
+            conn,
+            f"select path, notice_code from {INBOX_NOTICES.qualified} where period = %s",
+            (period.first_day,),
+        )
+    return {(str(path), str(code)) for path, code in rows}
+
+
 def record_processed_period(wh: Warehouse, period: Period) -> None:
     """Mark P as processed (the marts cover exactly the processed periods)."""
     with wh.transaction() as conn:
