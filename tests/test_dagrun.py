@@ -125,3 +125,14 @@ def test_sinergi_run_exits_1_and_says_what_did_not_run(monkeypatch, capsys, sett
     out, err = capsys.readouterr()
     assert "DAG run for 2024-11: failed (run id sinergi__2024-11__" in out
     assert err.strip() == f"sinergi: the run for 2024-11 did not complete: {problem}"
+
+
+def test_only_dag_test_polls_are_shortened(monkeypatch):
+    import sinergi.dagrun as dagrun
+
+    slept = []
+    monkeypatch.setattr(dagrun, "_real_sleep", slept.append)
+    dagrun._short_polls(1)  # called from this file: kept
+    code = compile("_short_polls(1)", "/venv/airflow/sdk/definitions/dag.py", "exec")
+    exec(code, {"_short_polls": dagrun._short_polls})  # as dag.test() calls it
+    assert slept == [1, dagrun.POLL_SECONDS]

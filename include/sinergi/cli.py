@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
 import time as time_module
@@ -95,26 +96,37 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0 if manifest is not None else 1
 
 
+# The line ``sinergi run`` prints before each period; ``sinergi demo`` splits the log on it.
+PERIOD_START = "==> monthly DAG for "
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run each ``--period`` in turn, in this one process: Airflow, the DAG and its in-process
+    execution API start once for all of them (docs/performance.md)."""
     from sinergi.reference import district_codes
 
-    period = Period.parse(args.period)
+    periods = [Period.parse(text) for text in args.period]
     unknown = sorted(set(args.district or ()) - district_codes())
     if unknown:
         raise UsageError(f"unknown district code(s) {', '.join(unknown)}: use 3501 … 3579")
     settings = command_settings(args.inbox, args.warehouse)
+    failed = 0
     try:
-        result = run_period_checked(period, settings, args.district)
+        for period in periods:
+            print(f"{PERIOD_START}{period}", flush=True)
+            result = run_period_checked(period, settings, args.district)
+            print_summary(settings, period)
+            print(f"DAG run for {period}: {result.state} (run id {result.run_id})", flush=True)
+            for problem in result.problems:
+                print(f"  not done: {problem}")
+            if result.state != "success":
+                failed += 1
+                ended = f"Airflow ended it {result.dag_state}"
+                first = result.problems[0] if result.problems else ended
+                print(f"sinergi: the run for {period} did not complete: {first}", file=sys.stderr)
     finally:
         reap_children()  # the command leaves no process behind (dbt's resource tracker)
-    print_summary(settings, period)
-    print(f"DAG run for {period}: {result.state} (run id {result.run_id})")
-    for problem in result.problems:
-        print(f"  not done: {problem}")
-    if result.state != "success":
-        first = result.problems[0] if result.problems else f"Airflow ended it {result.dag_state}"
-        print(f"sinergi: the run for {period} did not complete: {first}", file=sys.stderr)
-    return 0 if result.state == "success" else 1
+    return 0 if not failed else 1
 
 
 def print_summary(settings: Settings, period: Period) -> None:
@@ -123,25 +135,50 @@ def print_summary(settings: Settings, period: Period) -> None:
         print(path.read_text(encoding="utf-8"))
 
 
-def _run_logged(period: str, log_path: Path) -> str:
-    """Run ``sinergi run`` for one period in a child process, its log in ``log_path``.
+def _run_logged(periods: list[str], logs: Path, steps: int) -> dict[str, str]:
+    """Run ``sinergi run`` for every period in ONE child process, each period's log in
+    ``logs/run-<period>.log``; returns {period: state}.
 
-    Airflow's task logs are long; the demo shows one progress line instead and keeps the
-    whole log for whoever wants to read it.
+    One process pays Airflow's start-up (imports, DagBag, the in-process execution API)
+    once instead of once per month. Airflow's task logs are long: the demo shows one
+    progress line per period and keeps the whole log for whoever wants to read it.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "sinergi.cli", "run", "--period", period]
-    with open(log_path, "w", encoding="utf-8") as log:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        started = time_module.monotonic()
-        while child.poll() is None:
-            time_module.sleep(2)
-            text = log_path.read_text(encoding="utf-8", errors="replace")
-            done = text.count("[DAG TEST] end task")
-            elapsed = time_module.monotonic() - started
-            print(f"\r    {done} task(s) finished, {elapsed:.0f} s", end="", flush=True)
+    logs.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "sinergi.cli", "run"]
+    command += [f"--period={text}" for text in periods]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    states = {text: "failed" for text in periods}  # unless the run says otherwise
+    current, log, done = None, None, 0
+    started = time_module.monotonic()
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        for line in child.stdout:
+            if line.startswith(PERIOD_START):
+                current = line[len(PERIOD_START) :].strip()
+                if log:
+                    log.close()
+                    print()
+                step = periods.index(current) + 2 if current in periods else "?"
+                path = logs / f"run-{current}.log"
+                print(f"[{step}/{steps}] monthly DAG for {current} (log: {path})")
+                log = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed at the next period
+                done, started = 0, time_module.monotonic()
+            if log:
+                log.write(line)
+            if "[DAG TEST] end task" in line:
+                done += 1
+                elapsed = time_module.monotonic() - started
+                print(f"\r    {done} task(s) finished, {elapsed:.0f} s", end="", flush=True)
+            if line.startswith("DAG run for ") and current:
+                states[current] = line.split(": ", 1)[1].split(" ", 1)[0]
+    finally:
+        child.wait()
+        if log:
+            log.close()
     print()
-    return "success" if child.returncode == 0 else "failed"
+    return states
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -163,11 +200,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     settings = command_settings(str(inbox), args.warehouse)
     ensure_metadata_db()
-    states = {}
-    logs = settings.data_dir / "logs"
-    for step, text in enumerate(periods, start=2):
-        print(f"[{step}/{steps}] monthly DAG for {text} (log: {logs / f'run-{text}.log'})")
-        states[text] = _run_logged(text, logs / f"run-{text}.log")
+    states = _run_logged(periods, settings.data_dir / "logs", steps)
     for text in periods:
         print_summary(settings, Period.parse(text))
     print(f"Reports (summaries, district feedback, bulletins, Data Docs): {settings.reports_dir}")
@@ -311,8 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--overwrite", action="store_true", help="replace existing period folders")
     gen.set_defaults(func=cmd_generate)
 
-    run = sub.add_parser("run", help="run the monthly DAG for one period (in-process)")
-    run.add_argument("--period", required=True, help="YYYY-MM")
+    run = sub.add_parser("run", help="run the monthly DAG for a period (in-process)")
+    run.add_argument(
+        "--period",
+        required=True,
+        action="append",
+        help="YYYY-MM (repeatable: the periods run in turn, in one process)",
+    )
     run.add_argument("--inbox", help="default: $SINERGI_INBOX")
     run.add_argument(
         "--warehouse", help="duckdb:///path or postgresql://… (default: $SINERGI_WAREHOUSE)"

@@ -12,6 +12,8 @@ worker needed). Left alone, ``dag.test()`` misreports a run in the UI, so this m
   It also means two runs never share a logical date: ``dag.test()`` deletes an existing run
   with the same logical date (one ``sinergi run`` deleted another's run).
 * **Run id names the period**: ``sinergi__2025-01__20261204T154100Z`` (:func:`run_id_for`).
+* **No idle seconds.** ``dag.test()`` polls with a 1-second sleep while skip states travel
+  through the DAG; those polls are shortened (:func:`_short_polls`).
 * **Task logs where the UI reads them.** In-process tasks log to this process's stdout only,
   so the UI said "Log file not found on worker". Around each task, :func:`task_log_file`
   tees the task's log lines (stdlib ``logging`` and Airflow's structlog) as JSON lines into
@@ -32,6 +34,8 @@ import fcntl
 import json
 import logging
 import os
+import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -218,6 +222,24 @@ class RunResult:
         return "success" if self.dag_state == "success" and not self.problems else "failed"
 
 
+_real_sleep = time.sleep
+_DAG_TEST_FILE = os.path.join("sdk", "definitions", "dag.py")
+POLL_SECONDS = 0.05
+
+
+def _short_polls(seconds: float) -> None:
+    """``time.sleep`` while ``dag.test()`` runs: its own polls shortened, every other sleep kept.
+
+    ``dag.test()`` sleeps 1 s whenever no task is ready, and skip states travel one layer of
+    the DAG per pass: a run whose dbt tasks are skipped waited ~6 s for nothing (measured on an
+    unchanged demo month). In this process nothing else changes a task's state (no triggerer,
+    no human-in-the-loop task), so waiting longer than a poll gains nothing. Only the sleeps
+    called from Airflow's ``sdk/definitions/dag.py`` are shortened.
+    """
+    caller = sys._getframe(1).f_code.co_filename
+    _real_sleep(min(seconds, POLL_SECONDS) if caller.endswith(_DAG_TEST_FILE) else seconds)
+
+
 def run_dag(dag: Any, period: Period, districts: list[str] | None = None) -> RunResult:
     """Run ``dag`` for ``period`` in-process (``dag.test``) and check every task instance;
     ``districts``: reprocess only those (the trigger form's subset)."""
@@ -229,6 +251,7 @@ def run_dag(dag: Any, period: Period, districts: list[str] | None = None) -> Run
     with (
         mock.patch.object(DagRun, "generate_run_id", lambda **_: run_id),
         mock.patch.object(dag_module, "_run_task", _logged_run_task(dag_module._run_task)),
+        mock.patch.object(time, "sleep", _short_polls),
     ):
         conf = {"period": str(period), "districts": sorted(districts or [])}
         run = dag.test(logical_date=started, run_conf=conf)
