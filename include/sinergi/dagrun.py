@@ -34,6 +34,7 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -350,14 +351,28 @@ def reap_children(timeout: float = 5.0) -> list[str]:
     for child in children:
         try:
             names.append(" ".join(child.cmdline())[:200])
-            child.terminate()
         except psutil.Error:
             continue
-    _, alive = psutil.wait_procs(children, timeout=timeout)
-    for child in alive:
+    stop_processes(children, timeout=timeout)
+    return names
+
+
+def stop_processes(processes: list, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
+    """Send ``sig`` to each ``psutil.Process``, wait up to ``timeout``, kill what is left.
+
+    A process that already exited is skipped; nothing here raises for one.
+    """
+    import psutil
+
+    for process in processes:
         try:
-            child.kill()
+            process.send_signal(sig)
+        except psutil.Error:
+            continue
+    _, alive = psutil.wait_procs(processes, timeout=timeout)
+    for process in alive:
+        try:
+            process.kill()
         except psutil.Error:
             continue
     psutil.wait_procs(alive, timeout=timeout)
-    return names

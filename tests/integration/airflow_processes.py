@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psutil
 
+from sinergi.dagrun import stop_processes
+
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
@@ -77,18 +79,7 @@ def stop_tree(pid: int, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         tree = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return
-    for process in tree:
-        try:
-            process.send_signal(sig)
-        except psutil.Error:
-            continue
-    _, alive = psutil.wait_procs(tree, timeout=timeout)
-    for process in alive:
-        try:
-            process.kill()
-        except psutil.Error:
-            continue
-    psutil.wait_procs(alive, timeout=timeout)
+    stop_processes(tree, sig, timeout)
 
 
 @dataclass

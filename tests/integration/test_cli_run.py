@@ -14,18 +14,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from sinergi.synthetic import generate_inbox
+from tests.integration.airflow_processes import api_server, component, request
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("cli_run")]
 PERIODS = ("2023-05", "2024-11")
@@ -124,73 +122,18 @@ def test_sinergi_run_leaves_no_process_behind(runs, period):
 
 
 # --- the runs as Airflow's UI shows them (REST API of a real api-server) --------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _request(
-    url: str, token: str | None = None, body: dict | None = None, method: str | None = None
-) -> tuple[int, str]:
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 @pytest.fixture(scope="module")
 def api(runs, cli_env, tmp_path_factory):
-    """A real ``airflow api-server`` on a free port over the runs' Airflow home; stopped after."""
-    port = _free_port()
+    """A real ``airflow api-server`` on a free port over the runs' Airflow home; stopped after.
+    Yields (base URL, admin token)."""
     log = tmp_path_factory.mktemp("api") / "api-server.log"
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    env = {**cli_env, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    with open(log, "w", encoding="utf-8") as out:
-        server = subprocess.Popen(
-            [airflow, "api-server", "--port", str(port), "--host", "127.0.0.1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped with all its workers
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if _request(f"{base}/api/v2/version")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "api-server did not start: " + log.read_text()
-            time.sleep(2)
-        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-        password = json.loads(passwords.read_text())["admin"]  # the login the README gives
-        status, text = _request(
-            f"{base}/auth/token", body={"username": "admin", "password": password}
-        )
-        assert status in (200, 201), text
-        yield base, json.loads(text)["access_token"]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+    with api_server(cli_env, log) as server:
+        yield server.base, server.token
 
 
 def _get(api, path: str) -> dict:
     base, token = api
-    status, text = _request(f"{base}/api/v2{path}", token)
+    status, text = request(f"{base}/api/v2{path}", token)
     assert status == 200, (path, status, text[:500])
     return json.loads(text)
 
@@ -240,34 +183,14 @@ def scheduler(api, cli_env, tmp_path_factory):
     """A real ``airflow scheduler`` (LocalExecutor) over the runs' Airflow home; stopped after.
     Its task processes report to the execution API of the api-server above."""
     log = tmp_path_factory.mktemp("scheduler") / "scheduler.log"
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    env = {
-        **cli_env,
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api[0]}/execution/",
-    }
-    with open(log, "w", encoding="utf-8") as out:
-        process = subprocess.Popen(
-            [airflow, "scheduler"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    env = {**cli_env, "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api[0]}/execution/"}
+    with component(["scheduler"], env, log):
         yield log
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
 
 
 def _trigger(api, dag_id: str, conf: dict) -> tuple[int, dict]:
     base, token = api
-    status, text = _request(
+    status, text = request(
         f"{base}/api/v2/dags/{dag_id}/dagRuns", token, {"logical_date": None, "conf": conf}
     )
     return status, json.loads(text)
@@ -289,7 +212,7 @@ APPROVAL = {"period": PERIODS[0], "district": "3507", "dataset": "ALL", "action"
 
 def test_the_approval_form_works_through_the_rest_api(api, scheduler, cli_env):
     base, token = api
-    status, text = _request(
+    status, text = request(
         f"{base}/api/v2/dags/sinergi_approval", token, {"is_paused": False}, method="PATCH"
     )
     assert status == 200, text
@@ -345,12 +268,12 @@ def test_clearing_one_district_reruns_that_district_alone(api, scheduler, runs):
     ]
     before = _district_instances(api, run["dag_run_id"])
     assert len(before) == len(DISTRICTS) and {s for s, *_ in before.values()} == {"success"}
-    status, text = _request(
+    status, text = request(
         f"{base}/api/v2/dags/sinergi_monthly", token, {"is_paused": False}, method="PATCH"
     )
     assert status == 200, text
     cleared = sorted(DISTRICTS).index("3507")  # Kabupaten Malang, one of the districts
-    status, text = _request(
+    status, text = request(
         f"{base}/api/v2/dags/sinergi_monthly/clearTaskInstances",
         token,
         {
