@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from sinergi.execution_api import serve_only_the_sdk_version
 from sinergi.periods import Period
 from sinergi.task_ids import (
     DAG_ID,
@@ -247,6 +248,7 @@ def run_dag(dag: Any, period: Period, districts: list[str] | None = None) -> Run
     import airflow.sdk.definitions.dag as dag_module
     from airflow.models.dagrun import DagRun
 
+    serve_only_the_sdk_version()
     started = datetime.now(UTC)
     run_id = run_id_for(period, started)
     with (

@@ -23,11 +23,11 @@ from sinergi.config import Settings
 from sinergi.datadocs import save_results
 from sinergi.datasets import SPECS
 from sinergi.inbox import Notice, notice, scan_district, scan_period_notices
+from sinergi.judge_workers import judge_datasets
 from sinergi.judgement import (
     FileVersion,
     JudgeOptions,
     Verdict,
-    judge_together,
     judge_version,
     prejudged,
 )
@@ -121,12 +121,11 @@ def judge_period(period: Period, settings: Settings, districts: list[str] | None
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)
     jobs, _ = receive_month(wh, period, settings, wanted)
-    options = JudgeOptions.from_settings(settings)
+    counts = judge_datasets(jobs, JudgeOptions.from_settings(settings))
     judged = {}
     for dataset, items in sorted(jobs.items()):
-        verdicts = judge_together(items, options)
-        judged[dataset] = {"new_versions": len(items), "judged": len(verdicts)}
-        log.info("%s %s: %d new version(s) judged together", period, dataset, len(verdicts))
+        judged[dataset] = {"new_versions": len(items), "judged": counts[dataset]}
+        log.info("%s %s: %d new version(s) judged together", period, dataset, counts[dataset])
     return {"period": str(period), "datasets": judged}
 
 
