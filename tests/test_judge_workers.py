@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sinergi import judge_workers
+from sinergi import judge_workers, workers
 from sinergi.judge_workers import judge_datasets, parts, worker_count
 from sinergi.judgement import FileVersion, judge_together
 from tests.test_judge_together import OPTIONS, _content, _folder
@@ -43,12 +43,12 @@ def _version(tmp_path: Path, dataset: str, size: int, number: int = 1) -> tuple:
         ("2", "", {"dtks": 1 << 20, "psks": 1 << 20}, 0),  # small month: judged in the task
         ("2", "1", {"dtks": 1 << 20, "psks": 1 << 20}, 2),
         ("1", "0", {"dtks": 1 << 20, "psks": 1 << 20}, 0),  # one process asked for
-        ("4", "0", {"dtks": 10, "psks": 10, "ppks": 10}, 3),  # never more than datasets
-        ("4", "0", {"dtks": 10}, 0),  # one dataset: no worker to share with
+        ("4", "0", {"dtks": 10, "psks": 10, "ppks": 10}, 3),  # never more than parts
+        ("4", "0", {"dtks": 10}, 0),  # one file: nothing to share
     ],
 )
 def test_worker_count(tmp_path, monkeypatch, processes, min_mb, sizes, expected):
-    monkeypatch.setenv(judge_workers.PROCESSES_ENV, processes)
+    monkeypatch.setenv(workers.PROCESSES_ENV, processes)
     monkeypatch.setenv(judge_workers.MIN_MB_ENV, min_mb)
     jobs = {name: [_version(tmp_path, name, size)] for name, size in sizes.items()}
     assert worker_count(jobs) == expected
@@ -70,13 +70,13 @@ def test_parts_share_the_bytes_and_keep_every_version_once(tmp_path):
 
 
 def test_a_bad_setting_is_named(monkeypatch):
-    monkeypatch.setenv(judge_workers.PROCESSES_ENV, "two")
-    with pytest.raises(ValueError, match="SINERGI_JUDGE_PROCESSES must be a whole number"):
+    monkeypatch.setenv(workers.PROCESSES_ENV, "two")
+    with pytest.raises(ValueError, match="SINERGI_WORKER_PROCESSES must be a whole number"):
         worker_count({})
 
 
 def test_workers_leave_the_folders_the_task_leaves(month, tmp_path, monkeypatch, caplog):  # noqa: F811
-    monkeypatch.setenv(judge_workers.PROCESSES_ENV, "2")
+    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
     monkeypatch.setenv(judge_workers.MIN_MB_ENV, "0")
     here = _jobs(month, tmp_path / "here")
     there = _jobs(month, tmp_path / "workers")
@@ -104,7 +104,7 @@ class _KillsTheWorker:
 
 
 def test_a_dead_worker_does_not_fail_the_task(month, tmp_path, monkeypatch, caplog):  # noqa: F811
-    monkeypatch.setenv(judge_workers.PROCESSES_ENV, "2")
+    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
     monkeypatch.setenv(judge_workers.MIN_MB_ENV, "0")
     jobs = _jobs(month, tmp_path)
     jobs["dtks"] = [_KillsTheWorker()]  # type: ignore[list-item]
@@ -114,3 +114,4 @@ def test_a_dead_worker_does_not_fail_the_task(month, tmp_path, monkeypatch, capl
     assert counts["dtks"] == 0
     assert set(counts) == set(jobs)
     assert "its district tasks judge its versions on their own" in caplog.text
+    assert "BrokenProcessPool" in caplog.text

@@ -1,55 +1,33 @@
 """A month's datasets judged in worker processes, up to the cores (the ``judge`` task).
 
 Judging is CPU-bound Python (reading, preparing, Great Expectations, pseudonymising) and was
-~40 % of a province month on one core while the other core idled. The four datasets are
-independent (each has its own suites and folders; the judge never touches the warehouse), so
-``judge_datasets`` gives parts of them to workers, largest first.
-
-Why *spawn*d workers, not forked ones: the task's process holds threads (the in-process
-execution API's event loop, database pools) and, under a scheduler, a socket to its
-supervisor that carries its log lines; a forked child could inherit a held lock or write into
-that socket. A spawned worker imports the judge afresh (~3-5 s), so a month whose files are
-small (below ``SINERGI_JUDGE_PARALLEL_MIN_MB``, default 32 MB) is judged in the task's own
-process, as before. Each worker's log lines go to the inherited stderr, which the task log
-captures, scrubbed like every ``sinergi`` line.
+~40 % of a province month on one core while the other core idled. Each dataset's versions are
+independent (own suites and folders; the judge never touches the warehouse), so
+``judge_datasets`` cuts the month into parts by bytes and judges them in the spawned workers
+of ``sinergi.workers``, largest first. A worker imports pandas and Great Expectations afresh
+(~3-5 s), so a month whose files are small (below ``SINERGI_JUDGE_PARALLEL_MIN_MB``,
+default 32 MB) is judged in the task's own process, as before.
 
 What a worker leaves is what ``judge_together`` leaves: one judged-version folder per version.
-A worker that dies (killed, out of memory) breaks the pool: the parts not finished by
-then are not counted, the task still succeeds, and the district tasks find no folder for those
-versions and judge them on their own, as they do for any version ``judge`` could not judge.
+A part that fails, or is lost with a dead worker, is logged and not counted; the task still
+succeeds, and the district tasks find no folder for those versions and judge them on their
+own, as they do for any version ``judge`` could not judge.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from sinergi.judgement import FileVersion, JudgeOptions, judge_together
+from sinergi.workers import env_count, processes_wanted, run_pieces
 
 log = logging.getLogger(__name__)
 
-PROCESSES_ENV = "SINERGI_JUDGE_PROCESSES"
 MIN_MB_ENV = "SINERGI_JUDGE_PARALLEL_MIN_MB"
 DEFAULT_MIN_MB = 32
 
 Jobs = dict[str, list[tuple[FileVersion, Path, bool]]]
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as bad:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from bad
-    if value < 0:
-        raise ValueError(f"{name} must be 0 or more, not {value}")
-    return value
 
 
 def _item_bytes(item: tuple[FileVersion, Path, bool]) -> int:
@@ -89,15 +67,16 @@ def parts(jobs: Jobs, workers: int) -> list[tuple[str, list[tuple[FileVersion, P
 
 
 def worker_count(jobs: Jobs) -> int:
-    """How many worker processes judge ``jobs``: 0 (judge here) for a small month or one
-    dataset, else up to ``SINERGI_JUDGE_PROCESSES`` (default: the cores), one per dataset."""
-    wanted = _env_int(PROCESSES_ENV, os.cpu_count() or 1)
+    """How many worker processes judge ``jobs``: 0 (judge here) for a small month or a single
+    part, else up to ``SINERGI_WORKER_PROCESSES`` (default: the cores), one per part."""
+    wanted = processes_wanted()
     small = sum(dataset_bytes(items) for items in jobs.values()) < (
-        _env_int(MIN_MB_ENV, DEFAULT_MIN_MB) * 1024 * 1024
+        env_count(MIN_MB_ENV, DEFAULT_MIN_MB) * 1024 * 1024
     )
-    if wanted <= 1 or len(jobs) <= 1 or small:
+    if wanted <= 1 or small:
         return 0
-    return min(wanted, len(jobs))
+    count = min(wanted, len(parts(jobs, wanted)))
+    return count if count > 1 else 0
 
 
 def judge_datasets(jobs: Jobs, options: JudgeOptions) -> dict[str, int]:
@@ -113,31 +92,19 @@ def judge_datasets(jobs: Jobs, options: JudgeOptions) -> dict[str, int]:
     work = parts(jobs, workers)
     log.info("judging %d datasets in %d worker processes (%d parts)", len(jobs), workers, len(work))
     judged = dict.fromkeys(jobs, 0)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_start) as pool:
-        futures = {pool.submit(_judge_one, items, options): dataset for dataset, items in work}
-        for future in as_completed(futures):
-            dataset = futures[future]
-            try:
-                judged[dataset] += future.result()
-            except Exception:  # noqa: BLE001 - a dead worker must not stop the other datasets
-                log.exception(
-                    "judging part of %s in a worker process failed; its district tasks judge "
-                    "its versions on their own",
-                    dataset,
-                )
+    pieces = [(dataset, (items, options)) for dataset, items in work]
+    for dataset, count, problem in run_pieces(_judge_one, pieces, workers):
+        if problem is None:
+            judged[dataset] += count
+            continue
+        log.error(
+            "judging part of %s in a worker process failed (%s: %s); its district tasks judge "
+            "its versions on their own",
+            dataset,
+            type(problem).__name__,
+            problem,
+        )
     return judged
-
-
-def _quiet_start() -> None:
-    """A worker's logging: ``sinergi`` lines at INFO on the inherited stderr."""
-    logging.basicConfig(
-        level=logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s [judge worker %(process)d]: %(message)s",
-    )
-    logging.getLogger("sinergi").setLevel(logging.INFO)
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def _judge_one(items: list[tuple[FileVersion, Path, bool]], options: JudgeOptions) -> int:
