@@ -376,3 +376,51 @@ def test_csv_has_bom_semicolons_and_the_xlsx_twin(tmp_path):
     plain = write_xlsx(tmp_path / "g.xlsx", [["=1+1", 2]], [])
     assert load_workbook(plain)["Rincian"]["A2"].data_type == "s"
     assert book["Rincian"].cell(row=2, column=2).value == 1  # numbers stay numbers
+
+
+def _feedback_pieces(folder, districts=("3501", "3502", "3578")):
+    rows = _rows("penerima_bantuan", "invalid_nik", [{"nik": NIK, "nama": "A"}] * 3)
+    return [(d, (folder, d, "2025-12", [_penerima()], rows, [], False, [], [])) for d in districts]
+
+
+def _sheets(path):
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    return {sheet.title: [list(r) for r in sheet.iter_rows(values_only=True)] for sheet in book}
+
+
+def test_feedback_written_in_worker_processes_equals_feedback_written_here(tmp_path, monkeypatch):
+    from sinergi import reports, workers
+
+    here, there = tmp_path / "here", tmp_path / "workers"
+    here.mkdir()
+    there.mkdir()
+    monkeypatch.setenv(workers.PROCESSES_ENV, "0")
+    assert reports._write_feedback_files(_feedback_pieces(here)) == (["3501", "3502", "3578"], [])
+    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
+    monkeypatch.setattr(reports, "PARALLEL_MIN_LINES", 1)
+    assert reports._write_feedback_files(_feedback_pieces(there)) == (
+        ["3501", "3502", "3578"],
+        [],
+    )
+    for district in ("3501", "3502", "3578"):
+        name = f"umpan-balik-{district}"
+        assert (there / f"{name}.csv").read_bytes() == (here / f"{name}.csv").read_bytes()
+        assert _sheets(there / f"{name}.xlsx") == _sheets(here / f"{name}.xlsx")
+        assert NIK not in (there / f"{name}.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_feedback_file_that_cannot_be_written_is_named_and_the_others_are_written(
+    tmp_path, monkeypatch
+):
+    from sinergi import reports, workers
+
+    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
+    monkeypatch.setattr(reports, "PARALLEL_MIN_LINES", 1)
+    pieces = _feedback_pieces(tmp_path, ("3501", "3578"))
+    pieces += _feedback_pieces(tmp_path / "gone", ("3502",))
+    written, failed = reports._write_feedback_files(pieces)
+    assert written == ["3501", "3578"]
+    assert len(failed) == 1 and failed[0].startswith("3502: FileNotFoundError")
+    assert (tmp_path / "umpan-balik-3578.xlsx").is_file()

@@ -484,6 +484,28 @@ def neutralise(cell: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def write_district_feedback(
+    folder: Path,
+    district: str,
+    period_text: str,
+    files: list[FileFacts],
+    rows: list[RowFacts],
+    notices: list[tuple[str, str, str]],
+    dtks_before: bool,
+    warnings: list[RowFacts],
+    outliers: list[OutlierFacts],
+) -> Path:
+    """``umpan-balik-<district>.csv`` and its ``.xlsx`` twin (docs/feedback.md), from the
+    facts given alone: it runs in a worker process as well as in the task's
+    (``sinergi.reports``)."""
+    lines, overview = district_lines(
+        district, period_text, files, rows, notices, dtks_before, warnings, outliers
+    )
+    path = write_csv(folder / f"umpan-balik-{district}.csv", lines)
+    write_xlsx(path.with_suffix(".xlsx"), lines, overview)
+    return path
+
+
 def write_csv(path: Path, lines: list[list]) -> Path:
     """UTF-8 with BOM (Excel then reads it as UTF-8), ``;``-separated (docs/feedback.md)."""
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
