@@ -121,6 +121,10 @@ def _celery_env(root: Path, inbox: Path, metadata: str, warehouse: str, api_port
         "SINERGI_DATA_DIR": str(root / "celery"),  # one machine: the workers share it
         "SINERGI_MONTHLY_SCHEDULE": "none",
         "SINERGI_DISTRICT_RETRY_DELAY_SECONDS": "3",
+        # judge in two spawned worker processes even for this small month, on a Celery
+        # worker: the marts must still equal the in-process run's (judged in one process)
+        "SINERGI_WORKER_PROCESSES": "2",
+        "SINERGI_JUDGE_PARALLEL_MIN_MB": "0",
     }
 
 
@@ -240,6 +244,7 @@ def scenario(inbox, airflow_db, tmp_path_factory) -> dict:
             "warehouse": warehouse,
             "reference": reference,
             "instances": _instances(api, run_id),
+            "airflow_home": root / "airflow",
         }
 
 
@@ -262,6 +267,15 @@ def test_the_killed_district_was_retried_on_the_other_worker(scenario):
     assert tries[0]["hostname"] == victim["hostname"] and tries[0]["state"] != "success"
     survivor = next(name for name in WORKERS if name != victim["hostname"])
     assert tries[-1]["hostname"] == survivor and tries[-1]["state"] == "success"
+
+
+def test_judge_ran_in_worker_processes_on_a_celery_worker(scenario):
+    logs = list(scenario["airflow_home"].glob("logs/**/task_id=judge/**/*.log"))
+    assert logs, "no log of the judge task"
+    text = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in logs)
+    assert "in 2 worker processes" in text
+    assert "judged together" in text
+    assert "in a worker process failed" not in text
 
 
 def _rows(url: str, sql: str) -> list[tuple]:
