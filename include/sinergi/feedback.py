@@ -484,23 +484,12 @@ def neutralise(cell: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write_district_feedback(
-    folder: Path,
-    district: str,
-    period_text: str,
-    files: list[FileFacts],
-    rows: list[RowFacts],
-    notices: list[tuple[str, str, str]],
-    dtks_before: bool,
-    warnings: list[RowFacts],
-    outliers: list[OutlierFacts],
-) -> Path:
-    """``umpan-balik-<district>.csv`` and its ``.xlsx`` twin (docs/feedback.md), from the
-    facts given alone: it runs in a worker process as well as in the task's
-    (``sinergi.reports``)."""
-    lines, overview = district_lines(
-        district, period_text, files, rows, notices, dtks_before, warnings, outliers
-    )
+def write_district_feedback(folder: Path, *facts) -> Path:
+    """``umpan-balik-<district>.csv`` and its ``.xlsx`` twin (docs/feedback.md) in ``folder``;
+    ``facts`` are :func:`district_lines`' arguments, the district first. From those alone:
+    it runs in a worker process as well as in the task's (``sinergi.reports``)."""
+    district = facts[0]
+    lines, overview = district_lines(*facts)
     path = write_csv(folder / f"umpan-balik-{district}.csv", lines)
     write_xlsx(path.with_suffix(".xlsx"), lines, overview)
     return path
