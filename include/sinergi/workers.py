@@ -19,7 +19,8 @@ pieces go to a pool of *spawned* processes instead:
   running the parent's ``__main__`` (the ``airflow`` command) again.
 * Failure: a piece that raises is reported for that piece only; a worker that dies (killed,
   out of memory) breaks the pool, and every piece not finished by then is reported failed.
-  The caller decides what a failed piece means; nothing raises out of :func:`run_pieces`.
+  The caller decides what a failed piece means. Only a pool that cannot start its processes
+  at all raises out of :func:`run_pieces` (the task then fails and retries, visibly).
 """
 
 from __future__ import annotations
