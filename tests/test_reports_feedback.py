@@ -383,6 +383,12 @@ def _feedback_pieces(folder, districts=("3501", "3502", "3578")):
     return [(d, (folder, d, "2025-12", [_penerima()], rows, [], False, [], [])) for d in districts]
 
 
+def _write(pieces):
+    from sinergi import reports
+
+    return reports._write_feedback_files(pieces, {district: 3 for district, _ in pieces})
+
+
 def _sheets(path):
     from openpyxl import load_workbook
 
@@ -397,10 +403,10 @@ def test_feedback_written_in_worker_processes_equals_feedback_written_here(tmp_p
     here.mkdir()
     there.mkdir()
     monkeypatch.setenv(workers.PROCESSES_ENV, "0")
-    assert reports._write_feedback_files(_feedback_pieces(here)) == (["3501", "3502", "3578"], [])
+    assert _write(_feedback_pieces(here)) == (["3501", "3502", "3578"], [])
     monkeypatch.setenv(workers.PROCESSES_ENV, "2")
     monkeypatch.setattr(reports, "PARALLEL_MIN_LINES", 1)
-    assert reports._write_feedback_files(_feedback_pieces(there)) == (
+    assert _write(_feedback_pieces(there)) == (
         ["3501", "3502", "3578"],
         [],
     )
@@ -420,7 +426,7 @@ def test_a_feedback_file_that_cannot_be_written_is_named_and_the_others_are_writ
     monkeypatch.setattr(reports, "PARALLEL_MIN_LINES", 1)
     pieces = _feedback_pieces(tmp_path, ("3501", "3578"))
     pieces += _feedback_pieces(tmp_path / "gone", ("3502",))
-    written, failed = reports._write_feedback_files(pieces)
+    written, failed = _write(pieces)
     assert written == ["3501", "3578"]
     assert len(failed) == 1 and failed[0].startswith("3502: FileNotFoundError")
     assert (tmp_path / "umpan-balik-3578.xlsx").is_file()

@@ -31,11 +31,9 @@ Jobs = dict[str, list[tuple[FileVersion, Path, bool]]]
 
 
 def _item_bytes(item: tuple[FileVersion, Path, bool]) -> int:
+    """Bytes judging a version reads: its recorded size, 0 when it was not archived."""
     version = item[0]
-    try:
-        return version.archive_path.stat().st_size if version.archive_path else 0
-    except OSError:
-        return 0
+    return version.size_bytes if version.archive_path is not None else 0
 
 
 def dataset_bytes(items: list[tuple[FileVersion, Path, bool]]) -> int:
@@ -69,14 +67,20 @@ def parts(jobs: Jobs, workers: int) -> list[tuple[str, list[tuple[FileVersion, P
 def worker_count(jobs: Jobs) -> int:
     """How many worker processes judge ``jobs``: 0 (judge here) for a small month or a single
     part, else up to ``SINERGI_WORKER_PROCESSES`` (default: the cores), one per part."""
+    return len(_plan(jobs)[0])
+
+
+def _plan(jobs: Jobs) -> tuple[list, int]:
+    """(the parts, the worker count); no parts when the month is judged in this process."""
     wanted = processes_wanted()
     small = sum(dataset_bytes(items) for items in jobs.values()) < (
         env_count(MIN_MB_ENV, DEFAULT_MIN_MB) * 1024 * 1024
     )
     if wanted <= 1 or small:
-        return 0
-    count = min(wanted, len(parts(jobs, wanted)))
-    return count if count > 1 else 0
+        return [], 0
+    work = parts(jobs, wanted)
+    count = min(wanted, len(work))
+    return (work, count) if count > 1 else ([], 0)
 
 
 def judge_datasets(jobs: Jobs, options: JudgeOptions) -> dict[str, int]:
@@ -86,10 +90,9 @@ def judge_datasets(jobs: Jobs, options: JudgeOptions) -> dict[str, int]:
     the versions of a part whose worker failed (or was lost with a dead one) are logged and
     not counted: their district tasks judge them.
     """
-    workers = worker_count(jobs)
+    work, workers = _plan(jobs)
     if not workers:
         return {dataset: len(judge_together(items, options)) for dataset, items in jobs.items()}
-    work = parts(jobs, workers)
     log.info("judging %d datasets in %d worker processes (%d parts)", len(jobs), workers, len(work))
     judged = dict.fromkeys(jobs, 0)
     pieces = [(dataset, (items, options)) for dataset, items in work]

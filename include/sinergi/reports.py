@@ -107,17 +107,20 @@ def _outliers(conn, wh, period: Period, marts: dict[str, int]) -> dict[str, list
 PARALLEL_MIN_LINES = 50_000
 
 
-def _write_feedback_files(pieces: list[tuple[str, tuple]]) -> tuple[list[str], list[str]]:
-    """Write each district's feedback (``write_district_feedback``), in worker processes when
-    the month has many lines; (districts written, "district: problem" of those that failed)."""
-    lines = sum(len(args[4]) + len(args[7]) for _, args in pieces)
-    workers = min(processes_wanted(), len(pieces)) if lines >= PARALLEL_MIN_LINES else 0
+def _write_feedback_files(
+    pieces: list[tuple[str, tuple]], lines: dict[str, int]
+) -> tuple[list[str], list[str]]:
+    """Write each district's feedback (``write_district_feedback`` with the piece's arguments),
+    in worker processes when the month has many row ``lines`` (by district); (districts
+    written, "district: problem" of those that failed)."""
+    total = sum(lines.values())
+    workers = min(processes_wanted(), len(pieces)) if total >= PARALLEL_MIN_LINES else 0
     if workers <= 1:
         for _, args in pieces:
             write_district_feedback(*args)
         return [district for district, _ in pieces], []
-    log.info("district feedback: %d lines, written in %d worker processes", lines, workers)
-    largest_first = sorted(pieces, key=lambda piece: -(len(piece[1][4]) + len(piece[1][7])))
+    log.info("district feedback: %d lines, written in %d worker processes", total, workers)
+    largest_first = sorted(pieces, key=lambda piece: -lines[piece[0]])
     written, failed = [], []
     for district, _, problem in run_pieces(write_district_feedback, largest_first, workers):
         if problem is None:
@@ -231,17 +234,19 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
     ledger = FeedbackLedger(feedback_dir)
     stale = [d for d in districts if not ledger.current(d, facts[d])]
     rows_by_district, warnings_by_district = _row_facts(wh, period, latest, stale)
-    pieces = []
+    pieces, lines = [], {}
     for district in stale:
         versions, district_notices, dtks_in_effect, district_outliers, held = facts[district]
         files = [
             FileFacts(*row[1:-2], held_by=held.get(row[1]), params=params_from_text(row[-2]))
             for row in versions
         ]
-        args = (feedback_dir, district, str(period), files, rows_by_district.get(district, []))
-        args += (district_notices, dtks_in_effect, warnings_by_district.get(district, []))
-        pieces.append((district, (*args, district_outliers)))
-    written, failed = _write_feedback_files(pieces)
+        rows = rows_by_district.get(district, [])
+        warnings = warnings_by_district.get(district, [])
+        args = (feedback_dir, district, str(period), files, rows, district_notices)
+        pieces.append((district, (*args, dtks_in_effect, warnings, district_outliers)))
+        lines[district] = len(rows) + len(warnings)
+    written, failed = _write_feedback_files(pieces, lines)
     for district in written:
         ledger.written(district, facts[district])
     ledger.save()
