@@ -218,3 +218,124 @@ def test_cli_reports_dbt_failures_without_traceback(monkeypatch, capsys):
     assert sdbt.main(["parse"]) == 1
     err = capsys.readouterr().err
     assert "dbt parse failed" in err and "Traceback" not in err
+
+
+class _FakeRunner:
+    """Stands in for ``dbtRunner``: records each invocation's arguments and, when told to
+    parse, saves a manifest into the target folder as dbt does after every full parse."""
+
+    calls: list[list[str]] = []
+    parses = True
+
+    def invoke(self, args):
+        _FakeRunner.calls.append(list(args))
+        if _FakeRunner.parses:
+            target = Path(args[args.index("--target-path") + 1])
+            target.mkdir(parents=True, exist_ok=True)
+            (target / sdbt.PARTIAL_PARSE_FILE).write_bytes(f"parse {len(self.calls)}".encode())
+        return SimpleNamespace(result=None, success=True, exception=None)
+
+
+@pytest.fixture
+def fake_dbt(monkeypatch, tmp_path):
+    import dbt.cli.main
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", _FakeRunner)
+    _FakeRunner.calls, _FakeRunner.parses = [], True
+    return _FakeRunner
+
+
+def _read_from(call: list[str]) -> str | None:
+    """The saved parse an invocation was handed, or None when it was told to parse in full."""
+    if "--partial-parse-file-path" in call:
+        assert "--partial-parse" in call
+        return call[call.index("--partial-parse-file-path") + 1]
+    assert "--no-partial-parse" in call
+    return None
+
+
+def test_a_parse_is_reused_only_for_the_same_project_vars_and_warehouse(fake_dbt, tmp_path):
+    url, vars = f"duckdb:///{tmp_path / 'a.duckdb'}", {"eligible_max_decile": 4}
+    sdbt.run_dbt(["build"], url, vars=vars)  # nothing kept yet: a full parse, then kept
+    cache = sdbt.parse_cache_file(url, vars)
+    assert _read_from(fake_dbt.calls[0]) is None
+    assert cache.read_bytes() == b"parse 1"
+    # the same inputs, another command and target folder (the docs): handed the kept parse
+    sdbt.run_dbt(["docs", "generate"], url, vars=vars, target_path=tmp_path / "scratch")
+    assert _read_from(fake_dbt.calls[1]) == str(cache)
+    assert cache.read_bytes() == b"parse 1"  # kept as it was
+    # another threshold, another warehouse, or asked not to: parsed in full
+    sdbt.run_dbt(["build"], url, vars={"eligible_max_decile": 3})
+    sdbt.run_dbt(["build"], f"duckdb:///{tmp_path / 'b.duckdb'}", vars=vars)
+    sdbt.run_dbt(["build"], url, vars=vars, reuse_parse=False)
+    assert [_read_from(call) for call in fake_dbt.calls[2:]] == [None, None, None]
+    assert sdbt.parse_cache_file(url, {"eligible_max_decile": 3}) != cache
+
+
+def test_a_changed_project_file_is_another_key(monkeypatch, tmp_path):
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    model = project / "models" / "m.sql"
+    model.write_text("select 1", encoding="utf-8")
+    monkeypatch.setattr(sdbt, "DBT_PROJECT_DIR", project)
+    before = sdbt.parse_cache_file("duckdb:///x.duckdb")
+    model.write_text("select 2", encoding="utf-8")
+    assert sdbt.parse_cache_file("duckdb:///x.duckdb") != before
+
+
+def test_nothing_is_kept_when_dbt_did_not_parse(fake_dbt, tmp_path):
+    url = f"duckdb:///{tmp_path / 'a.duckdb'}"
+    target = sdbt.default_target_dir()
+    target.mkdir(parents=True)
+    (target / sdbt.PARTIAL_PARSE_FILE).write_bytes(b"an older parse, maybe of another warehouse")
+    os.utime(target / sdbt.PARTIAL_PARSE_FILE, (1, 1))
+    fake_dbt.parses = False  # e.g. a syntax error: dbt stops before saving a manifest
+    sdbt.run_dbt(["build"], url, raise_on_failure=False)
+    assert not sdbt.parse_cache_file(url).exists()
+
+
+def test_only_the_newest_parses_are_kept(fake_dbt, tmp_path):
+    for number in range(sdbt.PARSE_CACHE_SIZE + 3):
+        sdbt.run_dbt(["parse"], f"duckdb:///{tmp_path / f'w{number}.duckdb'}")
+    kept = list(sdbt.parse_cache_file("duckdb:///x.duckdb").parent.iterdir())
+    assert len(kept) == sdbt.PARSE_CACHE_SIZE
+    newest = sdbt.parse_cache_file(f"duckdb:///{tmp_path / f'w{sdbt.PARSE_CACHE_SIZE + 2}.duckdb'}")
+    assert newest in kept
+
+
+def test_a_months_build_leaves_out_unit_tests(monkeypatch):
+    import sinergi.pipeline
+
+    seen = []
+    monkeypatch.setattr(sdbt, "run_dbt", lambda args, url, **kwargs: seen.append(args))
+    settings = SimpleNamespace(warehouse_url="duckdb:///x.duckdb", dbt_vars={})
+    sinergi.pipeline.dbt_build(settings)
+    sinergi.pipeline.dbt_build(settings, select=["fct_poverty"])  # a model's retry
+    for args in seen:
+        assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
+    assert seen[1][:3] == ["build", "--select", "fct_poverty"]
+
+
+def test_dbt_sessions_on_postgres_get_work_mem_and_keep_the_callers_options(monkeypatch):
+    monkeypatch.delenv("SINERGI_PG_WORK_MEM", raising=False)
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    with sdbt.warehouse_session(PG_URL) as env:
+        assert env["PGOPTIONS"] == f"-c work_mem={sdbt.DEFAULT_PG_WORK_MEM}"
+    monkeypatch.setenv("PGOPTIONS", "-c work_mem=1GB -c enable_nestloop=off")
+    monkeypatch.setenv("SINERGI_PG_WORK_MEM", "512MB")
+    with sdbt.warehouse_session(PG_URL) as env:  # the caller's own options come last: they win
+        assert env["PGOPTIONS"] == "-c work_mem=512MB -c work_mem=1GB -c enable_nestloop=off"
+    monkeypatch.setenv("SINERGI_PG_WORK_MEM", "")  # empty: the server's setting
+    monkeypatch.delenv("PGOPTIONS")
+    with sdbt.warehouse_session(PG_URL) as env:
+        assert env["PGOPTIONS"] == ""
+    with sdbt.warehouse_session("duckdb:///tmp/x.duckdb") as env:
+        assert "PGOPTIONS" not in env
+
+
+@pytest.mark.parametrize("value", ["128", "128 MB", "-1MB", "lots", "1TB; drop"])
+def test_a_malformed_work_mem_is_refused_with_what_to_write(monkeypatch, value):
+    monkeypatch.setenv("SINERGI_PG_WORK_MEM", value)
+    with pytest.raises(ValueError, match="SINERGI_PG_WORK_MEM=.*such as 64MB"):
+        sdbt.pg_session_options()

@@ -9,12 +9,15 @@ Decisions worth knowing:
 
 * dbt is imported inside :func:`run_dbt` only: importing it costs seconds, and DAG files and
   the CLI import this module at parse time.
-* Partial parsing is **off** by default (``--no-partial-parse``): a full parse of this
-  project costs about 2 s, and it guarantees that nothing parsed for one warehouse (rendered
-  ``env_var`` values, the eligibility threshold) is reused for another. dbt 1.11 would also
-  invalidate its cache itself when the connection changes (the profile hash covers the DuckDB
-  path and the PostgreSQL host/database), so callers that run many commands against one
-  warehouse may pass ``partial_parse=True``.
+* **A parse is reused only when nothing it read changed** (:func:`parse_cache_file`). A full
+  parse of this project costs 4-7 s on 2 cores, in every invocation (the build, the docs, a
+  model's retry, each month). After a full parse the manifest dbt saved
+  (``partial_parse.msgpack``) is kept under a key of every project file's content, the vars
+  and the warehouse (without its password); an invocation with the same key hands it to dbt
+  (``--partial-parse-file-path``), which then skips parsing (~1 s instead). A changed model,
+  threshold or warehouse is another key, so it is parsed in full, never patched by dbt's
+  file-by-file partial parser; dbt still checks the saved manifest's version, vars and
+  connection itself before using it.
 * ``target_path`` / ``log_path`` default to ``$DBT_TARGET_PATH`` / ``$DBT_LOG_PATH`` when set
   (the production image mounts the project read-only and points them at the work volume),
   else ``dbt_project/target`` and ``dbt_project/logs``. Processes that may run dbt at the same
@@ -39,10 +42,12 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +72,13 @@ DBT_ENV_VARS: tuple[str, ...] = (
     "SINERGI_PG_PASSWORD",
     "SINERGI_PG_DBNAME",
 )
+
+#: Resource types a month's ``dbt build`` leaves out. dbt unit tests check the models' SQL on
+#: fixed fixture rows, not the month's data: their result can only change with the project,
+#: so ``make test`` runs them (``tests/integration/test_dbt_marts.py``) and a month does not
+#: pay for them again (14 unit tests, ~4 s of dbt's node time per build; dbt's documentation
+#: recommends running them in development and CI only).
+NOT_IN_MONTHLY_BUILD: tuple[str, ...] = ("unit_test",)
 
 # Node statuses that mean the node did not do its job. ``warn`` (a test with severity warn)
 # and ``skipped`` (downstream of a failure, already reported through that failure) are not.
@@ -220,16 +232,45 @@ def _close_duckdb_environment() -> None:
             environment.close()
 
 
+#: ``work_mem`` of dbt's PostgreSQL sessions unless ``SINERGI_PG_WORK_MEM`` says otherwise.
+DEFAULT_PG_WORK_MEM = "128MB"
+_WORK_MEM = re.compile(r"[1-9][0-9]*(kB|MB|GB)")
+
+
+def pg_session_options() -> str:
+    """``PGOPTIONS`` for dbt's PostgreSQL sessions: ``work_mem`` from ``SINERGI_PG_WORK_MEM``
+    (default :data:`DEFAULT_PG_WORK_MEM`; empty: the server's), then the caller's own
+    ``PGOPTIONS``, which win.
+
+    PostgreSQL's default ``work_mem`` (4 MB) makes every sort and hash of a province month
+    (2 M roster rows: deduplication, double payments, unique tests) spill to disk in batches;
+    at 128 MB dbt's build of the province month took 56 s instead of 77 s
+    (docs/performance.md). It is a limit per sort or hash step of a query, not per session:
+    dbt's two threads may hold a few of them at once on the database server.
+    """
+    work_mem = os.environ.get("SINERGI_PG_WORK_MEM", DEFAULT_PG_WORK_MEM).strip()
+    if work_mem and not _WORK_MEM.fullmatch(work_mem):
+        raise ValueError(
+            f"SINERGI_PG_WORK_MEM={work_mem!r}: use a size such as 64MB, 512MB or 1GB (kB, MB "
+            "or GB), or leave it empty for the database server's own setting"
+        )
+    own = os.environ.get("PGOPTIONS", "").strip()
+    return " ".join(part for part in (f"-c work_mem={work_mem}" if work_mem else "", own) if part)
+
+
 @contextmanager
 def warehouse_session(warehouse_url: str) -> Iterator[dict[str, str]]:
     """Guard one in-process dbt invocation on ``warehouse_url``; yields the profile variables.
 
     Serialises dbt invocations in this process, holds the DuckDB file's exclusive lock for a
     DuckDB warehouse (one writer per file, shared with the district loads) and closes the
-    database dbt-duckdb keeps open afterwards. The caller passes the yielded variables to dbt
+    database dbt-duckdb keeps open afterwards. The yielded variables are the profile's and, for
+    PostgreSQL, ``PGOPTIONS`` (:func:`pg_session_options`). The caller passes them to dbt
     (:func:`run_dbt` puts them in ``os.environ``; cosmos passes them to its own invocation).
     """
     env = dbt_env(warehouse_url)
+    if env["SINERGI_DBT_TARGET"] == "postgres":
+        env["PGOPTIONS"] = pg_session_options()
     with _RUN_LOCK, _duckdb_file_lock(env):
         try:
             yield env
@@ -275,7 +316,7 @@ def run_dbt(
     vars: Mapping[str, Any] | None = None,
     target_path: str | os.PathLike[str] | None = None,
     log_path: str | os.PathLike[str] | None = None,
-    partial_parse: bool = False,
+    reuse_parse: bool = True,
     raise_on_failure: bool = True,
 ) -> DbtOutcome:
     """Run ``dbt <args>`` (e.g. ``["build"]``, ``["build", "--select", "marts"]``) in-process.
@@ -283,7 +324,7 @@ def run_dbt(
     Returns the outcome with one :class:`NodeResult` per executed node. When dbt fails (a
     node errors or fails, or dbt cannot even start: bad project, no connection) and
     ``raise_on_failure`` is true, raises :class:`DbtRunError` whose message lists the failing
-    nodes; the outcome is attached to it.
+    nodes; the outcome is attached to it. ``reuse_parse=False`` always parses in full.
     """
     if not args:
         raise ValueError("run_dbt needs a dbt command, e.g. ['build']")
@@ -302,7 +343,10 @@ def run_dbt(
         ("--no-send-anonymous-usage-stats",),
         ("--no-use-colors",),
     ]
-    if not partial_parse:
+    cache = parse_cache_file(warehouse_url, vars) if reuse_parse else None
+    if cache is not None and cache.is_file():
+        options += [("--partial-parse",), ("--partial-parse-file-path", str(cache))]
+    else:
         options.append(("--no-partial-parse",))
     if vars:
         options.append(("--vars", json.dumps(dict(vars))))
@@ -312,8 +356,11 @@ def run_dbt(
         if option[0] in accepted:  # e.g. `dbt debug` has no --target-path
             cli_args += option
 
+    started = time.time()
     with warehouse_session(warehouse_url) as env, scoped_environment(env, clear=DBT_ENV_VARS):
         res = dbtRunner().invoke(cli_args)
+    if cache is not None and not cache.is_file():
+        _keep_parse(target_dir / PARTIAL_PARSE_FILE, cache, started)
 
     result = res.result
     error = None
@@ -331,6 +378,43 @@ def run_dbt(
     if raise_on_failure and not outcome.success:
         raise DbtRunError(outcome.describe_failure(), outcome)
     return outcome
+
+
+#: The file dbt saves its parsed manifest in, in its target folder (always, after a parse).
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+#: Saved parses kept per target folder (one per warehouse and project version in use).
+PARSE_CACHE_SIZE = 8
+
+
+def parse_cache_file(warehouse_url: str, vars: Mapping[str, Any] | None = None) -> Path:
+    """Where the parse of the project for ``warehouse_url`` and ``vars`` is kept:
+    ``<target>/parse-cache/<key>.msgpack``, the key covering every project file's content, the
+    vars and the warehouse (:func:`docs_key`: the same inputs fix the docs site)."""
+    return default_target_dir() / "parse-cache" / f"{docs_key(warehouse_url, vars)}.msgpack"
+
+
+def _keep_parse(saved: Path, cache: Path, started: float) -> None:
+    """Keep the manifest dbt saved during this invocation (``saved``, rewritten after every
+    full parse) as ``cache``, atomically; the oldest kept parses beyond
+    :data:`PARSE_CACHE_SIZE` are removed. Best effort: without it the next invocation parses."""
+    try:
+        if saved.stat().st_mtime < started:
+            return  # dbt did not parse (it failed first): nothing of this invocation to keep
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        try:
+            shutil.copyfile(saved, partial)
+            os.replace(partial, cache)
+        finally:
+            partial.unlink(missing_ok=True)
+        kept = sorted(cache.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-PARSE_CACHE_SIZE]:
+            old.unlink(missing_ok=True)
+    except OSError as problem:
+        _log.warning(
+            "dbt parse not kept for reuse (%s): the next dbt command parses again", problem
+        )
 
 
 # Folders and files whose change changes the dbt graph (what ``dbt parse`` reads).

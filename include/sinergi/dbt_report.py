@@ -10,7 +10,7 @@ retry) without that cost:
 * ``build`` runs the plain ``dbt build`` once (dbt's threads) and pushes **one** XCom: the
   status of every node, from dbt's own results (no data, no SQL).
 * One **report task per model and seed**, rendered from ``manifest.json``, reads that XCom
-  and ends as its node did, its tests included (data tests, unit tests, and the tests that
+  and ends as its node did, its tests included (data tests, and the tests that
   span several models, which report on each of their parents): green, or red with the
   reason in its log. A failed data test fails without retry (the data must change); a
   model that errored is retried by its task, which then builds that node alone.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sinergi.dbt import FAILED_STATUSES, short_node_name
+from sinergi.dbt import FAILED_STATUSES, NOT_IN_MONTHLY_BUILD, short_node_name
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,15 @@ def report_plan(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{unique_id: {"name", "parents", "checks"}}`` for every model, seed and snapshot.
 
     ``parents``: the model/seed/snapshot nodes it is built from; ``checks``: the data tests
-    and unit tests about it (a test on several nodes is a check of each).
+    about it (a test on several nodes is a check of each). Unit tests are not checks of a
+    month: its build leaves them out (:data:`sinergi.dbt.NOT_IN_MONTHLY_BUILD`).
     """
     everything = {**manifest.get("nodes", {}), **manifest.get("unit_tests", {})}
+    everything = {
+        uid: node
+        for uid, node in everything.items()
+        if node.get("resource_type") not in NOT_IN_MONTHLY_BUILD
+    }
     plan = {
         uid: {"name": node["name"], "parents": [], "checks": []}
         for uid, node in manifest.get("nodes", {}).items()

@@ -280,14 +280,18 @@ def remember_build(period: Period, build: dict, inputs: str | None, settings: Se
 
 
 def dbt_build(settings: Settings, select: list[str] | None = None):
-    """``dbt build`` (of ``select`` only, if given) on the configured warehouse.
+    """``dbt build`` (of ``select`` only, if given) on the configured warehouse, without the
+    resource types a month's build leaves out (:data:`sinergi.dbt.NOT_IN_MONTHLY_BUILD`).
 
     Never raises for a failed node: the returned outcome holds every node's status.
     """
-    from sinergi.dbt import run_dbt
+    from sinergi.dbt import NOT_IN_MONTHLY_BUILD, run_dbt
 
+    excluded = [
+        option for kind in NOT_IN_MONTHLY_BUILD for option in ("--exclude-resource-type", kind)
+    ]
     return run_dbt(
-        ["build", *(["--select", *select] if select else [])],
+        ["build", *(["--select", *select] if select else []), *excluded],
         settings.warehouse_url,
         vars=settings.dbt_vars,
         raise_on_failure=False,
