@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -204,6 +205,31 @@ def test_every_file_version_has_an_entry_with_its_verdict(published):
     assert "versions.html" in index
     for name in ("2025-12-3501-psks-v1", "2025-12-3502-ppks-v1"):
         assert name in index_data
+
+
+def test_stored_results_are_exactly_what_gx_writes(published):
+    """Results are written as JSON without GX's schema round trip (datadocs._write_stored):
+    each stored file must be what GX's own store makes of it (load, then serialise), with the
+    verdict the reconciliation added, so GX renders exactly what it would have stored."""
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
+    from great_expectations.data_context.store import ValidationResultsStore
+
+    serialise = ValidationResultsStore.serialize.__get__(
+        SimpleNamespace(
+            cloud_mode=False,
+            _expectationSuiteValidationResultSchema=ExpectationSuiteValidationResultSchema(),
+        )
+    )
+    schema = ExpectationSuiteValidationResultSchema()
+    stored = sorted((published["settings"].reports_dir / "gx" / "validations").rglob("*.json"))
+    verdicts = set()
+    for path in stored:
+        text = path.read_text(encoding="utf-8")
+        assert serialise(schema.loads(text)) == text, path
+        verdicts.add(schema.loads(text).meta["batch_spec"].get("verdict"))
+    assert len(stored) >= 4 and {"PARTIAL", "REJECTED"} <= verdicts
 
 
 def test_page_names_the_file_version_and_shows_contract_columns(published):
