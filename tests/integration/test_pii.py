@@ -104,7 +104,7 @@ def test_no_identifier_in_task_logs_or_run_output(faulty_run, identifiers):
     """``sinergi run`` runs the DAG with ``dag.test()``: task logs go to the process output
     (AIRFLOW_HOME/logs is searched too, for whatever Airflow writes there)."""
     logs = _files(Path(faulty_run.result["airflow_home"]) / "logs")
-    outputs = [faulty_run.folder / f"run-{p}.{s}" for p in PERIODS for s in ("stdout", "stderr")]
+    outputs = [faulty_run.folder / f"run-{p}.log" for p in PERIODS]
     texts = {p: p.read_text(errors="replace") for p in logs + outputs}
     everything = "\n".join(texts.values())
     # The searched text really holds the district tasks' log lines (one per file version).
