@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -284,7 +285,7 @@ def test_a_changed_project_file_is_another_key(monkeypatch, tmp_path):
     assert sdbt.parse_cache_file("duckdb:///x.duckdb") != before
 
 
-def test_nothing_is_kept_when_dbt_did_not_parse(fake_dbt, tmp_path):
+def test_nothing_is_kept_when_dbt_did_not_parse(fake_dbt, tmp_path, caplog):
     url = f"duckdb:///{tmp_path / 'a.duckdb'}"
     target = sdbt.default_target_dir()
     target.mkdir(parents=True)
@@ -293,6 +294,10 @@ def test_nothing_is_kept_when_dbt_did_not_parse(fake_dbt, tmp_path):
     fake_dbt.parses = False  # e.g. a syntax error: dbt stops before saving a manifest
     sdbt.run_dbt(["build"], url, raise_on_failure=False)
     assert not sdbt.parse_cache_file(url).exists()
+    (target / sdbt.PARTIAL_PARSE_FILE).unlink()  # none at all: nothing kept, nothing said
+    with caplog.at_level(logging.WARNING, logger="sinergi.dbt"):
+        sdbt.run_dbt(["build"], url, raise_on_failure=False)
+    assert not sdbt.parse_cache_file(url).exists() and not caplog.records
 
 
 def test_only_the_newest_parses_are_kept(fake_dbt, tmp_path):

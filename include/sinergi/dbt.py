@@ -399,7 +399,7 @@ def _keep_parse(saved: Path, cache: Path, started: float) -> None:
     full parse) as ``cache``, atomically; the oldest kept parses beyond
     :data:`PARSE_CACHE_SIZE` are removed. Best effort: without it the next invocation parses."""
     try:
-        if saved.stat().st_mtime < started:
+        if not saved.is_file() or saved.stat().st_mtime < started:
             return  # dbt did not parse (it failed first): nothing of this invocation to keep
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
