@@ -6,9 +6,10 @@
 with
 
 paid_in_district as (
-    select * from {{ ref('int_person_payments_aggregated_to_districts') }}
+    select * from {{ ref('int_duplicate_payments_aggregated_to_districts') }}
 ),
 
+-- Every person here is paid by two or more districts (the intermediate model keeps only them).
 districts_per_person as (
     select
         period,
@@ -21,7 +22,6 @@ districts_per_person as (
         period,
         program_code,
         person_key
-    having count(*) > 1
 ),
 
 final as (

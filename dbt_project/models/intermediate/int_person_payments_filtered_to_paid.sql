@@ -1,6 +1,6 @@
--- Paid (`SALUR`) served roster rows of identified persons: what both double-payment marts
--- compare across districts (a row without a valid NIK has no person key and cannot be a
--- double payment). A view: the two marts read it once each, nothing is stored twice.
+-- Paid (`SALUR`) served roster rows of identified persons: what is compared across
+-- districts for double payments (a row without a valid NIK has no person key and cannot be
+-- a double payment). A view: int_duplicate_payments_aggregated_to_districts reads it once.
 {{ config(materialized='view') }}
 
 with

@@ -6,7 +6,9 @@
 -- zeros and the totals per programme).
 with
 
-paid_in_district as (
+-- Only persons paid by two or more districts: the self-join below never sees the (many)
+-- persons paid once.
+duplicated as (
     select
         period,
         program_code,
@@ -14,31 +16,7 @@ paid_in_district as (
         district_code,
         paid_rows,
         amount_idr
-    from {{ ref('int_person_payments_aggregated_to_districts') }}
-),
-
--- Persons paid by a programme in two or more districts: the pairs are formed among these
--- only, so the self-join below never sees the (many) persons paid once.
-paid_in_several as (
-    select
-        period,
-        program_code,
-        person_key
-    from paid_in_district
-    group by
-        period,
-        program_code,
-        person_key
-    having count(*) > 1
-),
-
-duplicated as (
-    select paid_in_district.*
-    from paid_in_district
-    inner join paid_in_several
-        on paid_in_district.period = paid_in_several.period
-        and paid_in_district.program_code = paid_in_several.program_code
-        and paid_in_district.person_key = paid_in_several.person_key
+    from {{ ref('int_duplicate_payments_aggregated_to_districts') }}
 ),
 
 persons_paired as (

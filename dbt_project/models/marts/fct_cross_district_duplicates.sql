@@ -11,33 +11,16 @@ programs as (
     select program_code from {{ ref('dim_programs') }}
 ),
 
--- One pass over the paid rows: per person, whether two or more districts paid them (the
--- smallest and largest district differ, i.e. count(distinct district_code) >= 2), with their
--- rows and rupiah; no second pass joining the duplicated persons back to their rows.
-paid_persons as (
-    select
-        period,
-        program_code,
-        person_key,
-        min(district_code) <> max(district_code) as is_duplicate,
-        count(*) as paid_rows,
-        sum(amount_idr) as amount_idr
-    from {{ ref('int_person_payments_filtered_to_paid') }}
-    group by
-        period,
-        program_code,
-        person_key
-),
-
+-- The persons paid by two or more districts, per district, are in the intermediate model
+-- (a few thousand rows at province scale): their count, paid rows and rupiah per programme.
 duplicate_totals as (
     select
         period,
         program_code,
-        count(*) as duplicate_persons,
+        count(distinct person_key) as duplicate_persons,
         cast(sum(paid_rows) as bigint) as duplicate_rows,
         sum(amount_idr) as duplicate_amount_idr
-    from paid_persons
-    where is_duplicate
+    from {{ ref('int_duplicate_payments_aggregated_to_districts') }}
     group by
         period,
         program_code
