@@ -40,6 +40,7 @@ from sinergi.messages import (
 from sinergi.periods import JAKARTA
 from sinergi.reason_codes import CATALOGUE
 from sinergi.scrub import scrub_identifiers
+from sinergi.xlsx import Sheet, write_workbook
 
 if TYPE_CHECKING:
     from sinergi.approvals import Standing
@@ -50,6 +51,8 @@ DELIMITER = ";"
 HEADER = ("berkas", "versi", "status_berkas", "baris", "kolom", "nilai", "masalah", "tindakan")
 CODE_COLUMN = "kode"
 COLUMNS = (*HEADER, CODE_COLUMN)
+#: The XLSX's summary sheet: one row per file (its own line and its file-level causes).
+SUMMARY_COLUMNS = ("berkas", "status_berkas", "masalah", "tindakan")
 
 # Reason codes without a ``:<column>`` suffix that always concern one contract column: the
 # column the operator should look at (the catalogue behind ``marts.dim_reason_codes``).
@@ -487,56 +490,61 @@ def neutralise(cell: object) -> str:
 def write_district_feedback(folder: Path, *facts) -> Path:
     """``umpan-balik-<district>.csv`` and its ``.xlsx`` twin (docs/feedback.md) in ``folder``;
     ``facts`` are :func:`district_lines`' arguments, the district first. From those alone:
-    it runs in a worker process as well as in the task's (``sinergi.reports``)."""
+    it runs in a worker process as well as in the task's (``sinergi.reports``).
+
+    Each cell is neutralised once for both files: a province district has over a million
+    cells, and :func:`neutralise` is a regular expression per cell.
+    """
     district = facts[0]
     lines, overview = district_lines(*facts)
-    path = write_csv(folder / f"umpan-balik-{district}.csv", lines)
-    write_xlsx(path.with_suffix(".xlsx"), lines, overview)
+    cells = _cells(lines)
+    path = _write_csv(folder / f"umpan-balik-{district}.csv", cells)
+    _write_xlsx(path.with_suffix(".xlsx"), cells, _cells(overview))
     return path
 
 
 def write_csv(path: Path, lines: list[list]) -> Path:
     """UTF-8 with BOM (Excel then reads it as UTF-8), ``;``-separated (docs/feedback.md)."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        out = csv.writer(handle, delimiter=DELIMITER)
-        out.writerow(COLUMNS)
-        out.writerows([neutralise(cell) for cell in line] for line in lines)
-    return path
+    return _write_csv(path, _cells(lines))
 
 
 def write_xlsx(path: Path, lines: list[list], files: list[list]) -> Path:
     """The same lines as an XLSX: a summary sheet first (one row per file), then the detail,
-    frozen header and set column widths. Cells are written as text (no formula is read).
+    frozen header and set column widths. Cells are written as text (no formula is read),
+    whole numbers as numbers."""
+    return _write_xlsx(path, _cells(lines), _cells(files))
 
-    Written with XlsxWriter in constant-memory mode (rows streamed to the file): a province
-    district's feedback has tens of thousands of lines, which openpyxl took ~1 s per 10,000
-    lines to write (docs/performance.md).
-    """
-    import xlsxwriter
 
-    book = xlsxwriter.Workbook(
-        str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    )
-    bold = book.add_format({"bold": True})
-    summary = ("berkas", "status_berkas", "masalah", "tindakan")
-    _sheet(book, bold, "Ringkasan", summary, files, (36, 20, 80, 80))
-    _sheet(book, bold, "Rincian", COLUMNS, lines, (36, 7, 20, 8, 24, 28, 80, 80, 30))
-    book.close()
+def _cells(lines: list[list]) -> list[list[int | str]]:
+    """The lines' cells as both files take them: an ``int`` stays a number (for the XLSX; the
+    CSV neutralises it as it writes it), any other cell becomes its :func:`neutralise` text
+    (``None`` is empty, a ``bool`` is ``True``/``False``). The lines hold plain ints (row
+    numbers, versions): a subclass of int other than bool would be text here."""
+    return [
+        [cell if cell.__class__ is int else neutralise(cell) for cell in line] for line in lines
+    ]
+
+
+def _write_csv(path: Path, cells: list[list[int | str]]) -> Path:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        out = csv.writer(handle, delimiter=DELIMITER)
+        out.writerow(COLUMNS)
+        # a number is neutralised too, as text: -1 is '-1 (a formula to Excel otherwise)
+        out.writerows(
+            [neutralise(cell) if cell.__class__ is int else cell for cell in line] for line in cells
+        )
     return path
 
 
-def _sheet(book, bold, title: str, header, rows, widths) -> None:
-    sheet = book.add_worksheet(title)
-    sheet.freeze_panes(1, 0)
-    for index, width in enumerate(widths):
-        sheet.set_column(index, index, width)
-    sheet.write_row(0, 0, list(header), bold)
-    for number, row in enumerate(rows, start=1):
-        for column, value in enumerate(row):
-            if isinstance(value, int) and not isinstance(value, bool):
-                sheet.write_number(number, column, value)
-            else:
-                sheet.write_string(number, column, neutralise(value))  # text, never a formula
+def _write_xlsx(path: Path, cells: list[list[int | str]], summary: list[list[int | str]]) -> Path:
+    """Written with :mod:`sinergi.xlsx`, streamed: a province district's feedback has up to
+    ~260,000 lines, which openpyxl took ~1 s per 10,000 lines to write and XlsxWriter still
+    ~7 s per 130,000 (docs/performance.md)."""
+    sheets = [
+        Sheet("Ringkasan", SUMMARY_COLUMNS, summary, (36, 20, 80, 80)),
+        Sheet("Rincian", COLUMNS, cells, (36, 7, 20, 8, 24, 28, 80, 80, 30)),
+    ]
+    return write_workbook(path, sheets)
 
 
 def district_lines(

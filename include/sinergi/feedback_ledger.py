@@ -18,6 +18,7 @@ from pathlib import Path
 import sinergi.feedback
 import sinergi.messages
 import sinergi.reason_codes
+import sinergi.xlsx
 from sinergi.scrub import lettered
 
 NAME = ".ledger.json"
@@ -25,9 +26,10 @@ NAME = ".ledger.json"
 
 def _code_digest() -> str:
     """The rendering code's own digest: a change to the texts or layout rewrites every file
-    (the reason codes' catalogue names the column of a code without one)."""
+    (the reason codes' catalogue names the column of a code without one; sinergi.xlsx writes
+    the XLSX twin)."""
     digest = hashlib.sha256()
-    for module in (sinergi.feedback, sinergi.messages, sinergi.reason_codes):
+    for module in (sinergi.feedback, sinergi.messages, sinergi.reason_codes, sinergi.xlsx):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -101,9 +101,9 @@ def _outliers(conn, wh, period: Period, marts: dict[str, int]) -> dict[str, list
     return out
 
 
-# Feedback lines above which the districts' files are written in worker processes: XlsxWriter
-# and the CSV writer cost ~60 us a line in pure Python (a faulty province month: 300,000 lines,
-# ~18 s on one core), a spawned worker ~1 s to start.
+# Feedback lines above which the districts' files are written in worker processes: building
+# and writing them costs ~40 us a line in pure Python (130,000 lines of one district: ~5 s on
+# one core, bench/feedback_xlsx.py), a spawned worker ~1 s to start.
 PARALLEL_MIN_LINES = 50_000
 
 
