@@ -222,19 +222,33 @@ def test_cli_reports_dbt_failures_without_traceback(monkeypatch, capsys):
 
 
 class _FakeRunner:
-    """Stands in for ``dbtRunner``: records each invocation's arguments and, when told to
-    parse, saves a manifest into the target folder as dbt does after every full parse."""
+    """Stands in for ``dbtRunner``: records each invocation's arguments and the manifest it
+    was given; when told to parse (and not handed a manifest), saves a manifest into the
+    target folder as dbt does after every full parse, and a ``parse`` returns it."""
 
     calls: list[list[str]] = []
+    manifests: list[object] = []
     parses = True
+    fails: set[str] = set()  # commands that fail (their first argument)
+
+    def __init__(self, manifest=None):
+        self.manifest = manifest
 
     def invoke(self, args):
         _FakeRunner.calls.append(list(args))
-        if _FakeRunner.parses:
+        _FakeRunner.manifests.append(self.manifest)
+        result = None
+        if _FakeRunner.parses and self.manifest is None:
             target = Path(args[args.index("--target-path") + 1])
             target.mkdir(parents=True, exist_ok=True)
             (target / sdbt.PARTIAL_PARSE_FILE).write_bytes(f"parse {len(self.calls)}".encode())
-        return SimpleNamespace(result=None, success=True, exception=None)
+            result = f"manifest of call {len(self.calls)}" if args[0] == "parse" else None
+        if args[0] == "docs":
+            target = Path(args[args.index("--target-path") + 1])
+            for name in sdbt.DOCS_FILES:
+                (target / name).write_text(name, encoding="utf-8")
+        success = args[0] not in _FakeRunner.fails
+        return SimpleNamespace(result=result, success=success, exception=None)
 
 
 @pytest.fixture
@@ -243,7 +257,9 @@ def fake_dbt(monkeypatch, tmp_path):
 
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setattr(dbt.cli.main, "dbtRunner", _FakeRunner)
-    _FakeRunner.calls, _FakeRunner.parses = [], True
+    _FakeRunner.calls, _FakeRunner.manifests, _FakeRunner.parses = [], [], True
+    _FakeRunner.fails = set()
+    sdbt._BUILT_MANIFEST.clear()
     return _FakeRunner
 
 
@@ -313,10 +329,17 @@ def test_a_months_build_leaves_out_unit_tests(monkeypatch):
     import sinergi.pipeline
 
     seen = []
-    monkeypatch.setattr(sdbt, "run_dbt", lambda args, url, **kwargs: seen.append(args))
+
+    def fake_run_dbt(args, url, **kwargs):
+        if args[0] != "parse":  # the whole project's build parses first (build_project)
+            seen.append(args)
+        return SimpleNamespace(success=True, result=None)
+
+    monkeypatch.setattr(sdbt, "run_dbt", fake_run_dbt)
     settings = SimpleNamespace(warehouse_url="duckdb:///x.duckdb", dbt_vars={})
     sinergi.pipeline.dbt_build(settings)
     sinergi.pipeline.dbt_build(settings, select=["fct_poverty"])  # a model's retry
+    assert len(seen) == 2
     for args in seen:
         assert args[args.index("--exclude-resource-type") + 1] == "unit_test"
     assert seen[1][:3] == ["build", "--select", "fct_poverty"]
@@ -344,3 +367,48 @@ def test_a_malformed_work_mem_is_refused_with_what_to_write(monkeypatch, value):
     monkeypatch.setenv("SINERGI_PG_WORK_MEM", value)
     with pytest.raises(ValueError, match="SINERGI_PG_WORK_MEM=.*such as 64MB"):
         sdbt.pg_session_options()
+
+
+def _written_manifests(monkeypatch) -> list[tuple[object, str]]:
+    """Stands in for dbt's ``write_manifest``: records (manifest, target folder)."""
+    import dbt.parser.manifest
+
+    written: list[tuple[object, str]] = []
+    monkeypatch.setattr(
+        dbt.parser.manifest, "write_manifest", lambda m, path: written.append((m, path))
+    )
+    return written
+
+
+def test_docs_are_written_from_the_manifest_the_build_compiled(fake_dbt, monkeypatch, tmp_path):
+    written = _written_manifests(monkeypatch)
+    url, vars = f"duckdb:///{tmp_path / 'a.duckdb'}", {"eligible_max_decile": 4}
+    outcome = sdbt.build_project(["build"], url, vars=vars)
+    assert outcome.success
+    assert [call[0] for call in fake_dbt.calls] == ["parse", "build"]
+    parsed = "manifest of call 1"
+    assert fake_dbt.manifests == [None, parsed]  # the build runs on the parse's manifest
+    sdbt.generate_docs(url, tmp_path / "site", vars=vars)
+    docs = fake_dbt.calls[2]
+    assert docs[:4] == ["docs", "generate", "--static", "--no-compile"]
+    assert fake_dbt.manifests[2] == parsed
+    assert written == [(parsed, docs[docs.index("--target-path") + 1])]
+    # another threshold: not what the build compiled, so the docs compile for themselves
+    sdbt.generate_docs(url, tmp_path / "other", vars={"eligible_max_decile": 3})
+    assert fake_dbt.calls[3][:3] == ["docs", "generate", "--static"]
+    assert "--no-compile" not in fake_dbt.calls[3] and fake_dbt.manifests[3] is None
+    assert len(written) == 1
+
+
+def test_a_failed_build_leaves_no_manifest_for_the_docs(fake_dbt, monkeypatch, tmp_path):
+    written = _written_manifests(monkeypatch)
+    url = f"duckdb:///{tmp_path / 'a.duckdb'}"
+    sdbt.build_project(["build"], url, vars={})
+    fake_dbt.fails = {"build"}
+    assert not sdbt.build_project(["build"], url, vars={}).success  # no raise: the outcome
+    sdbt.generate_docs(url, tmp_path / "site", vars={})
+    assert "--no-compile" not in fake_dbt.calls[-1] and not written
+    # a project dbt cannot parse: the build runs without a manifest and says what is wrong
+    fake_dbt.fails = {"parse"}
+    assert sdbt.build_project(["build"], url, vars={}).success
+    assert fake_dbt.manifests[-1] is None

@@ -285,13 +285,15 @@ def dbt_build(settings: Settings, select: list[str] | None = None):
 
     Never raises for a failed node: the returned outcome holds every node's status.
     """
-    from sinergi.dbt import NOT_IN_MONTHLY_BUILD, run_dbt
+    from sinergi.dbt import NOT_IN_MONTHLY_BUILD, build_project, run_dbt
 
     excluded = [
         option for kind in NOT_IN_MONTHLY_BUILD for option in ("--exclude-resource-type", kind)
     ]
+    if not select:  # the whole project: its compiled manifest serves the docs (dbt_docs)
+        return build_project(["build", *excluded], settings.warehouse_url, vars=settings.dbt_vars)
     return run_dbt(
-        ["build", *(["--select", *select] if select else []), *excluded],
+        ["build", "--select", *select, *excluded],
         settings.warehouse_url,
         vars=settings.dbt_vars,
         raise_on_failure=False,

@@ -42,6 +42,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import math
 import os
 import shutil
@@ -731,6 +732,28 @@ def test_rerunning_a_period_changes_nothing(clean_run):
     assert dbt and set(dbt.values()) == {"skipped"}, dbt
     assert states[("check_marts_inputs", -1)] == "success"
     assert "Marts unchanged" in summary
+
+
+def test_dbt_docs_show_every_models_compiled_sql_and_columns(clean_run):
+    """The docs site is written from the manifest the month's build compiled (not compiled
+    again): every model shows its compiled SQL, with the warehouse's relation names, and the
+    catalog has its columns."""
+    docs = Path(clean_run.result["env"]["SINERGI_DATA_DIR"]) / "reports" / "dbt-docs"
+    manifest = json.loads((docs / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
+    models = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] == "model"}
+    assert len(models) > 40
+    uncompiled = [k for k, v in models.items() if "select" not in (v.get("compiled_code") or "")]
+    assert not uncompiled, uncompiled
+    fct = models["model.sinergi.fct_cross_district_duplicates"]["compiled_code"]
+    assert "int_duplicate_payments_aggregated_to_districts" in fct and "{{" not in fct
+    missing = [
+        k
+        for k, v in models.items()
+        if v["config"]["materialized"] != "ephemeral"
+        and not catalog["nodes"].get(k, {}).get("columns")
+    ]
+    assert not missing, missing
 
 
 def test_outliers_match_an_independent_computation(clean_run):
