@@ -204,7 +204,7 @@ def prepare(spec: dict) -> dict:
     from sinergi.periods import Period
     from sinergi.pipeline import prepare_period
 
-    jobs = prepare_period(Period.parse(spec["period"]), _settings())
+    jobs = prepare_period(Period.parse(spec["period"]), _settings())["jobs"]
     return {"districts": len(jobs)}
 
 
@@ -348,7 +348,7 @@ def month(spec: dict) -> dict:
     settings = _settings()
     period = Period.parse(spec["period"])
     started = time.perf_counter()
-    jobs = prepare_period(period, settings)
+    jobs = prepare_period(period, settings)["jobs"]  # {period, jobs, loads}
     codes = spec.get("districts") or [job["district_code"] for job in jobs]
     files = rows = 0
     for code in codes:
@@ -386,7 +386,7 @@ def month_parallel(spec: dict) -> dict:
 
     settings = _settings()
     period = Period.parse(spec["period"])
-    jobs = prepare_period(period, settings)
+    jobs = prepare_period(period, settings)["jobs"]  # {period, jobs, loads}
     codes = spec.get("districts") or [job["district_code"] for job in jobs]
     with multiprocessing.get_context("fork").Pool(spec.get("workers", 2)) as pool:
         rows = sum(pool.map(_process_one, [(str(period), c) for c in codes], chunksize=1))

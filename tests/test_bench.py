@@ -108,3 +108,27 @@ def test_markdown_renders(bench_run):
     table_lines = [line for line in markdown.splitlines() if line.startswith("| 0.002 | validate")]
     assert len(table_lines) == 1
     assert not any(root.joinpath("work").iterdir()), "work folder not cleaned up"
+
+
+def test_month_stages_take_the_jobs_from_the_periods_plan(monkeypatch):
+    """``prepare_period`` returns the run's plan ({period, jobs, loads}); the history stages
+    (``month``, and ``prepare``) must take its jobs, not iterate the dict's keys (the bench's
+    history part failed so from the third session to the fifth)."""
+    import bench.stages as stages
+    import sinergi.pipeline
+
+    plan = {"period": "2025-03", "jobs": [{"district_code": "3501"}], "loads": []}
+    processed = []
+    monkeypatch.setattr(stages, "_settings", lambda: None)
+    monkeypatch.setattr(sinergi.pipeline, "prepare_period", lambda period, settings: plan)
+    monkeypatch.setattr(
+        sinergi.pipeline,
+        "process_district",
+        lambda period, code, settings: processed.append(code) or {"files": [{"rows_total": 3}]},
+    )
+    monkeypatch.setattr(
+        sinergi.pipeline, "build_marts", lambda jobs, s: {"success": jobs == plan["jobs"]}
+    )
+    assert stages.STAGES["prepare"]({"period": "2025-03"}) == {"districts": 1}
+    assert stages.STAGES["month"]({"period": "2025-03"})["rows"] == 3
+    assert processed == ["3501"]
