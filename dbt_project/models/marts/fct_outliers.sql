@@ -8,6 +8,9 @@
 --                    against the median and MAD of every district's change of that figure
 --                    (a jump or drop the rest of the province did not see).
 -- Figures that were not reported (NULL in the marts) are never history and never scored.
+-- The self-joins of CTEs below are planned without nested loops on PostgreSQL
+-- (macros/planner_statistics.sql: a nested loop grew with the square of the history).
+{{ config(pre_hook="{{ plan_without_nested_loops() }}") }}
 {%- set figure_keys = ['district_code', 'dataset', 'indicator', 'breakdown'] %}
 {%- set change_keys = ['dataset', 'indicator', 'breakdown'] %}
 with
