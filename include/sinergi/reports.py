@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from sinergi import reference
 from sinergi.approvals import Standing, standing_in_period
@@ -41,6 +44,7 @@ from sinergi.warehouse.schema import (
 from sinergi.workers import processes_wanted, run_pieces
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _latest_versions(conn, wh, period: Period) -> list[tuple]:
@@ -107,18 +111,26 @@ def _outliers(conn, wh, period: Period, marts: dict[str, int]) -> dict[str, list
 PARALLEL_MIN_LINES = 50_000
 
 
+def _feedback_workers(pieces: list[tuple[str, tuple]], lines: dict[str, int]) -> int:
+    """Worker processes for the month's feedback: 0 (this process) unless it has many row
+    ``lines`` (by district)."""
+    if sum(lines.values()) < PARALLEL_MIN_LINES:
+        return 0
+    workers = min(processes_wanted(), len(pieces))
+    return workers if workers > 1 else 0
+
+
 def _write_feedback_files(
-    pieces: list[tuple[str, tuple]], lines: dict[str, int]
+    pieces: list[tuple[str, tuple]], lines: dict[str, int], workers: int
 ) -> tuple[list[str], list[str]]:
     """Write each district's feedback (``write_district_feedback`` with the piece's arguments),
-    in worker processes when the month has many row ``lines`` (by district); (districts
-    written, "district: problem" of those that failed)."""
-    total = sum(lines.values())
-    workers = min(processes_wanted(), len(pieces)) if total >= PARALLEL_MIN_LINES else 0
-    if workers <= 1:
+    in ``workers`` worker processes (0: here); (districts written, "district: problem" of
+    those that failed)."""
+    if not workers:
         for _, args in pieces:
             write_district_feedback(*args)
         return [district for district, _ in pieces], []
+    total = sum(lines.values())
     log.info("district feedback: %d lines, written in %d worker processes", total, workers)
     largest_first = sorted(pieces, key=lambda piece: -lines[piece[0]])
     written, failed = [], []
@@ -128,6 +140,34 @@ def _write_feedback_files(
         else:
             failed.append(f"{district}: {type(problem).__name__}: {problem}")
     return sorted(written), failed
+
+
+def _feedback_alongside(
+    pieces: list[tuple[str, tuple]], lines: dict[str, int], meanwhile: Callable[[], T]
+) -> tuple[list[str], list[str], T]:
+    """Write the feedback (:func:`_write_feedback_files`) and call ``meanwhile``; returns
+    (districts written, failures, what ``meanwhile`` returned).
+
+    When the feedback goes to worker processes, ``meanwhile`` runs in this process while
+    they write (a thread waits for them): the Data Docs and the bulletin of a province month
+    (~4 s) do not read the feedback, and the workers leave this process's core idle.
+    """
+    workers = _feedback_workers(pieces, lines)
+    if not workers:
+        written, failed = _write_feedback_files(pieces, lines, 0)
+        return written, failed, meanwhile()
+    with ThreadPoolExecutor(1, thread_name_prefix="feedback") as background:
+        feedback = background.submit(_write_feedback_files, pieces, lines, workers)
+        other = meanwhile()
+        written, failed = feedback.result()
+    return written, failed, other
+
+
+def _site_and_bulletin(
+    period: Period, settings: Settings, marts: dict[str, int], unchanged: bool
+) -> tuple[str, str | None]:
+    """The Data Docs index and the bulletin (None when the marts are not built yet)."""
+    return str(_data_docs(settings, unchanged)), _bulletin(period, settings, marts)
 
 
 def _district_notices(wh, conn, period: Period) -> dict[str, list[tuple]]:
@@ -246,7 +286,10 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         args = (feedback_dir, district, str(period), files, rows, district_notices)
         pieces.append((district, (*args, dtks_in_effect, warnings, district_outliers)))
         lines[district] = len(rows) + len(warnings)
-    written, failed = _write_feedback_files(pieces, lines)
+    unchanged = bool(build.get("unchanged"))
+    written, failed, (data_docs, bulletin) = _feedback_alongside(
+        pieces, lines, lambda: _site_and_bulletin(period, settings, marts, unchanged)
+    )
     for district in written:
         ledger.written(district, facts[district])
     ledger.save()
@@ -267,13 +310,12 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
         "marts": marts,
         "dbt_success": build.get("success"),
         "dbt_failed_tasks": list(build.get("failed") or []),
-        "marts_unchanged": bool(build.get("unchanged")),
+        "marts_unchanged": unchanged,
         "dbt_docs": str(settings.reports_dir / "dbt-docs" / "index.html"),
         "reports_dir": str(folder),
         "feedback_dir": str(feedback_dir),
     }
-    summary["data_docs"] = str(_data_docs(settings, unchanged=bool(build.get("unchanged"))))
-    summary["bulletin"] = _bulletin(period, settings, marts)
+    summary["data_docs"], summary["bulletin"] = data_docs, bulletin
     (folder / "summary.json").write_text(
         scrub_identifiers(json.dumps(summary, indent=2)), encoding="utf-8"
     )
