@@ -125,6 +125,11 @@ class DuckDBWarehouse(Warehouse):
         return int(inserted[0][0]) if inserted else 0
 
 
+#: Rows per binary COPY batch: large enough that Arrow's work per batch dominates, small
+#: enough that a batch of long quarantined rows stays far below Arrow's 2 GB per array.
+COPY_BATCH_ROWS = 32_768
+
+
 class PostgresWarehouse(Warehouse):
     kind = "postgres"
 
@@ -144,6 +149,36 @@ class PostgresWarehouse(Warehouse):
             conn.close()
 
     def copy_parquet(self, conn, table, parts) -> int:
+        """Stream the parts through one ``COPY … FROM STDIN``, in PostgreSQL's binary format
+        (``sinergi.warehouse.pg_binary``: the server skips parsing text, ~40 % of its COPY
+        time) batch by batch, so the server parses one batch while the next is encoded. A part
+        whose column types the encoder does not write is sent as CSV instead."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from sinergi.warehouse import pg_binary
+
+        wanted = table.column_names
+        schemas = [pq.read_schema(part) for part in parts]
+        if not all(
+            set(wanted) <= set(schema.names)
+            and pg_binary.encodable(pa.schema([schema.field(name) for name in wanted]))
+            for schema in schemas
+        ):
+            return self._copy_parquet_csv(conn, table, parts)
+        loaded = 0
+        statement = f"copy {table.qualified} ({', '.join(wanted)}) from stdin (format binary)"
+        with conn.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(pg_binary.HEADER)
+            for part in parts:
+                with pq.ParquetFile(part) as file:
+                    for batch in file.iter_batches(COPY_BATCH_ROWS, columns=wanted):
+                        copy.write(pg_binary.encode(batch))
+                        loaded += batch.num_rows
+            copy.write(pg_binary.TRAILER)
+        return loaded
+
+    def _copy_parquet_csv(self, conn, table, parts) -> int:
         import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
