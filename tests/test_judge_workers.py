@@ -80,11 +80,13 @@ def test_workers_leave_the_folders_the_task_leaves(month, tmp_path, monkeypatch,
     monkeypatch.setenv(judge_workers.MIN_MB_ENV, "0")
     here = _jobs(month, tmp_path / "here")
     there = _jobs(month, tmp_path / "workers")
-    expected = {dataset: len(judge_together(items, OPTIONS)) for dataset, items in here.items()}
+    expected = {
+        dataset: (len(judge_together(items, OPTIONS)), 0) for dataset, items in here.items()
+    }
     with caplog.at_level(logging.INFO, logger="sinergi"):
         counts = judge_datasets(there, OPTIONS)
     assert "in 2 worker processes" in caplog.text
-    assert counts == expected and all(counts.values())
+    assert counts == expected and all(judged for judged, _ in counts.values())
     for items in here.values():
         for version, folder, _ in items:
             one = _content(folder)
@@ -111,7 +113,7 @@ def test_a_dead_worker_does_not_fail_the_task(month, tmp_path, monkeypatch, capl
     monkeypatch.setattr(judge_workers, "_item_bytes", lambda item: 1 << 30)
     with caplog.at_level(logging.INFO, logger="sinergi"):
         counts = judge_datasets(jobs, OPTIONS)
-    assert counts["dtks"] == 0
+    assert counts["dtks"] == (0, 0)
     assert set(counts) == set(jobs)
     assert "its district tasks judge its versions on their own" in caplog.text
     assert "BrokenProcessPool" in caplog.text

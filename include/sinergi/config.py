@@ -53,6 +53,8 @@ class Settings:
     limits: InputLimits = field(default_factory=InputLimits)  # docs/input-limits.md
     outlier_threshold: float = 3.5  # marts.fct_outliers: |modified z-score| above it
     outlier_min_history: int = 3  # previous months a district needs to be scored
+    # the judge task loads what it judged (on under `sinergi run`): see LOAD_IN_JUDGE_ENV
+    load_in_judge: bool = False
 
     @property
     def dbt_vars(self) -> dict[str, float | int]:
@@ -169,11 +171,28 @@ def load_settings() -> Settings:
         limits=load_limits(),
         outlier_threshold=_positive("SINERGI_OUTLIER_THRESHOLD", 3.5),
         outlier_min_history=_outlier_min_history(),
+        load_in_judge=_flag(LOAD_IN_JUDGE_ENV),
     )
     # every task and command reads its settings here: none of them writes a DuckDB file that
     # other machines' tasks would not see (sinergi.executors)
     check_warehouse_for_executor(settings)
     return settings
+
+
+#: Where a monthly run loads the versions it judged. Off (the default, under a scheduler):
+#: each district task loads its own versions, so the loads spread over the workers in
+#: parallel. On (``sinergi run`` sets it for its in-process run, whose district tasks run one
+#: after another): the ``judge`` task loads each version as soon as it is judged, in the same
+#: worker processes, so one part's COPY overlaps the other's judging; the district tasks then
+#: report (docs/performance.md, "Loads where the judging is").
+LOAD_IN_JUDGE_ENV = "SINERGI_LOAD_IN_JUDGE"
+
+
+def _flag(name: str) -> bool:
+    raw = _env(name, "false").lower()
+    if raw not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError(f"{name} must be true or false, not {raw!r}")
+    return raw in ("1", "true", "yes")
 
 
 def _outlier_min_history() -> int:

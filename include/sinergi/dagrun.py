@@ -46,6 +46,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from sinergi.config import LOAD_IN_JUDGE_ENV
+from sinergi.environment import scoped_environment
 from sinergi.execution_api import serve_only_the_sdk_version
 from sinergi.periods import Period
 from sinergi.task_ids import (
@@ -249,12 +251,16 @@ def run_dag(dag: Any, period: Period, districts: list[str] | None = None) -> Run
     from airflow.models.dagrun import DagRun
 
     serve_only_the_sdk_version()
+    # tasks run one after another here: the judge task loads what it judges, so the loads
+    # overlap judging instead of following it district by district (sinergi.config)
+    load_in_judge = {LOAD_IN_JUDGE_ENV: os.environ.get(LOAD_IN_JUDGE_ENV) or "true"}
     started = datetime.now(UTC)
     run_id = run_id_for(period, started)
     with (
         mock.patch.object(DagRun, "generate_run_id", lambda **_: run_id),
         mock.patch.object(dag_module, "_run_task", _logged_run_task(dag_module._run_task)),
         mock.patch.object(time, "sleep", _short_polls),
+        scoped_environment(load_in_judge),
     ):
         conf = {"period": str(period), "districts": sorted(districts or [])}
         run = dag.test(logical_date=started, run_conf=conf)

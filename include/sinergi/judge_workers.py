@@ -12,6 +12,15 @@ What a worker leaves is what ``judge_together`` leaves: one judged-version folde
 A part that fails, or is lost with a dead worker, is logged and not counted; the task still
 succeeds, and the district tasks find no folder for those versions and judge them on their
 own, as they do for any version ``judge`` could not judge.
+
+Given the warehouse, each part's versions are also loaded as soon as the part is judged
+(``sinergi.warehouse.loader.load_judged_folders``: one transaction per version, exactly the
+district task's load). Why here: under ``sinergi run`` the 38 district tasks run one after
+another, and their loads (the database server's COPY, one core) left the other core idle for
+~17 s of a province month; loaded by the workers, one part's COPY runs while the other worker
+judges. The district task then finds its versions recorded with their folders still there,
+reports them as new and removes the folders (``sinergi.pipeline.process_district``); a
+version that could not be loaded here is loaded by its district task as before.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ import logging
 from pathlib import Path
 
 from sinergi.judgement import FileVersion, JudgeOptions, judge_together
+from sinergi.warehouse.connection import open_warehouse
+from sinergi.warehouse.loader import load_judged_folders
 from sinergi.workers import env_count, processes_wanted, run_pieces
 
 log = logging.getLogger(__name__)
@@ -83,22 +94,28 @@ def _plan(jobs: Jobs) -> tuple[list, int]:
     return (work, count) if count > 1 else ([], 0)
 
 
-def judge_datasets(jobs: Jobs, options: JudgeOptions) -> dict[str, int]:
-    """Judge each dataset's new versions (``judge_together``); dataset -> versions judged.
+def judge_datasets(
+    jobs: Jobs, options: JudgeOptions, warehouse_url: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """Judge each dataset's new versions (``judge_together``) and, given ``warehouse_url``,
+    load each part's versions once it is judged; dataset -> (versions judged, loaded).
 
     In worker processes when :func:`worker_count` says so, in :func:`parts`, largest first;
     the versions of a part whose worker failed (or was lost with a dead one) are logged and
-    not counted: their district tasks judge them.
+    not counted: their district tasks judge and load them.
     """
     work, workers = _plan(jobs)
     if not workers:
-        return {dataset: len(judge_together(items, options)) for dataset, items in jobs.items()}
+        return {
+            dataset: judge_and_load(items, options, warehouse_url)
+            for dataset, items in jobs.items()
+        }
     log.info("judging %d datasets in %d worker processes (%d parts)", len(jobs), workers, len(work))
-    judged = dict.fromkeys(jobs, 0)
-    pieces = [(dataset, (items, options)) for dataset, items in work]
-    for dataset, count, problem in run_pieces(_judge_one, pieces, workers):
+    done = dict.fromkeys(jobs, (0, 0))
+    pieces = [(dataset, (items, options, warehouse_url)) for dataset, items in work]
+    for dataset, counts, problem in run_pieces(judge_and_load, pieces, workers):
         if problem is None:
-            judged[dataset] += count
+            done[dataset] = (done[dataset][0] + counts[0], done[dataset][1] + counts[1])
             continue
         log.error(
             "judging part of %s in a worker process failed (%s: %s); its district tasks judge "
@@ -107,8 +124,16 @@ def judge_datasets(jobs: Jobs, options: JudgeOptions) -> dict[str, int]:
             type(problem).__name__,
             problem,
         )
-    return judged
+    return done
 
 
-def _judge_one(items: list[tuple[FileVersion, Path, bool]], options: JudgeOptions) -> int:
-    return len(judge_together(items, options))
+def judge_and_load(
+    items: list[tuple[FileVersion, Path, bool]], options: JudgeOptions, warehouse_url: str | None
+) -> tuple[int, int]:
+    """Judge ``items`` together, then load what was judged into ``warehouse_url`` (if given);
+    (versions judged, versions loaded)."""
+    verdicts = judge_together(items, options)
+    if warehouse_url is None:
+        return len(verdicts), 0
+    loaded = load_judged_folders(open_warehouse(warehouse_url), list(verdicts))
+    return len(verdicts), len(loaded)

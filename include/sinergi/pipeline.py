@@ -7,8 +7,11 @@ Bad data never raises: it becomes a verdict in ``audit``. Only infrastructure pr
 
 A district is three stages: receive (``sinergi.arrivals``: archive, hash, number versions),
 judge (``sinergi.judgement``: no warehouse access; leaves a judged-version folder) and load
-(``sinergi.warehouse.loader``: copies that folder in one transaction). Names a district chose
-go through :func:`sinergi.scrub.printable` before they reach a log line.
+(``sinergi.warehouse.loader``: copies that folder in one transaction). In a monthly run the
+``judge`` task judges every district's new versions together (``judge_period``) and, under
+``sinergi run``, loads them too; each district task loads (or reports) them, and judges and
+loads itself whatever that left.
+Names a district chose go through :func:`sinergi.scrub.printable` before they reach a log line.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from sinergi.warehouse.loader import (
     load_judged_version,
     record_notices,
     record_processed_period,
+    recorded_here,
     recorded_notices,
 )
 from sinergi.warehouse.pii_key import check_pii_key
@@ -103,16 +107,20 @@ def _has_something_new(
 
 
 def judge_period(period: Period, settings: Settings, districts: list[str] | None = None) -> dict:
-    """Judge every new file version of the period, the files of all districts together.
+    """Judge every new file version of the period, the files of all districts together (and
+    load what was judged, when ``settings.load_in_judge``).
 
     Great Expectations costs ~0.5 s per validation whatever the rows (docs/performance.md):
     judged one by one, a month's ~150 small files cost minutes of set-up. Here each dataset's
-    new versions of every district share their validations (``judgement.judge_together``),
-    leaving the judged-version folders the district tasks then load. Receiving is idempotent
-    (content-addressed archive, versions numbered from the warehouse), so each district task
-    receives again and finds the same versions: it loads a folder judged here when it holds
-    exactly that version, and judges on its own anything else (a file that arrived since, a
-    version whose judgement failed here, a district cleared and re-run alone).
+    new versions of every district share their validations (``judgement.judge_together``).
+    With ``settings.load_in_judge`` (``sinergi run``) each version judged is also loaded at
+    once, in its own transaction, by the worker that judged it
+    (``judge_workers.judge_and_load``), so loading overlaps judging. Receiving is
+    idempotent (content-addressed archive, versions numbered from the warehouse), so each
+    district task receives again: it reports a version loaded here (its folder is still
+    there), loads a folder judged here but not loaded, and judges and loads on its own
+    anything else (a file that arrived since, a version whose judgement failed here, a
+    district cleared and re-run alone).
     """
     wanted = sorted(reference.district_codes()) if districts is None else sorted(districts)
     if not wanted:
@@ -121,11 +129,15 @@ def judge_period(period: Period, settings: Settings, districts: list[str] | None
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)
     jobs, _ = receive_month(wh, period, settings, wanted)
-    counts = judge_datasets(jobs, JudgeOptions.from_settings(settings))
+    load_into = settings.warehouse_url if settings.load_in_judge else None
+    counts = judge_datasets(jobs, JudgeOptions.from_settings(settings), load_into)
     judged = {}
     for dataset, items in sorted(jobs.items()):
-        judged[dataset] = {"new_versions": len(items), "judged": counts[dataset]}
-        log.info("%s %s: %d new version(s) judged together", period, dataset, counts[dataset])
+        done, loaded = counts[dataset]
+        judged[dataset] = {"new_versions": len(items), "judged": done, "loaded": loaded}
+        log.info(
+            "%s %s: %d new version(s) judged together, %d loaded", period, dataset, done, loaded
+        )
     return {"period": str(period), "datasets": judged}
 
 
@@ -155,20 +167,26 @@ def receive_month(
 
 
 def process_district(period: Period, district_code: str, settings: Settings) -> dict:
-    """Receive, judge (unless ``judge_period`` did) and load every new version of a district."""
+    """Receive, judge and load (unless ``judge_period`` did) every new version of a district."""
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)  # before anything is archived, judged or loaded
     found = scan_district(settings.inbox, period, district_code)
-    arrivals = receive(found, known_versions(wh, period, district_code), period, settings)
+    known = known_versions(wh, period, district_code)
+    loaded = _loaded_by_judge(settings, period, district_code, known)
+    # versions the judge loaded are this run's news: received as new, with the same numbers
+    arrivals = receive(found, _without(known, loaded), period, settings)
     options = JudgeOptions.from_settings(settings)
     outcomes, notices = list(arrivals.unchanged), list(arrivals.notices)
     for arrival in arrivals.new:
         version = arrival.version
         folder = judged_folder(settings, version)
-        verdict = prejudged(version, folder) or judge_version(
-            version, folder, options, ambiguous=arrival.ambiguous
-        )
-        load_judged_version(wh, folder)
+        verdict = prejudged(version, folder)
+        by_judge = loaded.get(version.dataset, {}).get(version.sha256) == version.version
+        if verdict is None:
+            verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
+            by_judge = False
+        if not by_judge:
+            load_judged_version(wh, folder)
         shutil.rmtree(folder, ignore_errors=True)
         save_validation_results(settings, version, verdict)
         if verdict.extra_columns:
@@ -176,7 +194,7 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
                 _extra_columns_notice(settings, arrival.inbox_path, verdict.extra_columns)
             )
         outcomes.append(verdict.outcome(version))
-        log.info(_summary_line(version, verdict))
+        log.info(_summary_line(version, verdict) + (" (loaded by judge)" if by_judge else ""))
 
     record_notices(wh, period, notices)
     _log_notices(notices)
@@ -188,6 +206,30 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
         "district_code": district_code,
         "files": outcomes,
         "missing": missing,
+    }
+
+
+def _loaded_by_judge(
+    settings: Settings, period: Period, district_code: str, known: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    """The recorded versions (dataset -> {sha256: version}) whose judged folder is still in the
+    work folder: loaded by ``judge_period`` and not reported yet (a district task removes the
+    folder of every version it reports)."""
+    base = settings.work_dir / str(period) / district_code
+    loaded: dict[str, dict[str, int]] = {}
+    for dataset, versions in known.items():
+        for sha, number in versions.items():
+            if recorded_here(base / f"{dataset}-v{number}", {dataset: {sha: number}}):
+                loaded.setdefault(dataset, {})[sha] = number
+    return loaded
+
+
+def _without(
+    known: dict[str, dict[str, int]], loaded: dict[str, dict[str, int]]
+) -> dict[str, dict[str, int]]:
+    return {
+        dataset: {sha: n for sha, n in versions.items() if sha not in loaded.get(dataset, {})}
+        for dataset, versions in known.items()
     }
 
 

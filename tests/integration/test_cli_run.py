@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -163,6 +164,11 @@ def test_ui_shows_period_true_duration_and_task_logs(api, runs):
     assert "Log file not found" not in district
     assert "Task started" in district  # Airflow's own lines
     assert "no file for" in district or "ACCEPTED" in district  # sinergi's lines
+    # `sinergi run` runs its tasks in turn: the judge task loads what it judged (config.py)
+    judge = _log_text(api, run["dag_run_id"], "judge")
+    loaded = [int(n) for n in re.findall(r"new version\(s\) judged together, (\d+) loaded", judge)]
+    assert loaded and sum(loaded) > 0, judge[-2000:]
+    assert "(loaded by judge)" in district or "ACCEPTED" not in district
     # dbt: one build, then a task per model and seed, each green, each saying how it ended
     build = _log_text(api, run["dag_run_id"], "dbt.build")
     assert "Log file not found" not in build

@@ -12,6 +12,7 @@ nothing of row numbers, reasons or statuses beyond copying them.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import Protocol
 
 from sinergi.periods import Period
 from sinergi.warehouse.connection import PostgresWarehouse, Warehouse
-from sinergi.warehouse.judged import TABLES, JudgedVersion
+from sinergi.warehouse.judged import TABLES, JudgedVersion, JudgedVersionError
 from sinergi.warehouse.schema import FILE_VERSIONS, INBOX_NOTICES, PROCESSED_PERIODS
+
+log = logging.getLogger(__name__)
 
 
 class InboxNotice(Protocol):
@@ -62,6 +65,40 @@ def load_judged_version(wh: Warehouse, folder: Path) -> JudgedVersion:
             [row[name] for name in columns],
         )
     return judged
+
+
+def load_judged_folders(wh: Warehouse, folders: Iterable[Path]) -> list[Path]:
+    """Load each judged folder in its own transaction (:func:`load_judged_version`); returns
+    the folders loaded. One that cannot be loaded (another run recorded the version first,
+    the database refused it) is logged and left as it is, for its district task, which loads
+    it again and fails there, visibly, if it still cannot: one version never stops the others.
+    """
+    loaded = []
+    for folder in folders:
+        try:
+            load_judged_version(wh, folder)
+        except Exception as problem:  # noqa: BLE001 - per version: its district task retries
+            log.warning(
+                "loading %s/%s failed here (%s: %s); its district task loads it",
+                folder.parent.name,
+                folder.name,
+                type(problem).__name__,
+                str(problem)[:300],
+            )
+            continue
+        loaded.append(folder)
+    return loaded
+
+
+def recorded_here(folder: Path, known: dict[str, dict[str, int]]) -> bool:
+    """True when ``folder`` holds a judged version the warehouse already records (``known``:
+    dataset -> {sha256: version}), i.e. a version the ``judge`` task loaded whose district
+    task has not reported it yet (it removes the folder once it has)."""
+    try:
+        row = JudgedVersion.read(folder).file_version
+    except (JudgedVersionError, OSError):
+        return False
+    return known.get(row["dataset"], {}).get(row["sha256"]) == row["version"]
 
 
 class VersionConflict(RuntimeError):
