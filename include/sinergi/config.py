@@ -184,7 +184,8 @@ def load_settings() -> Settings:
 #: parallel. On (``sinergi run`` sets it for its in-process run, whose district tasks run one
 #: after another): the ``judge`` task loads each version as soon as it is judged, in the same
 #: worker processes, so one part's COPY overlaps the other's judging; the district tasks then
-#: report (docs/performance.md, "Loads where the judging is").
+#: report (docs/performance.md, "Loads: PostgreSQL's binary COPY, and under `sinergi run`
+#: where the judging is").
 LOAD_IN_JUDGE_ENV = "SINERGI_LOAD_IN_JUDGE"
 
 

@@ -215,11 +215,11 @@ def _loaded_by_judge(
     """The recorded versions (dataset -> {sha256: version}) whose judged folder is still in the
     work folder: loaded by ``judge_period`` and not reported yet (a district task removes the
     folder of every version it reports)."""
-    base = settings.work_dir / str(period) / district_code
     loaded: dict[str, dict[str, int]] = {}
     for dataset, versions in known.items():
         for sha, number in versions.items():
-            if recorded_here(base / f"{dataset}-v{number}", {dataset: {sha: number}}):
+            folder = _judged_folder(settings, period, district_code, dataset, number)
+            if recorded_here(folder, {dataset: {sha: number}}):
                 loaded.setdefault(dataset, {})[sha] = number
     return loaded
 
@@ -245,13 +245,16 @@ def save_validation_results(settings: Settings, version: FileVersion, verdict: V
 
 
 def judged_folder(settings: Settings, version: FileVersion) -> Path:
-    """Where the judge leaves a version for the loader (removed once it is loaded)."""
-    return (
-        settings.work_dir
-        / str(version.period)
-        / version.district_code
-        / f"{version.dataset}-v{version.version}"
+    """Where the judge leaves a version for the loader (removed once it is reported)."""
+    return _judged_folder(
+        settings, version.period, version.district_code, version.dataset, version.version
     )
+
+
+def _judged_folder(
+    settings: Settings, period: Period, district_code: str, dataset: str, version: int
+) -> Path:
+    return settings.work_dir / str(period) / district_code / f"{dataset}-v{version}"
 
 
 def _log_notices(notices: list[Notice]) -> None:

@@ -78,12 +78,13 @@ def load_judged_folders(wh: Warehouse, folders: Iterable[Path]) -> list[Path]:
         try:
             load_judged_version(wh, folder)
         except Exception as problem:  # noqa: BLE001 - per version: its district task retries
+            # the type only: a database's message can quote a row, and the quarantine's rows
+            # hold raw NIKs; the district task's own attempt shows the whole error if it fails
             log.warning(
-                "loading %s/%s failed here (%s: %s); its district task loads it",
+                "loading %s/%s failed here (%s); its district task loads it",
                 folder.parent.name,
                 folder.name,
                 type(problem).__name__,
-                str(problem)[:300],
             )
             continue
         loaded.append(folder)
