@@ -135,9 +135,17 @@ def judge_period(period: Period, settings: Settings, districts: list[str] | None
     for dataset, items in sorted(jobs.items()):
         done, loaded = counts[dataset]
         judged[dataset] = {"new_versions": len(items), "judged": done, "loaded": loaded}
-        log.info(
-            "%s %s: %d new version(s) judged together, %d loaded", period, dataset, done, loaded
-        )
+        if load_into is None:
+            log.info(
+                "%s %s: %d new version(s) judged together (their district tasks load them)",
+                period,
+                dataset,
+                done,
+            )
+        else:
+            log.info(
+                "%s %s: %d new version(s) judged together, %d loaded", period, dataset, done, loaded
+            )
     return {"period": str(period), "datasets": judged}
 
 
