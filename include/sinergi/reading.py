@@ -302,21 +302,22 @@ class OpenedTable:
         # open_table ran the zip checks on these bytes already (the archived copy is immutable)
         source_rows = _XlsxRows(self.path, self.limits, check=False, engine=self._xlsx_engine)
         with source_rows as source, closing(source.iter(self.header_row + 1)) as rows:
-            self._xlsx_read_by = source.engine
-            for row_number, values in rows:
-                self._row_reached = row_number
-                self._xlsx_read_by = source.engine
-                cells = [_cell_text(v) for v in values[:width]]
-                if all(c is None for c in cells):
-                    continue
-                cells.extend([None] * (width - len(cells)))
-                for name, pos in wanted:
-                    columns[name].append(None if pos is None else cells[pos])
-                numbers.append(row_number)
-                if len(numbers) >= chunk_rows:
-                    yield _frame_from_lists(columns, numbers)
-                    columns = {name: [] for name, _ in wanted}
-                    numbers = []
+            try:
+                for row_number, values in rows:
+                    self._row_reached = row_number
+                    cells = [_cell_text(v) for v in values[:width]]
+                    if all(c is None for c in cells):
+                        continue
+                    cells.extend([None] * (width - len(cells)))
+                    for name, pos in wanted:
+                        columns[name].append(None if pos is None else cells[pos])
+                    numbers.append(row_number)
+                    if len(numbers) >= chunk_rows:
+                        yield _frame_from_lists(columns, numbers)
+                        columns = {name: [] for name, _ in wanted}
+                        numbers = []
+            finally:
+                self._xlsx_read_by = source.engine  # openpyxl if calamine gave up midway
         if numbers:
             yield _frame_from_lists(columns, numbers)
 
@@ -856,12 +857,6 @@ def _describe(exc: Exception) -> str:
 #: sheet. A synthetic 200,000 x 13 sheet is estimated at 322 MB (peak RSS of the read 230 MB).
 CALAMINE_MAX_ESTIMATE = 400 * MB
 
-#: a value calamine parses and openpyxl does not, or parses otherwise: "inf", "nan" (Rust's
-#: f64 takes them, Python's int() not), "true" in a t="b" cell; integers beyond 2**53 (17
-#: digits or more, or 16 starting with 9: 2**53 + 1 = 9,007,199,254,740,993 is the first that
-#: calamine's float changes). Values neither reader can parse fail calamine, and openpyxl
-#: then reads the file (``_XlsxRows``), so they need no check here.
-_RISKY_VALUE = re.compile(rb"<v>(?:[+-]?[iInNtTfF]|-?(?:[0-9]{17,}|9[0-9]{15})(?:<|\Z))")
 _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")  # calamine decodes it, openpyxl keeps it
 _BAD_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);)")
 _PREFIXED_MAIN = re.compile(
