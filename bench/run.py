@@ -1,7 +1,8 @@
 """Province-scale benchmark of the monthly pipeline: ``python -m bench.run`` (``make bench``).
 
 What it measures (each stage in its own child process, reaped with ``os.wait4`` for its wall
-time, CPU time and peak RSS; medians of repeated runs):
+time, CPU time and peak RSS of its largest process, while a thread samples the sum of RSS over
+its whole process tree (bench/memory.py); medians of repeated runs):
 
 scales    For each scale in BENCH_SCALES (1 = a province month, ~2M roster + ~2M register
           rows, with the generator's usual faults): generate the inbox, then the stages
@@ -9,8 +10,14 @@ scales    For each scale in BENCH_SCALES (1 = a province month, ~2M roster + ~2M
           what validate produced) and dbt (``build_marts``) on PostgreSQL and DuckDB.
 baseline  Side by side: one ``psql`` process ``\\copy``-ing the same CSV files into unindexed
           text tables (bench/baseline.py); pipeline / copy ratios.
-fixed     The real DAG (``sinergi.cli.run_period``) on a tiny month: the fixed cost of a run.
-e2e       The real DAG on the largest scale: the province month end to end.
+fixed     The real DAG (``sinergi.cli.run_period``) on a tiny month: the fixed cost of a run;
+          the first repeat is run again with nothing changed (same inbox, data dir, warehouse
+          and Airflow home).
+e2e       The real DAG on the largest scale: the province month end to end, then the same
+          month again with nothing changed.
+demo      ``sinergi demo`` (what ``make demo`` runs after ``make setup``) in a fresh data dir,
+          DuckDB warehouse and Airflow home of its own (set up as ``make setup`` does, untimed),
+          then again with nothing changed. Never the repository's .data or .airflow.
 history   BENCH_HISTORY_MONTHS consecutive months at a small scale; months 1, 6, 12 timed
           (prepare + districts + dbt) with their history already loaded.
 roster    A 500,000-row roster file: read vs Great Expectations time, the pipeline's loader
@@ -19,6 +26,8 @@ gxbatch   Great Expectations on the tiny month's files: one validation per file 
           one validation of every district's rows of a dataset (the batching alternative).
 profile   cProfile of the validate and load stages at the largest scale: hotspots.
 
+The markdown judges issue #14's targets (report.TARGETS) from what the run measured.
+
 Results: ``bench/results/<UTC timestamp>-<git short sha>.{json,md}`` and ``latest.md``.
 Generated data lives in ``bench/work/`` (git-ignored) and is removed at the end unless
 BENCH_KEEP_WORK=1; PostgreSQL databases are created as ``sinergi_bench_<run id>_*`` and
@@ -26,7 +35,7 @@ dropped at the end.
 
 Environment (defaults in brackets):
   BENCH_SCALES [0.25,0.5,1]  BENCH_REPEATS [3]  BENCH_REPEATS_BIG [= BENCH_REPEATS]
-  BENCH_PARTS [scales,baseline,fixed,e2e,gxbatch,history,roster,hostile,profile]
+  BENCH_PARTS [scales,baseline,fixed,e2e,demo,gxbatch,history,roster,hostile,profile]
   BENCH_ENGINES [postgres,duckdb]  BENCH_DISTRICTS [all; N = the first N codes, or a list]
   BENCH_FIXED_SCALE [0.0005]  BENCH_HISTORY_SCALE [0.02]  BENCH_HISTORY_MONTHS [12]
   BENCH_HISTORY_TIMED [1,6,12]  BENCH_HISTORY_ENGINE [postgres, else duckdb]
@@ -34,6 +43,7 @@ Environment (defaults in brackets):
   BENCH_PERIOD [2025-03]  BENCH_SEED [42]  BENCH_PG_ADMIN [postgresql://postgres@127.0.0.1:5432/postgres]
   BENCH_RESULTS_DIR [bench/results]  BENCH_WORK_DIR [bench/work]  BENCH_KEEP_WORK [0]
   BENCH_TIMEOUT [3600] s per child process; BENCH_TIMEOUT_DBT [480] s per dbt build
+  BENCH_RSS_INTERVAL [0.2] s between samples of a child's process-tree RSS
   BENCH_PG_WORKAROUND [auto]: auto = if a PostgreSQL dbt build runs past BENCH_TIMEOUT_DBT,
       report what was running and measure later PostgreSQL dbt builds with PGOPTIONS="-c
       enable_mergejoin=off -c enable_nestloop=off". 0 = never (failures are reported),
@@ -60,20 +70,22 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench import baseline as copy_baseline
-from bench.report import TARGETS, least_squares, median, ratio, render_markdown
+from bench.memory import TreeSampler
+from bench.report import judge_targets, least_squares, median, ratio, render_markdown
 
 REPO = Path(__file__).resolve().parents[1]
-PIPELINE_STAGES = {"read", "validate", "load", "dbt", "judge_file", "month", "dag"}
+PIPELINE_STAGES = {"read", "validate", "load", "dbt", "judge_file", "month", "dag", "dag_rerun"}
 PG_PLANNER_WORKAROUND = "-c enable_mergejoin=off -c enable_nestloop=off"
-DBT_STAGES = {"dbt", "dag", "month", "month_parallel"}
+DBT_STAGES = {"dbt", "dag", "dag_rerun", "month", "month_parallel"}
 ALL_PARTS = (
     "scales",
     "baseline",
     "fixed",
     "e2e",
+    "demo",
     "gxbatch",
     "history",
     "roster",
@@ -122,6 +134,7 @@ class Config:
         self.bytecode_cache = _env("BENCH_BYTECODE_CACHE", "1") in ("1", "true", "yes")
         self.timeout = float(_env("BENCH_TIMEOUT", "3600"))
         self.timeout_dbt = float(_env("BENCH_TIMEOUT_DBT", "480"))
+        self.rss_interval = float(_env("BENCH_RSS_INTERVAL", "0.2"))
         self.pg_workaround_mode = _env("BENCH_PG_WORKAROUND", "auto")
         if self.pg_workaround_mode not in ("auto", "0", "1"):
             raise SystemExit("BENCH_PG_WORKAROUND must be auto, 0 or 1")
@@ -158,6 +171,7 @@ class Config:
             "districts": self.districts,
             "districts_label": ", ".join(self.districts) if self.districts else "all 38",
             "bytecode_cache": self.bytecode_cache,
+            "rss_interval": self.rss_interval,
             "caller_pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
         }
 
@@ -284,6 +298,60 @@ def versions() -> dict:
     return out
 
 
+# -- child processes ------------------------------------------------------------------------
+
+
+class ChildExit(NamedTuple):
+    code: int
+    wall: float
+    usage: Any  # os.wait4's resource.struct_rusage
+    timed_out: bool
+    tree: dict  # bench.memory.TreeSampler.summary(): peak of the summed RSS of the process tree
+
+
+def wait_child(
+    command: list[str], env: dict, log: Path, timeout: float, *, interval: float = 0.2
+) -> ChildExit:
+    """Start ``command`` in its own process group and reap it with ``os.wait4`` (wall time,
+    CPU time, ``ru_maxrss`` of its largest process) while a thread samples the sum of RSS over
+    its whole process tree; past ``timeout`` the group is killed."""
+    timed_out = threading.Event()
+    with open(log, "ab") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: a timeout kills pool workers too
+        )
+        sampler = TreeSampler(proc.pid, interval).start()
+
+        def kill() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+            tree = sampler.stop()
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ChildExit(proc.returncode, wall, usage, timed_out.is_set(), tree)
+
+
+def _tree_peak(runs: list[dict]) -> float | None:
+    return max(
+        (r["tree_peak_rss_mb"] for r in runs if r.get("tree_peak_rss_mb") is not None),
+        default=None,
+    )
+
+
 # -- the bench ------------------------------------------------------------------------------
 
 
@@ -326,6 +394,19 @@ class Bench:
         self.pg_planner_workaround = self.config.pg_workaround_mode == "1"
         self.pg_dbt_broken = False
         self.findings: list[str] = []
+
+    @classmethod
+    def offline(cls, config: Config, runs: list[dict], engines: list[str]) -> Bench:
+        """A bench over recorded runs only (no work folder, no PostgreSQL), to summarise and
+        judge them again: ``bench.summarise()`` then ``bench.data``. For the tests."""
+        bench = cls.__new__(cls)
+        bench.config = config
+        bench.runs = list(runs)
+        bench.engines = list(engines)
+        bench.primary = "postgres" if "postgres" in engines else "duckdb"
+        bench.errors, bench.findings, bench.databases = [], [], []
+        bench.data = {"meta": {"config": dict(config.as_dict(), engines=bench.engines)}}
+        return bench
 
     # -- infrastructure ----------------------------------------------------------------------
 
@@ -420,34 +501,8 @@ class Bench:
         with contextlib.suppress(OSError):
             self.load_max = max(self.load_max, os.getloadavg()[0])
 
-    def _wait(self, command: list[str], env: dict, log: Path, timeout: float) -> tuple:
-        """Start ``command`` in its own process group, reap it with wait4 (timeout: kill it)."""
-        timed_out = threading.Event()
-        with open(log, "ab") as out:
-            started = time.perf_counter()
-            proc = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: a timeout kills pool workers too
-            )
-
-            def kill() -> None:
-                timed_out.set()
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-
-            timer = threading.Timer(timeout, kill)
-            timer.start()
-            try:
-                _, status, usage = os.wait4(proc.pid, 0)
-            finally:
-                timer.cancel()
-            wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        return proc.returncode, wall, usage, timed_out.is_set()
+    def _wait(self, command: list[str], env: dict, log: Path, timeout: float) -> ChildExit:
+        return wait_child(command, env, log, timeout, interval=self.config.rss_interval)
 
     def child(
         self,
@@ -478,7 +533,7 @@ class Bench:
         spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
         log = self.logs / f"{name}.log"
         print(f"  [{time.strftime('%H:%M:%S')}] {name} ...", end="", flush=True)
-        code, wall, usage, timed_out = self._wait(
+        code, wall, usage, timed_out, tree = self._wait(
             [sys.executable, "-m", "bench.stages", str(spec_path)],
             env,
             log,
@@ -511,6 +566,11 @@ class Bench:
             "cpu_user_seconds": round(usage.ru_utime, 3),
             "cpu_sys_seconds": round(usage.ru_stime, 3),
             "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            # the sum of RSS over the whole process tree (workers included), sampled
+            "tree_peak_rss_mb": tree["peak_mb"],
+            "tree_processes_at_peak": tree["processes_at_peak"],
+            "tree_max_processes": tree["max_processes"],
+            "tree_samples": tree["samples"],
             "log": str(log.relative_to(self.work)),
             "result": {k: v for k, v in result.items() if k not in ("seconds", "profile")},
         }
@@ -518,7 +578,11 @@ class Bench:
             run["profile"] = result["profile"]
         self.runs.append(run)
         status = "ok" if run["ok"] else f"FAILED ({result.get('error', 'exit ' + str(code))})"
-        print(f" {wall:.1f} s, {run['max_rss_mb']:.0f} MB, {status}", flush=True)
+        print(
+            f" {wall:.1f} s, {run['max_rss_mb']:.0f} MB (tree {tree['peak_mb']:.0f} MB, "
+            f"{tree['max_processes']} processes), {status}",
+            flush=True,
+        )
         if not run["ok"]:
             self.errors.append(f"{name}: {result.get('error') or f'exit code {code}'} (log: {log})")
         return run
@@ -611,6 +675,8 @@ class Bench:
                 self.part_scales()
             if "fixed" in config.parts or "e2e" in config.parts:
                 self.part_dag()
+            if "demo" in config.parts:
+                self.part_demo()
             if "gxbatch" in config.parts:
                 self.part_gxbatch()
             if "history" in config.parts:
@@ -912,24 +978,29 @@ class Bench:
             cfg.write_text(text.replace(str(self.airflow_template), str(home)), encoding="utf-8")
         return home
 
-    def dag_run(self, inbox: Path, tag: str, part: str, scale: float, repeat: int) -> dict:
+    def dag_run(
+        self, inbox: Path, tag: str, part: str, scale: float, repeat: int, rerun: bool = False
+    ) -> dict:
+        """The real DAG on a fresh warehouse, data dir and Airflow home; with ``rerun`` the same
+        DAG again right after it on the same inbox, data dir, warehouse and Airflow home
+        (nothing new arrived: stage ``dag_rerun``). The warehouse is dropped afterwards."""
         engine = "duckdb" if self.pg_dbt_broken else self.primary
         url = self.fresh_warehouse(engine, f"dag_{tag}".replace(".", "_"))
         data = self.work / f"dag-{tag}-data"
         shutil.rmtree(data, ignore_errors=True)
         env = self.stage_env(data, inbox, url, airflow_home=self.airflow_home(f"airflow-{tag}"))
-        run = self.child(
-            "dag",
-            {"period": self.config.period},
-            env,
-            part=part,
-            scale=scale,
-            engine=engine,
-            repeat=repeat,
-        )
-        if engine == "postgres":
-            self.drop_database(url.rsplit("/", 1)[1])
-        run["dag_breakdown"] = dag_breakdown(self.work / run["log"])
+        kwargs = {"part": part, "scale": scale, "engine": engine, "repeat": repeat}
+        try:
+            run = self.child("dag", {"period": self.config.period}, env, **kwargs)
+            run["dag_breakdown"] = dag_breakdown(self.work / run["log"])
+            if rerun and not run["ok"]:
+                self.errors.append(f"{part}: the first DAG run failed, so no re-run was timed")
+            elif rerun:
+                again = self.child("dag_rerun", {"period": self.config.period}, env, **kwargs)
+                again["dag_breakdown"] = dag_breakdown(self.work / again["log"])
+        finally:
+            if engine == "postgres":
+                self.drop_database(url.rsplit("/", 1)[1])
         return run
 
     def part_dag(self) -> None:
@@ -939,7 +1010,7 @@ class Bench:
             inbox = self.work / "fixed" / "inbox"
             self.generate(inbox, [config.period], config.fixed_scale, "fixed")
             for r in range(config.repeats_big):
-                self.dag_run(inbox, f"fixed-r{r}", "fixed", config.fixed_scale, r)
+                self.dag_run(inbox, f"fixed-r{r}", "fixed", config.fixed_scale, r, rerun=r == 0)
             self.save()
         if "e2e" in config.parts:
             scale = max(config.scales)
@@ -949,8 +1020,39 @@ class Bench:
             if inbox is None or not inbox.exists():
                 inbox = self.work / "e2e" / "inbox"
                 self.generate(inbox, [config.period], scale, "e2e")
-            self.dag_run(inbox, "e2e", "e2e", scale, 0)
+            self.dag_run(inbox, "e2e", "e2e", scale, 0, rerun=True)
             self.save()
+
+    # `make demo` (sinergi demo) from a fresh clone ----------------------------------------
+
+    def demo_env(self, root: Path) -> dict:
+        """The environment ``make demo`` gives ``sinergi demo`` in a fresh clone, with every
+        place it writes moved under ``root``: data dir (inbox, DuckDB warehouse, reports, the
+        development PII key), Airflow home, dbt's target and log folders. No other
+        ``SINERGI_*`` variable of the caller's shell is passed on (a fresh clone has none)."""
+        env = self.stage_env(root / "data", None, "", airflow_home=root / "airflow")
+        for name in [n for n in env if n.startswith("SINERGI_")]:
+            del env[name]
+        env["SINERGI_DATA_DIR"] = str(root / "data")
+        return env
+
+    def part_demo(self) -> None:
+        root = self.work / "demo"
+        print(
+            "demo: `sinergi demo` (make demo after make setup) in a fresh data dir, warehouse "
+            "and Airflow home, then again with nothing changed",
+            flush=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+        env = self.demo_env(root)
+        setup = self.child("demo_setup", {}, env, part="demo", counted=False, label="setup")
+        if not setup["ok"]:
+            return
+        for label in ("demo-first", "demo-again"):
+            run = self.child("demo", {"args": []}, env, part="demo", label=label)
+            if not run["ok"]:
+                break
+        self.save()
 
     def part_gxbatch(self) -> None:
         """GX per file vs batched over the districts, on the fixed-cost (tiny) month."""
@@ -1185,6 +1287,7 @@ class Bench:
             cpu_median=median(r["cpu_user_seconds"] + r["cpu_sys_seconds"] for r in runs),
             rows_per_s=(rows / wall) if rows and wall else None,
             max_rss_mb=max(r["max_rss_mb"] for r in runs),
+            tree_peak_rss_mb=_tree_peak(runs),
         )
         workarounds = sorted({w for r in runs for w in r.get("workarounds", [])})
         if workarounds:
@@ -1264,7 +1367,9 @@ class Bench:
         self.data["history"] = self._history()
         self.data["roster"] = self._roster()
         self.data["profile"] = self._profile()
-        self.data["targets"] = self._targets(per_scale)
+        self.data["demo"] = self._demo()
+        self.data["runs"] = self.runs  # judge_targets reads the records too
+        self.data["targets"] = judge_targets(self.data)
 
     def _fixed_marginal(self, per_scale: dict) -> dict:
         fits = []
@@ -1342,16 +1447,50 @@ class Bench:
             out["dag_fixed_engine"] = fixed[0]["engine"]
             out["dag_fixed_workarounds"] = fixed[0].get("workarounds", [])
             out["dag_fixed_rss_mb"] = max(r["max_rss_mb"] for r in fixed)
+            out["dag_fixed_tree_mb"] = _tree_peak(fixed)
             gen = [r for r in self.runs if r["part"] == "fixed" and r["stage"] == "generate"]
             out["dag_fixed_rows"] = gen[0]["result"].get("rows") if gen else None
         e2e = self._counted(part="e2e", stage="dag")
         if e2e:
             out["e2e_seconds"] = median(r["wall_seconds"] for r in e2e)
             out["e2e_rss_mb"] = max(r["max_rss_mb"] for r in e2e)
+            out["e2e_tree_mb"] = _tree_peak(e2e)
             out["e2e_scale"] = e2e[0]["scale"]
             out["e2e_engine"] = e2e[0]["engine"]
             out["e2e_workarounds"] = e2e[0].get("workarounds", [])
             out["e2e_breakdown"] = e2e[0].get("dag_breakdown")
+        for part, prefix in (("fixed", "dag_fixed_rerun"), ("e2e", "e2e_rerun")):
+            again = self._counted(part=part, stage="dag_rerun")
+            if again:
+                out[f"{prefix}_seconds"] = median(r["wall_seconds"] for r in again)
+                out[f"{prefix}_scale"] = again[0]["scale"]
+                out[f"{prefix}_engine"] = again[0]["engine"]
+                out[f"{prefix}_rss_mb"] = max(r["max_rss_mb"] for r in again)
+                out[f"{prefix}_tree_mb"] = _tree_peak(again)
+                out[f"{prefix}_breakdown"] = again[0].get("dag_breakdown")
+        return out
+
+    def _demo(self) -> dict | None:
+        """``sinergi demo`` from a fresh clone, then again with nothing changed."""
+        runs = [r for r in self.runs if r["part"] == "demo"]
+        if not runs:
+            return None
+        out: dict[str, Any] = {"runs": []}
+        for run in runs:
+            item = {
+                "label": run["label"],
+                "ok": run["ok"],
+                "wall_seconds": run["wall_seconds"],
+                "cpu_seconds": round(run["cpu_user_seconds"] + run["cpu_sys_seconds"], 2),
+                "max_rss_mb": run["max_rss_mb"],
+                "tree_peak_rss_mb": run.get("tree_peak_rss_mb"),
+                "tree_max_processes": run.get("tree_max_processes"),
+            }
+            out["runs"].append(item)
+            key = {"setup": "setup", "demo-first": "first", "demo-again": "again"}.get(run["label"])
+            if key:
+                out[f"{key}_seconds"] = run["wall_seconds"] if run["ok"] else None
+                out[f"{key}_ok"] = run["ok"]
         return out
 
     def _history(self) -> dict | None:
@@ -1452,113 +1591,6 @@ class Bench:
                 f"{r['stage']} ({r.get('engine') or 'all districts'})": r["profile"] for r in runs
             },
         }
-
-    def _targets(self, per_scale: dict) -> list[dict]:
-        out = []
-        fm = self.data["fixed_marginal"]
-        top = max(self.config.scales) if self.config.scales else None
-
-        def add(key: str, measured: str, ok: bool | None, how: str) -> None:
-            status = "n/a" if ok is None else ("met" if ok else "NOT met")
-            out.append(
-                {
-                    "key": key,
-                    "target": TARGETS[key],
-                    "measured": measured,
-                    "status": status,
-                    "how": how,
-                }
-            )
-
-        fit = next(
-            (f for f in fm["fits"] if f["what"].startswith(f"pipeline on {self.primary}")), None
-        )
-        if fit and fit.get("slope_over_copy") is not None and fit["slope_s_per_mrows"] <= 0:
-            add(
-                "marginal",
-                f"slope {fit['slope_s_per_mrows']:.1f} s per M rows",
-                None,
-                "not positive: the scales are too small for the noise; use larger BENCH_SCALES",
-            )
-        elif fit and fit.get("slope_over_copy") is not None:
-            add(
-                "marginal",
-                f"{fit['slope_over_copy']:.1f}× ({fit['slope_s_per_mrows']:.1f} vs "
-                f"{fit['slope_s_per_mrows'] / fit['slope_over_copy']:.1f} s per M rows)",
-                fit["slope_over_copy"] <= 4,
-                f"least-squares slopes over scales {', '.join(map(str, self.config.scales))}, "
-                f"{self.primary}",
-            )
-        else:
-            add("marginal", "not measured", None, "needs 2+ scales (or 1 scale + bare copy)")
-        if fm.get("dag_fixed_seconds") is not None:
-            add(
-                "fixed",
-                f"{fm['dag_fixed_seconds']:.0f} s",
-                fm["dag_fixed_seconds"] <= 60,
-                f"real DAG (run_period) on a scale-{fm['fixed_scale']} month, "
-                f"{fm.get('dag_fixed_engine')}",
-            )
-        elif any(r["part"] == "fixed" and r["stage"] == "dag" for r in self.runs):
-            add("fixed", "DAG run failed (see Errors)", False, "real DAG (run_period)")
-        else:
-            add("fixed", "not measured", None, "BENCH_PARTS without 'fixed'")
-        e2e_seconds, how = fm.get("e2e_seconds"), ""
-        if e2e_seconds is not None:
-            how = (
-                "real DAG (run_period, dag.test: tasks one after another) at scale "
-                f"{fm['e2e_scale']}, {fm.get('e2e_engine')}"
-            )
-            scale_ok = fm["e2e_scale"] >= 1
-        elif top is not None and per_scale.get(top, {}).get(("pipeline", self.primary)):
-            e2e_seconds = per_scale[top][("pipeline", self.primary)]
-            how = (
-                f"validate + load + dbt child processes at scale {top}, {self.primary} (no Airflow)"
-            )
-            scale_ok = top >= 1
-        if e2e_seconds is not None:
-            add(
-                "e2e",
-                f"{e2e_seconds:.0f} s ({e2e_seconds / 60:.1f} min)",
-                (e2e_seconds <= 180) if scale_ok else None,
-                how + ("" if scale_ok else " — not province scale: target not judged"),
-            )
-        elif any(r["part"] == "e2e" and r["stage"] == "dag" for r in self.runs):
-            add("e2e", "DAG run failed (see Errors)", False, "real DAG (run_period)")
-        else:
-            add("e2e", "not measured", None, "")
-        pipeline_runs = [
-            r
-            for r in self.runs
-            if r["stage"] in PIPELINE_STAGES and r["ok"] and r["part"] != "profile"
-        ]
-        if pipeline_runs:
-            worst = max(pipeline_runs, key=lambda r: r["max_rss_mb"])
-            add(
-                "memory",
-                f"{worst['max_rss_mb'] / 1024:.2f} GB ({worst['part']} {worst['label']}"
-                f"{' ' + worst['engine'] if worst.get('engine') else ''}"
-                f"{', scale ' + str(worst['scale']) if worst.get('scale') else ''})",
-                worst["max_rss_mb"] <= 1.5 * 1024,
-                "largest ru_maxrss of any pipeline child; validate runs all 38 districts in one "
-                "process, an upper bound for one district task",
-            )
-        history = self.data.get("history")
-        if history and len(history["timed"]) > 1:
-            last = max(history["timed"][1:], key=lambda m: m["ratio_total"] or 0)
-            add(
-                "history",
-                f"{last['ratio_total']:.2f}× (month {last['month']} vs month 1; "
-                + ", ".join(
-                    f"month {m['month']} {m['ratio_total']:.2f}×" for m in history["timed"][1:]
-                )
-                + ")",
-                last["ratio_total"] <= 1.2,
-                f"prepare + districts + dbt, scale {history['scale']}, {history['engine']}",
-            )
-        else:
-            add("history", "not measured", None, "BENCH_PARTS without 'history'")
-        return out
 
 
 def main() -> int:
