@@ -107,6 +107,12 @@ _STATIC_REF = re.compile(r"(?P<attr>src|href)=\"(?:\./|(?:\.\./)+)?static/")
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 _ONCLICK = re.compile(r"onclick=\"(?P<fn>[A-Za-z_]\w*)\((?:'(?P<arg>[^'\"]*)')?\)\"")
 _SRI = re.compile(r"\s+(?:integrity|crossorigin)=\"[^\"]*\"")
+# The index's "Asset Name" column (one name per file version, see ``_file_meta``) as a
+# drop-down filter: bootstrap-table-filter-control 1.19 fills a <select> by checking every
+# option against every other (HTML-unescaping each), then rebuilds it on every column search
+# (six at load), so ~400 file versions (a 3-month site) freeze the page for minutes. A text
+# filter (the run name's and batch id's kind) is what an auditor can use at that size anyway.
+_ASSET_SELECT = re.compile(r"(\{'field': 'asset_name', [^{}]*?'filterControl': )'select'(?=[,}])")
 
 # Replaces the pages' onclick="fn('arg')" handlers (inline handlers are inline scripts).
 _HANDLERS_JS = """// Sinergi: GX's onclick handlers, bound without inline script (see datadocs.py).
@@ -453,6 +459,7 @@ def finalise_site(site: Path, versions: list[dict], before: dict[Path, int] | No
                 f'<a href="{VERSIONS_PAGE}">Every file version with its verdict '
                 "(district, dataset, period, version, file)</a></p></div>"
             )
+            text = index_filters(text)
         page.write_text(_finalised(text, page, prefix, banner), encoding="utf-8")
 
 
@@ -471,6 +478,14 @@ def _finalised(text: str, page: Path, prefix: str, banner: str) -> str:
     )
     if banner:
         text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, text, count=1)
+    return text
+
+
+def index_filters(text: str) -> str:
+    """The index page with the "Asset Name" filter a text box (see ``_ASSET_SELECT``)."""
+    text, count = _ASSET_SELECT.subn(r"\1'input'", text)
+    if not count and "'field': 'asset_name'" in text:
+        log.warning("Data Docs index: the Asset Name filter was not found; GX's table changed?")
     return text
 
 
