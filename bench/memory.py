@@ -6,9 +6,13 @@ process pool, dbt's threads in the same process, cosmos' subprocesses), so the m
 machine needs is the peak of their *sum*. Nothing reports that after the fact: a thread samples
 it (psutil, every ``interval`` seconds) while the parent waits for the child.
 
-RSS counts a page shared by forked processes once per process, so the sum is an upper bound
-of what they use together; a spike shorter than the interval can be missed (``ru_maxrss`` of
-the largest process is exact and reported next to it).
+RSS counts a page shared by several processes (the shared libraries every Python process of
+the tree maps: numpy, pyarrow, pandas, psycopg; pages a forked worker still shares) once per
+process, so the sum of RSS is an upper bound of what they use together. The sum of PSS
+(proportional set size, from ``/proc/<pid>/smaps_rollup``: each shared page divided among the
+processes sharing it) is what the tree occupies in memory; the target is judged on it. A spike
+shorter than the interval can be missed (``ru_maxrss`` of the largest process is exact and
+reported next to both).
 """
 
 from __future__ import annotations
@@ -22,18 +26,34 @@ MB = 1024 * 1024
 
 def tree_rss(root: psutil.Process) -> tuple[int, int]:
     """(sum of RSS in bytes, number of processes) of ``root`` and all its descendants now."""
+    rss, _, count = tree_memory(root)
+    return rss, count
+
+
+def tree_memory(root: psutil.Process) -> tuple[int, int, int]:
+    """(sum of RSS, sum of PSS, number of processes) of ``root`` and all its descendants now,
+    in bytes; PSS is 0 for a process whose ``smaps_rollup`` cannot be read."""
     try:
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:  # the root is gone (or a zombie): nothing left to count
-        return 0, 0
-    total = count = 0
+        return 0, 0, 0
+    rss = pss = count = 0
     for process in processes:
         try:
-            total += process.memory_info().rss
+            info = process.memory_full_info()
+        except psutil.AccessDenied:
+            try:
+                rss += process.memory_info().rss
+            except psutil.Error:
+                continue
+            count += 1
+            continue
         except psutil.Error:  # ended between the listing and the reading
             continue
+        rss += info.rss
+        pss += getattr(info, "pss", 0)
         count += 1
-    return total, count
+    return rss, pss, count
 
 
 class TreeSampler:
@@ -46,6 +66,7 @@ class TreeSampler:
         except psutil.Error:
             self.root = None
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self.processes_at_peak = 0
         self.max_processes = 0
         self.samples = 0
@@ -65,12 +86,13 @@ class TreeSampler:
     def sample(self) -> None:
         if self.root is None:
             return
-        total, count = tree_rss(self.root)
+        total, pss, count = tree_memory(self.root)
         if not count:
             return
         self.samples += 1
         if total > self.peak_bytes:
             self.peak_bytes, self.processes_at_peak = total, count
+        self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
         self.max_processes = max(self.max_processes, count)
 
     def stop(self) -> dict:
@@ -83,6 +105,7 @@ class TreeSampler:
     def summary(self) -> dict:
         return {
             "peak_mb": round(self.peak_bytes / MB, 1),
+            "peak_pss_mb": round(self.peak_pss_bytes / MB, 1),
             "processes_at_peak": self.processes_at_peak,
             "max_processes": self.max_processes,
             "samples": self.samples,

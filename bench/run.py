@@ -568,6 +568,8 @@ class Bench:
             "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
             # the sum of RSS over the whole process tree (workers included), sampled
             "tree_peak_rss_mb": tree["peak_mb"],
+            # ... and of PSS (shared pages divided among the processes sharing them)
+            "tree_peak_pss_mb": tree.get("peak_pss_mb"),
             "tree_processes_at_peak": tree["processes_at_peak"],
             "tree_max_processes": tree["max_processes"],
             "tree_samples": tree["samples"],
@@ -579,8 +581,9 @@ class Bench:
         self.runs.append(run)
         status = "ok" if run["ok"] else f"FAILED ({result.get('error', 'exit ' + str(code))})"
         print(
-            f" {wall:.1f} s, {run['max_rss_mb']:.0f} MB (tree {tree['peak_mb']:.0f} MB, "
-            f"{tree['max_processes']} processes), {status}",
+            f" {wall:.1f} s, {run['max_rss_mb']:.0f} MB (tree {tree['peak_mb']:.0f} MB RSS, "
+            f"{tree.get('peak_pss_mb') or 0:.0f} MB PSS, {tree['max_processes']} processes), "
+            f"{status}",
             flush=True,
         )
         if not run["ok"]:
@@ -1494,6 +1497,7 @@ class Bench:
                 "cpu_seconds": round(run["cpu_user_seconds"] + run["cpu_sys_seconds"], 2),
                 "max_rss_mb": run["max_rss_mb"],
                 "tree_peak_rss_mb": run.get("tree_peak_rss_mb"),
+                "tree_peak_pss_mb": run.get("tree_peak_pss_mb"),
                 "tree_max_processes": run.get("tree_max_processes"),
             }
             out["runs"].append(item)

@@ -314,6 +314,29 @@ def test_end_to_end_below_province_scale_is_judged_only_when_over(seconds, scale
     assert e2e["status"] == status, e2e
 
 
+@pytest.mark.parametrize(
+    ("rss", "pss", "status"),
+    [(2000.0, 900.0, "met"), (2000.0, 1100.0, "NOT met"), (900.0, None, "met")],
+)
+def test_memory_judged_on_the_trees_pss_where_measured(bench_config, rss, pss, status):
+    """The sum of RSS counts the shared libraries once per process (an upper bound); the
+    tree's PSS is what it occupies and is judged; results without PSS fall back to RSS."""
+    from bench.report import REAL_DAG_STAGES
+
+    runs = [r for r in _month_of_runs(slow=False) if r["stage"] not in ("dag", "demo")]
+    for run in runs:  # the re-runs: small, with PSS measured when the e2e run has it
+        if run["stage"] in REAL_DAG_STAGES and pss is not None:
+            run["tree_peak_pss_mb"] = 300.0
+    e2e = _record("e2e", "dag", 100.0, scale=1, tree=rss, engine="postgres", state="success")
+    runs.append(e2e | {"tree_peak_pss_mb": pss})
+    memory = _judged(bench_config, runs)["memory"]
+    assert memory["status"] == status, memory
+    if pss is None:
+        assert "sum of RSS" in memory["how"] and memory["measured"].startswith("0.88 GB")
+    else:
+        assert "sum of PSS" in memory["how"] and "1.95 GB" in memory["how"]
+
+
 # -- the process tree's memory ------------------------------------------------------------------
 
 _ALLOCATE = "import time; block = b'x' * (150 << 20); time.sleep(2)"
@@ -359,6 +382,8 @@ def test_tree_sampler_sees_the_grandchild(tmp_path):
     assert result["code"] == 0 and not result["timed_out"], log.read_text()
     assert 150 <= result["largest_mb"] < 250
     assert result["tree"]["peak_mb"] >= 300, result["tree"]
+    # two private 150 MB blocks: the PSS of the tree holds both, its shared libraries once
+    assert 300 <= result["tree"]["peak_pss_mb"] <= result["tree"]["peak_mb"], result["tree"]
     assert result["tree"]["processes_at_peak"] == 2 and result["tree"]["samples"] >= 5
 
 
