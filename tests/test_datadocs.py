@@ -318,14 +318,16 @@ def _raw_index(rows: int) -> str:
     not (shutil.which("chromium") or shutil.which("chromium-browser")),
     reason="chromium is not installed (apt-get install -y chromium)",
 )
-def test_a_three_month_index_opens_in_a_browser_within_seconds(published, tmp_path):
+def test_a_three_month_index_opens_in_a_browser(published, tmp_path):
     """~800 validations of ~400 file versions (the 3-month demo): bootstrap-table's
     filter-control filled an "Asset Name" drop-down quadratically, six times at load, and
-    the index froze a browser for minutes (110 s in headless Chromium); a text filter now."""
+    the index froze a browser for minutes (110 s in headless Chromium); a text filter now.
+
+    Not a timing test: the 60 s limit only stops a page that never finishes loading (a
+    second or two per load after the fix, on a machine running the whole suite)."""
     import os
     import signal
     import subprocess
-    import time
 
     from sinergi.datadocs import finalise_site
 
@@ -333,8 +335,9 @@ def test_a_three_month_index_opens_in_a_browser_within_seconds(published, tmp_pa
     shutil.copytree(_site(published) / "static", site / "static")
     (site / "index.html").write_text(_raw_index(800), encoding="utf-8")
     finalise_site(site, [])
+    page = (site / "index.html").read_text(encoding="utf-8")
+    assert re.search(r"'field': 'asset_name', [^{}]*'filterControl': 'input'", page)
     script = Path(__file__).resolve().parents[1] / "scripts" / "check-data-docs-offline.sh"
-    began = time.monotonic()
     # its own process group: on a timeout the browser is ended with the script
     proc = subprocess.Popen(
         [str(script), str(site / "index.html"), "5"],
@@ -350,8 +353,6 @@ def test_a_three_month_index_opens_in_a_browser_within_seconds(published, tmp_pa
         proc.communicate()
         pytest.fail("the 800-row Data Docs index did not render in a browser within 60 s")
     assert proc.returncode == 0, out
-    # two page loads (DOM and screenshot); each took a second or two after the fix
-    assert time.monotonic() - began < 40, out
 
 
 def test_expectation_ids_are_the_committed_suites_ids(published):
