@@ -329,14 +329,16 @@ def test_a_three_month_index_opens_in_a_browser(published, tmp_path):
     import signal
     import subprocess
 
-    from sinergi.datadocs import finalise_site
+    from sinergi.datadocs import finalise_site, index_filters
 
+    raw = _raw_index(800)
+    column = r"'field': 'asset_name', [^{{}}]*'filterControl': '{}'"
+    assert re.search(column.format("select"), raw)  # GX's page: a drop-down
+    assert re.search(column.format("input"), index_filters(raw))
     site = tmp_path / "data-docs"
     shutil.copytree(_site(published) / "static", site / "static")
-    (site / "index.html").write_text(_raw_index(800), encoding="utf-8")
+    (site / "index.html").write_text(raw, encoding="utf-8")
     finalise_site(site, [])
-    page = (site / "index.html").read_text(encoding="utf-8")
-    assert re.search(r"'field': 'asset_name', [^{}]*'filterControl': 'input'", page)
     script = Path(__file__).resolve().parents[1] / "scripts" / "check-data-docs-offline.sh"
     # its own process group: on a timeout the browser is ended with the script
     proc = subprocess.Popen(
