@@ -24,12 +24,6 @@ import psutil
 MB = 1024 * 1024
 
 
-def tree_rss(root: psutil.Process) -> tuple[int, int]:
-    """(sum of RSS in bytes, number of processes) of ``root`` and all its descendants now."""
-    rss, _, count = tree_memory(root)
-    return rss, count
-
-
 def tree_memory(root: psutil.Process) -> tuple[int, int, int]:
     """(sum of RSS, sum of PSS, number of processes) of ``root`` and all its descendants now,
     in bytes; PSS is 0 for a process whose ``smaps_rollup`` cannot be read."""
@@ -57,7 +51,7 @@ def tree_memory(root: psutil.Process) -> tuple[int, int, int]:
 
 
 class TreeSampler:
-    """Samples :func:`tree_rss` of ``pid`` in a daemon thread until :meth:`stop`."""
+    """Samples :func:`tree_memory` of ``pid`` in a daemon thread until :meth:`stop`."""
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.interval = interval

@@ -981,14 +981,15 @@ class Bench:
             cfg.write_text(text.replace(str(self.airflow_template), str(home)), encoding="utf-8")
         return home
 
-    def install_dag_manifest(self, target: Path) -> None:
-        """Put the set-up's dbt manifest where the run's DAG reads it (``<target>/dag/``), as
-        ``make setup`` or an image leaves it. Without it ``sinergi run`` parses the project
-        first (``ensure_manifest``: ~8 s), a cost no installation pays per month."""
-        made = self.work / "dbt-manifest" / "manifest.json"
-        dest = target / "dag" / "manifest.json"
+    @staticmethod
+    def install_dag_manifest(env: dict) -> None:
+        """Put the set-up's dbt manifest (``dag_setup`` wrote ``$SINERGI_DBT_MANIFEST``) where
+        the run's DAG reads it (``$DBT_TARGET_PATH/dag/``), as ``make setup`` or an image leaves
+        it. Without it ``sinergi run`` parses the project first (``ensure_manifest``: ~8 s), a
+        cost no installation pays per month."""
+        dest = Path(env["DBT_TARGET_PATH"]) / "dag" / "manifest.json"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(made, dest)  # keeps its time: newer than every project file
+        shutil.copy2(env["SINERGI_DBT_MANIFEST"], dest)  # keeps its time: newer than the project
 
     def dag_run(
         self, inbox: Path, tag: str, part: str, scale: float, repeat: int, rerun: bool = False
@@ -1001,7 +1002,7 @@ class Bench:
         data = self.work / f"dag-{tag}-data"
         shutil.rmtree(data, ignore_errors=True)
         env = self.stage_env(data, inbox, url, airflow_home=self.airflow_home(f"airflow-{tag}"))
-        self.install_dag_manifest(Path(env["DBT_TARGET_PATH"]))
+        self.install_dag_manifest(env)
         kwargs = {"part": part, "scale": scale, "engine": engine, "repeat": repeat}
         try:
             run = self.child("dag", {"period": self.config.period}, env, **kwargs)
