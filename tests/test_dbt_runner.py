@@ -412,3 +412,27 @@ def test_a_failed_build_leaves_no_manifest_for_the_docs(fake_dbt, monkeypatch, t
     fake_dbt.fails = {"parse"}
     assert sdbt.build_project(["build"], url, vars={}).success
     assert fake_dbt.manifests[-1] is None
+
+
+@pytest.mark.parametrize(("level", "debug_lines"), [(None, False), ("debug", True)])
+def test_dbts_log_file_holds_what_the_task_log_shows_unless_asked_for_more(
+    monkeypatch, tmp_path, level, debug_lines
+):
+    """dbt's default DEBUG file log (every statement) was a sixth of its thread time: by
+    default ``dbt.log`` gets INFO lines; ``DBT_LOG_LEVEL_FILE=debug`` brings the rest back."""
+    if level is None:
+        monkeypatch.delenv(sdbt.LOG_FILE_LEVEL_ENV, raising=False)
+    else:
+        monkeypatch.setenv(sdbt.LOG_FILE_LEVEL_ENV, level)
+    logs = tmp_path / "logs"
+    outcome = sdbt.run_dbt(
+        ["parse"],
+        f"duckdb:///{tmp_path / 'wh.duckdb'}",  # a parse opens no connection
+        target_path=tmp_path / "target",
+        log_path=logs,
+        reuse_parse=False,
+    )
+    assert outcome.success, outcome.error
+    text = (logs / "dbt.log").read_text(encoding="utf-8")
+    assert "Performance info" in text or "Running with dbt" in text, text[:500]
+    assert ("[debug]" in text) is debug_lines, text[:2000]
