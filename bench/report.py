@@ -101,6 +101,17 @@ def _at_scale(value: float, limit: float, scale: float | None) -> tuple[bool | N
     return None, f" — scale {scale} is below a province month: under the limit is not judged"
 
 
+def _peak_where(run: dict) -> str:
+    """Where a run's PSS peaked: the tasks running then and each process's share."""
+    members = run.get("tree_peak_pss_processes") or []
+    tasks = run.get("tree_peak_tasks") or []
+    if not members and not tasks:
+        return ""
+    during = f" during {', '.join(tasks)}" if tasks else ""
+    shares = ", ".join(f"{name} {mb:.0f} MB" for name, mb in members)
+    return f"; at the PSS peak{during}: {shares}" if shares else f"; the PSS peaked{during}"
+
+
 def judge_targets(data: dict) -> list[dict]:
     """Issue #14's targets (:data:`TARGETS`, in order), each judged from what this run
     measured (``data``: the results being summarised), or "not measured" with why."""
@@ -322,7 +333,10 @@ def judge_targets(data: dict) -> list[dict]:
             ok,
             "largest peak of the process tree of a real-DAG run (`sinergi run` / `sinergi demo` "
             f"and every process it starts), sampled every {interval} s: {measure}; that run's "
-            f"largest single process (ru_maxrss): {worst['max_rss_mb']:.0f} MB" + note + info,
+            f"largest single process (ru_maxrss): {worst['max_rss_mb']:.0f} MB"
+            + _peak_where(worst)
+            + note
+            + info,
         )
     else:
         add("memory", "not measured", None, "no real-DAG run (parts fixed, e2e, demo)" + info)

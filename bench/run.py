@@ -195,6 +195,31 @@ _DAG_EVENT = re.compile(
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+)Z ")
 
 
+def tasks_running_at(log: Path, when: float | None) -> list[str]:
+    """The tasks a ``dag.test`` run had started and not yet ended at ``when`` (epoch seconds),
+    from its ``[DAG TEST]`` log lines (UTC); a mapped task as ``task[index]``."""
+    if when is None:
+        return []
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    moment = datetime.fromtimestamp(when, tz=UTC).replace(tzinfo=None)
+    running: dict[tuple[str, str], None] = {}
+    for line in lines:
+        event = _DAG_EVENT.match(line)
+        if not event:
+            continue
+        if datetime.fromisoformat(event.group("ts")) > moment:
+            break
+        key = (event.group("task"), event.group("index"))
+        if event.group("what") == "starting":
+            running[key] = None
+        else:
+            running.pop(key, None)
+    return [task if index == "-1" else f"{task}[{index}]" for task, index in running]
+
+
 def dag_breakdown(log: Path) -> dict | None:
     """Per task group time of a ``dag.test`` run, from the ``[DAG TEST]`` log lines."""
     try:
@@ -571,6 +596,9 @@ class Bench:
             # ... and of PSS (shared pages divided among the processes sharing them)
             "tree_peak_pss_mb": tree.get("peak_pss_mb"),
             "tree_processes_at_peak": tree["processes_at_peak"],
+            # at the PSS peak: each process's share (MB) and when (epoch seconds)
+            "tree_peak_pss_processes": tree.get("peak_pss_processes", []),
+            "tree_peak_pss_at": tree.get("peak_pss_at"),
             "tree_max_processes": tree["max_processes"],
             "tree_samples": tree["samples"],
             "log": str(log.relative_to(self.work)),
@@ -1007,11 +1035,17 @@ class Bench:
         try:
             run = self.child("dag", {"period": self.config.period}, env, **kwargs)
             run["dag_breakdown"] = dag_breakdown(self.work / run["log"])
+            run["tree_peak_tasks"] = tasks_running_at(
+                self.work / run["log"], run.get("tree_peak_pss_at")
+            )
             if rerun and not run["ok"]:
                 self.errors.append(f"{part}: the first DAG run failed, so no re-run was timed")
             elif rerun:
                 again = self.child("dag_rerun", {"period": self.config.period}, env, **kwargs)
                 again["dag_breakdown"] = dag_breakdown(self.work / again["log"])
+                again["tree_peak_tasks"] = tasks_running_at(
+                    self.work / again["log"], again.get("tree_peak_pss_at")
+                )
         finally:
             if engine == "postgres":
                 self.drop_database(url.rsplit("/", 1)[1])

@@ -328,13 +328,86 @@ def test_memory_judged_on_the_trees_pss_where_measured(bench_config, rss, pss, s
         if run["stage"] in REAL_DAG_STAGES and pss is not None:
             run["tree_peak_pss_mb"] = 300.0
     e2e = _record("e2e", "dag", 100.0, scale=1, tree=rss, engine="postgres", state="success")
-    runs.append(e2e | {"tree_peak_pss_mb": pss})
+    where = {
+        "tree_peak_pss_processes": [["worker", 520.0], ["sinergi run", 250.0]],
+        "tree_peak_tasks": ["judge"],
+    }
+    runs.append(e2e | {"tree_peak_pss_mb": pss} | (where if pss else {}))
     memory = _judged(bench_config, runs)["memory"]
     assert memory["status"] == status, memory
     if pss is None:
         assert "sum of RSS" in memory["how"] and memory["measured"].startswith("0.88 GB")
+        assert "at the PSS peak" not in memory["how"]
     else:
         assert "sum of PSS" in memory["how"] and "1.95 GB" in memory["how"]
+        # where it peaked: the task then, and each process's share
+        assert "at the PSS peak during judge: worker 520 MB, sinergi run 250 MB" in memory["how"]
+
+
+def test_tasks_running_at_the_peak_are_read_from_the_dag_log(tmp_path):
+    from datetime import UTC, datetime
+
+    from bench.run import tasks_running_at
+
+    def line(stamp: str, what: str, task: str, index: int = -1) -> str:
+        return (
+            f"2026-12-06T08:00:{stamp}Z [info     ] [DAG TEST] {what} task_id={task} "
+            f"map_index={index} [airflow.sdk.definitions.dag] loc=dag.py:1501"
+        )
+
+    log = tmp_path / "run.log"
+    log.write_text(
+        "\n".join(
+            [
+                "2026-12-06T08:00:00.000000Z [info     ] Filling up the DagBag",
+                line("01.000000", "starting", "discover"),
+                line("02.000000", "end task", "discover"),
+                line("03.000000", "starting", "judge"),
+                line("09.500000", "end task", "judge"),
+                line("10.000000", "starting", "validate_and_load", 3),
+                line("10.400000", "end task", "validate_and_load", 3),
+            ]
+        ),
+        encoding="utf-8",
+    )
+
+    def at(stamp: str) -> float:
+        return datetime.fromisoformat(f"2026-12-06T08:00:{stamp}").replace(tzinfo=UTC).timestamp()
+
+    assert tasks_running_at(log, at("05.000000")) == ["judge"]
+    assert tasks_running_at(log, at("10.200000")) == ["validate_and_load[3]"]
+    assert tasks_running_at(log, at("02.500000")) == []  # between tasks
+    assert tasks_running_at(log, at("11.000000")) == []
+    assert tasks_running_at(log, None) == []
+    assert tasks_running_at(tmp_path / "missing.log", at("05.000000")) == []
+
+
+def test_process_labels_name_pool_workers_and_the_cli():
+    import multiprocessing
+    import time
+
+    import psutil
+
+    from bench.memory import process_label
+
+    context = multiprocessing.get_context("spawn")
+    worker = context.Process(target=time.sleep, args=(30,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while "--multiprocessing-fork" not in " ".join(psutil.Process(worker.pid).cmdline()):
+            assert time.monotonic() < deadline, "the spawned process never showed its command"
+            time.sleep(0.05)
+        assert process_label(psutil.Process(worker.pid)) == "worker"
+    finally:
+        worker.kill()
+        worker.join()
+    cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "run"])
+    try:
+        assert process_label(psutil.Process(cli.pid)) == Path(sys.executable).name
+    finally:
+        cli.kill()
+        cli.wait()
 
 
 # -- the process tree's memory ------------------------------------------------------------------
@@ -385,6 +458,10 @@ def test_tree_sampler_sees_the_grandchild(tmp_path):
     # two private 150 MB blocks: the PSS of the tree holds both, its shared libraries once
     assert 300 <= result["tree"]["peak_pss_mb"] <= result["tree"]["peak_mb"], result["tree"]
     assert result["tree"]["processes_at_peak"] == 2 and result["tree"]["samples"] >= 5
+    # at the PSS peak: both processes, each with its own block, and when
+    shares = [mb for _, mb in result["tree"]["peak_pss_processes"]]
+    assert len(shares) == 2 and min(shares) >= 140, result["tree"]
+    assert result["tree"]["peak_pss_at"] is not None
 
 
 # -- the demo part never touches the repository's data dir or Airflow home ---------------------
