@@ -56,8 +56,8 @@ def tree_members(root: psutil.Process) -> list[tuple[str, int, int]]:
 
 def process_label(process: psutil.Process) -> str:
     """A short name for a report: ``worker`` for a ``multiprocessing`` pool process (spawned or
-    forked by a fork server), ``resource_tracker``, ``sinergi <command>`` for the CLI, else the
-    program's name (the script's for ``python script``)."""
+    forked by a fork server), ``resource_tracker``, ``sinergi <command>`` for the CLI,
+    ``python -m <module>``, else the program's name (the script's for ``python script``)."""
     try:
         argv = process.cmdline()
     except psutil.Error:
@@ -68,6 +68,8 @@ def process_label(process: psutil.Process) -> str:
     if "resource_tracker" in line:
         return "resource_tracker"
     names = [os.path.basename(a) for a in argv[:3]]
+    if names and names[0].startswith("python") and len(argv) > 2 and argv[1] == "-m":
+        return f"python -m {argv[2]}"  # the bench's own stage processes: python -m bench.stages
     if names and names[0].startswith("python") and len(names) > 1 and not argv[1].startswith("-"):
         names = names[1:]
     if not names:

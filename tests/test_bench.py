@@ -402,12 +402,15 @@ def test_process_labels_name_pool_workers_and_the_cli():
     finally:
         worker.kill()
         worker.join()
-    cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "run"])
-    try:
-        assert process_label(psutil.Process(cli.pid)) == Path(sys.executable).name
-    finally:
-        cli.kill()
-        cli.wait()
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)", "run"]
+    module = [sys.executable, "-m", "timeit", "-n", "1", "-r", "1", "import time; time.sleep(30)"]
+    for command, label in ((sleeper, Path(sys.executable).name), (module, "python -m timeit")):
+        child = subprocess.Popen(command)
+        try:
+            assert process_label(psutil.Process(child.pid)) == label
+        finally:
+            child.kill()
+            child.wait()
 
 
 # -- the process tree's memory ------------------------------------------------------------------
