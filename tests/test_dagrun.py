@@ -5,6 +5,8 @@ The real runs through ``sinergi run`` are in ``tests/integration/test_cli_run.py
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -136,3 +138,26 @@ def test_only_dag_test_polls_are_shortened(monkeypatch):
     code = compile("_short_polls(1)", "/venv/airflow/sdk/definitions/dag.py", "exec")
     exec(code, {"_short_polls": dagrun._short_polls})  # as dag.test() calls it
     assert slept == [1, dagrun.POLL_SECONDS]
+
+
+def test_the_collector_skips_everything_at_exit_once_the_dag_has_run():
+    """``freeze_at_exit`` (called by ``run_dag``) freezes the collector at exit, after the exit
+    handlers registered later: the process's last collections then skip every object."""
+    child = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "from sinergi.dagrun import freeze_at_exit\n"
+        "before = atexit._ncallbacks()\n"
+        "freeze_at_exit()\n"
+        "freeze_at_exit()\n"
+        "frozen = gc.get_freeze_count() > 0\n"
+        "print('frozen now:', frozen, 'registered:', atexit._ncallbacks() - before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == [
+        "frozen now: False registered: 1",
+        "frozen at exit: True",
+    ], done.stdout

@@ -26,11 +26,15 @@ worker needed). Left alone, ``dag.test()`` misreports a run in the UI, so this m
 * **Nothing left behind** (:func:`reap_children`, called by the ``sinergi run`` command):
   dbt's ``spawn`` context starts multiprocessing's resource tracker, a child process that
   outlived the command; it and anything else the command started is stopped before it exits.
+* **No collection at exit** (:func:`freeze_at_exit`): the process that ran the DAG leaves
+  without the garbage collector's last passes over Airflow's, dbt's and GX's objects.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -244,12 +248,31 @@ def _short_polls(seconds: float) -> None:
     _real_sleep(min(seconds, POLL_SECONDS) if caller.endswith(_DAG_TEST_FILE) else seconds)
 
 
+_FREEZE_REGISTERED: list[bool] = []
+
+
+def freeze_at_exit() -> None:
+    """At interpreter exit, let the garbage collector skip every object that exists by then.
+
+    A process that ran the DAG holds Airflow, dbt, Great Expectations and pandas (~2,300
+    modules, millions of objects), and Python's finalisation runs full collections over all of
+    them: 1.5-2.5 s after the run's last line (measured: importing those packages and exiting
+    took 6.1-6.8 s, 4.8-5.2 s with ``gc.freeze()`` at exit). Frozen objects are only skipped by
+    the collector: the exit handlers registered later (they run first), thread joins, and the
+    closing of connections and files happen as before. Registered once per process.
+    """
+    if not _FREEZE_REGISTERED:
+        atexit.register(gc.freeze)
+        _FREEZE_REGISTERED.append(True)
+
+
 def run_dag(dag: Any, period: Period, districts: list[str] | None = None) -> RunResult:
     """Run ``dag`` for ``period`` in-process (``dag.test``) and check every task instance;
     ``districts``: reprocess only those (the trigger form's subset)."""
     import airflow.sdk.definitions.dag as dag_module
     from airflow.models.dagrun import DagRun
 
+    freeze_at_exit()
     serve_only_the_sdk_version()
     # tasks run one after another here: the judge task loads what it judges, so the loads
     # overlap judging instead of following it district by district (sinergi.config)
