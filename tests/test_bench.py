@@ -390,15 +390,20 @@ def test_process_labels_name_pool_workers_and_the_cli():
 
     from bench.memory import process_label
 
+    def started(pid: int, marker: str) -> psutil.Process:
+        """The process once it runs its own command (right after the fork it shows ours)."""
+        process = psutil.Process(pid)
+        deadline = time.monotonic() + 20
+        while marker not in " ".join(process.cmdline()):
+            assert time.monotonic() < deadline, f"{pid} never showed {marker!r}"
+            time.sleep(0.05)
+        return process
+
     context = multiprocessing.get_context("spawn")
     worker = context.Process(target=time.sleep, args=(30,))
     worker.start()
     try:
-        deadline = time.monotonic() + 20
-        while "--multiprocessing-fork" not in " ".join(psutil.Process(worker.pid).cmdline()):
-            assert time.monotonic() < deadline, "the spawned process never showed its command"
-            time.sleep(0.05)
-        assert process_label(psutil.Process(worker.pid)) == "worker"
+        assert process_label(started(worker.pid, "--multiprocessing-fork")) == "worker"
     finally:
         worker.kill()
         worker.join()
@@ -406,8 +411,8 @@ def test_process_labels_name_pool_workers_and_the_cli():
     module = [sys.executable, "-m", "timeit", "-n", "1", "-r", "1", "import time; time.sleep(30)"]
     for command, label in ((sleeper, Path(sys.executable).name), (module, "python -m timeit")):
         child = subprocess.Popen(command)
-        try:
-            assert process_label(psutil.Process(child.pid)) == label
+        try:  # the sleep is in both commands and in no pytest process's
+            assert process_label(started(child.pid, "time.sleep(30)")) == label
         finally:
             child.kill()
             child.wait()
