@@ -160,3 +160,83 @@ def test_models_are_named_for_their_layer(manifest):
         if _layer(node) in PREFIXES and not node["name"].startswith(PREFIXES[_layer(node)])
     ]
     assert not wrong, wrong
+
+
+def _not_null_tested_non_keys(manifest: dict) -> list[str]:
+    """``model.column`` of every ``not_null`` data test on a non-key column of a table whose
+    contract is enforced: the database already refuses a NULL there (the column's
+    ``not_null`` constraint), so the test is one more query per build for nothing."""
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+
+    def kind(test: dict) -> str:
+        return (test.get("test_metadata") or {}).get("name", "")
+
+    keys = {(t["attached_node"], t.get("column_name")) for t in tests if kind(t) == "unique"}
+    found = []
+    for test in tests:
+        model = manifest["nodes"].get(test.get("attached_node") or "") or {}
+        config = model.get("config") or {}
+        enforced = (config.get("contract") or {}).get("enforced")
+        if (
+            kind(test) == "not_null"
+            and enforced
+            and config.get("materialized") in ("table", "incremental")
+            and (test["attached_node"], test.get("column_name")) not in keys
+        ):
+            found.append(f"{model['name']}.{test['column_name']}")
+    return sorted(found)
+
+
+def _unconstrained_not_null_columns(manifest: dict) -> list[str]:
+    """Key columns (``unique`` + ``not_null`` tests) of enforced tables without the constraint."""
+    found = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or (node.get("test_metadata") or {}).get("name") != (
+            "not_null"
+        ):
+            continue
+        model = manifest["nodes"].get(node.get("attached_node") or "") or {}
+        config = model.get("config") or {}
+        if not (config.get("contract") or {}).get("enforced"):
+            continue
+        if config.get("materialized") not in ("table", "incremental"):
+            continue
+        column = (model.get("columns") or {}).get(node["column_name"]) or {}
+        if not any(c.get("type") == "not_null" for c in column.get("constraints") or []):
+            found.append(f"{model['name']}.{node['column_name']}")
+    return sorted(found)
+
+
+def test_enforced_tables_state_not_null_as_a_constraint_not_a_test(manifest):
+    """A non-key column of an enforced table is NOT NULL by its constraint (dbt writes it into
+    the table's DDL; a NULL fails the model's own task, naming the column), not by a data
+    test: 85 such tests were a quarter of the build's nodes. Key columns keep their
+    ``unique`` + ``not_null`` tests (the evaluator's primary-key rule) and the constraint."""
+    assert _not_null_tested_non_keys(manifest) == []
+    assert _unconstrained_not_null_columns(manifest) == []
+
+
+def test_the_not_null_rule_sees_a_redundant_test_and_a_missing_constraint():
+    def test(name: str, column: str) -> dict:
+        return {
+            "resource_type": "test",
+            "test_metadata": {"name": name},
+            "attached_node": "model.sinergi.fct_x",
+            "column_name": column,
+        }
+
+    manifest = {
+        "nodes": {
+            "model.sinergi.fct_x": {
+                "resource_type": "model",
+                "name": "fct_x",
+                "config": {"materialized": "table", "contract": {"enforced": True}},
+                "columns": {"period": {"constraints": []}, "key": {"constraints": []}},
+            },
+            "test.1": test("not_null", "period"),
+            "test.2": test("unique", "key"),
+            "test.3": test("not_null", "key"),
+        }
+    }
+    assert _not_null_tested_non_keys(manifest) == ["fct_x.period"]
+    assert _unconstrained_not_null_columns(manifest) == ["fct_x.key", "fct_x.period"]
