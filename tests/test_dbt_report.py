@@ -129,3 +129,53 @@ def test_the_build_task_fails_as_dbt_did():
     assert isinstance(model, AirflowFailException) and "retries that model alone" in str(model)
     nothing = dbt_report.build_failure({"statuses": {}, "success": False, "error": "no db"})
     assert type(nothing) is AirflowException and "no db" in str(nothing)  # retried
+
+
+def _with_columns(materialized: str, enforced: bool) -> dict:
+    node = {
+        "name": "fct",
+        "resource_type": "model",
+        "depends_on": {},
+        "config": {"materialized": materialized, "contract": {"enforced": enforced}},
+        "columns": {
+            "period": {"constraints": [{"type": "not_null"}]},
+            "district_code": {"constraints": [{"type": "not_null"}]},
+            "amount": {"constraints": []},
+        },
+    }
+    return {"nodes": {"model.p.fct": node}}
+
+
+def test_plan_names_the_columns_the_table_keeps_free_of_null():
+    plan = dbt_report.report_plan(_with_columns("table", True))
+    assert plan["model.p.fct"]["not_null"] == ["district_code", "period"]
+    # a view's constraints, or an unenforced contract's, are enforced by no database
+    for materialized, enforced in (("view", True), ("table", False)):
+        assert (
+            dbt_report.report_plan(_with_columns(materialized, enforced))["model.p.fct"]["not_null"]
+            == []
+        )
+
+
+def test_a_built_model_task_names_its_not_null_constraints(caplog):
+    done = results(mart="success", nn="pass", rel="pass")
+    with caplog.at_level("INFO", logger="sinergi.dbt_report"):
+        dbt_report.report_node("model.p.mart", CHECKS, done, 1, None, ["period", "x"])
+    assert "2 check(s): 2 passed, 0 failed; NOT NULL enforced by the table: period, x" in (
+        caplog.text
+    )
+    caplog.clear()
+    with caplog.at_level("INFO", logger="sinergi.dbt_report"):
+        dbt_report.report_node("model.p.mart", CHECKS, done, 1, None)
+    assert "0 failed" in caplog.text and "NOT NULL" not in caplog.text
+
+
+def test_the_model_tasks_doc_says_how_many_columns_the_table_keeps_free_of_null():
+    from sinergi.orchestration import _report_doc
+
+    entry = {"checks": ["t1"], "not_null": ["a", "b"]}
+    assert _report_doc("model.p.fct", entry, "Figures.") == (
+        "dbt `model.p.fct` and its 1 test(s). NOT NULL enforced by the table on 2 column(s). "
+        "Figures."
+    )
+    assert "NOT NULL" not in _report_doc("model.p.fct", {**entry, "not_null": []}, "")

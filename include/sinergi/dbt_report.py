@@ -36,11 +36,14 @@ _MESSAGE_CHARS = 300
 
 
 def report_plan(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``{unique_id: {"name", "parents", "checks"}}`` for every model, seed and snapshot.
+    """``{unique_id: {"name", "parents", "checks", "not_null"}}`` for every model, seed and
+    snapshot.
 
     ``parents``: the model/seed/snapshot nodes it is built from; ``checks``: the data tests
     about it (a test on several nodes is a check of each). Unit tests are not checks of a
     month: its build leaves them out (:data:`sinergi.dbt.NOT_IN_MONTHLY_BUILD`).
+    ``not_null``: the columns the built table itself refuses NULL in (:func:`enforced_not_null`),
+    which no data test repeats: the task names them, so the UI still shows them checked.
     """
     everything = {**manifest.get("nodes", {}), **manifest.get("unit_tests", {})}
     everything = {
@@ -49,7 +52,12 @@ def report_plan(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if node.get("resource_type") not in NOT_IN_MONTHLY_BUILD
     }
     plan = {
-        uid: {"name": node["name"], "parents": [], "checks": []}
+        uid: {
+            "name": node["name"],
+            "parents": [],
+            "checks": [],
+            "not_null": enforced_not_null(node),
+        }
         for uid, node in manifest.get("nodes", {}).items()
         if node.get("resource_type") in _NODES
     }
@@ -63,6 +71,23 @@ def report_plan(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for entry in plan.values():
         entry["checks"].sort()
     return dict(sorted(plan.items()))
+
+
+def enforced_not_null(node: dict[str, Any]) -> list[str]:
+    """Columns with a ``not_null`` constraint that the database enforces: a table (or
+    incremental model) whose contract is enforced. dbt writes those constraints into the
+    table's DDL, so the build itself fails on a NULL (dbt_project/README.md); a view's
+    constraints are not enforced by any database and do not count."""
+    config = node.get("config") or {}
+    if not (config.get("contract") or {}).get("enforced"):
+        return []
+    if config.get("materialized") not in ("table", "incremental"):
+        return []
+    return sorted(
+        name
+        for name, column in (node.get("columns") or {}).items()
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
+    )
 
 
 def build_all(settings: Any) -> dict[str, list]:
@@ -120,11 +145,19 @@ def build_failure(result: dict) -> Exception | None:
     )
 
 
-def report_node(unique_id: str, checks: list[str], result: dict | None, try_number: int, settings):
+def report_node(
+    unique_id: str,
+    checks: list[str],
+    result: dict | None,
+    try_number: int,
+    settings,
+    not_null: list[str] | None = None,
+):
     """A model/seed task: end as its node and its checks ended in the one build.
 
     On a retry (``try_number`` > 1) the node is built alone (``dbt build --select``), its
-    tests with it, whatever the first build said.
+    tests with it, whatever the first build said. ``not_null``: the columns the table's
+    constraints kept free of NULL (a built node had none there), named in the log.
     """
     if try_number > 1 or result is None:
         return _build_alone(unique_id, settings)
@@ -142,19 +175,27 @@ def report_node(unique_id: str, checks: list[str], result: dict | None, try_numb
         if statuses.get(check, [""])[0] in FAILED_STATUSES
     ]
     log.info(
-        "%s: %s in %.2f s; %d check(s): %d passed, %d failed",
+        "%s: %s in %.2f s; %d check(s): %d passed, %d failed%s",
         unique_id,
         status,
         seconds,
         len(checks),
         sum(1 for c in checks if statuses.get(c, [""])[0] in ("pass", "success")),
         len(failed),
+        _constraints_note(status, not_null or []),
     )
     for check, (check_status, _, check_message) in failed:
         log.error("%s: %s %s", check, check_status, check_message)
     if failed:
         _raise_checks(failed)
     return status
+
+
+def _constraints_note(status: str, not_null: list[str]) -> str:
+    """``; NOT NULL enforced by the table: a, b`` for a built node with such columns."""
+    if not not_null or status not in ("success", "pass"):
+        return ""
+    return f"; NOT NULL enforced by the table: {', '.join(not_null)}"
 
 
 def _raise_for(unique_id: str, status: str, message: str) -> None:
@@ -218,10 +259,16 @@ def build_task(**context) -> dict:
     return {"nodes": len(result["statuses"]), "success": True}
 
 
-def report_task(unique_id: str, checks: list[str], build_task_id: str, **context) -> str:
+def report_task(
+    unique_id: str,
+    checks: list[str],
+    build_task_id: str,
+    not_null: list[str] | None = None,
+    **context,
+) -> str:
     """Callable of a model/seed task (see :func:`report_node`)."""
     from sinergi.config import load_settings
 
     ti = context["ti"]
     result = ti.xcom_pull(task_ids=build_task_id, key=RESULTS_KEY)
-    return report_node(unique_id, checks, result, ti.try_number, load_settings())
+    return report_node(unique_id, checks, result, ti.try_number, load_settings(), not_null)

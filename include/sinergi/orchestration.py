@@ -402,6 +402,14 @@ def dbt_task_group(*, retries: int = 1, manifest: Path | None = None) -> DbtTask
     return group
 
 
+def _report_doc(uid: str, entry: dict[str, Any], description: str) -> str:
+    """A model task's doc in the UI: its node, its tests, its NOT NULL constraints."""
+    text = f"dbt `{uid}` and its {len(entry['checks'])} test(s)."
+    if entry["not_null"]:
+        text += f" NOT NULL enforced by the table on {len(entry['not_null'])} column(s)."
+    return f"{text} {description}"[:1000]
+
+
 def build_and_report_group(manifest: dict[str, Any], *, retries: int = 1):
     """The ``dbt`` group of ``SINERGI_DBT_TASKS=build``: one build, a task per model/seed.
 
@@ -431,9 +439,10 @@ def build_and_report_group(manifest: dict[str, Any], *, retries: int = 1):
                     "unique_id": uid,
                     "checks": entry["checks"],
                     "build_task_id": build.task_id,
+                    "not_null": entry["not_null"],
                 },
                 retries=retries,
-                doc_md=f"dbt `{uid}` and its {len(entry['checks'])} test(s). {description}"[:1000],
+                doc_md=_report_doc(uid, entry, description),
             )
         for uid, entry in plan.items():
             if entry["parents"]:
