@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from sinergi.dbt import write_manifest
+from sinergi.dbt_report import enforced_not_null, enforces_constraints
 from sinergi.paths import DBT_PROJECT_DIR
 
 PROJECT = "sinergi"
@@ -162,49 +163,47 @@ def test_models_are_named_for_their_layer(manifest):
     assert not wrong, wrong
 
 
+def _not_null_tests(manifest: dict) -> list[tuple[dict, dict]]:
+    """(test, the model it tests) of every ``not_null`` data test on a model whose
+    constraints the database enforces (``sinergi.dbt_report.enforces_constraints``)."""
+    nodes = manifest["nodes"]
+    found = []
+    for test in nodes.values():
+        if test["resource_type"] != "test" or _kind(test) != "not_null":
+            continue
+        model = nodes.get(test.get("attached_node") or "") or {}
+        if enforces_constraints(model):
+            found.append((test, model))
+    return found
+
+
+def _kind(test: dict) -> str:
+    return (test.get("test_metadata") or {}).get("name", "")
+
+
 def _not_null_tested_non_keys(manifest: dict) -> list[str]:
     """``model.column`` of every ``not_null`` data test on a non-key column of a table whose
     contract is enforced: the database already refuses a NULL there (the column's
     ``not_null`` constraint), so the test is one more query per build for nothing."""
-    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
-
-    def kind(test: dict) -> str:
-        return (test.get("test_metadata") or {}).get("name", "")
-
-    keys = {(t["attached_node"], t.get("column_name")) for t in tests if kind(t) == "unique"}
-    found = []
-    for test in tests:
-        model = manifest["nodes"].get(test.get("attached_node") or "") or {}
-        config = model.get("config") or {}
-        enforced = (config.get("contract") or {}).get("enforced")
-        if (
-            kind(test) == "not_null"
-            and enforced
-            and config.get("materialized") in ("table", "incremental")
-            and (test["attached_node"], test.get("column_name")) not in keys
-        ):
-            found.append(f"{model['name']}.{test['column_name']}")
-    return sorted(found)
+    keys = {
+        (n["attached_node"], n.get("column_name"))
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test" and _kind(n) == "unique"
+    }
+    return sorted(
+        f"{model['name']}.{test['column_name']}"
+        for test, model in _not_null_tests(manifest)
+        if (test["attached_node"], test.get("column_name")) not in keys
+    )
 
 
 def _unconstrained_not_null_columns(manifest: dict) -> list[str]:
     """Key columns (``unique`` + ``not_null`` tests) of enforced tables without the constraint."""
-    found = []
-    for node in manifest["nodes"].values():
-        if node["resource_type"] != "test" or (node.get("test_metadata") or {}).get("name") != (
-            "not_null"
-        ):
-            continue
-        model = manifest["nodes"].get(node.get("attached_node") or "") or {}
-        config = model.get("config") or {}
-        if not (config.get("contract") or {}).get("enforced"):
-            continue
-        if config.get("materialized") not in ("table", "incremental"):
-            continue
-        column = (model.get("columns") or {}).get(node["column_name"]) or {}
-        if not any(c.get("type") == "not_null" for c in column.get("constraints") or []):
-            found.append(f"{model['name']}.{node['column_name']}")
-    return sorted(found)
+    return sorted(
+        f"{model['name']}.{test['column_name']}"
+        for test, model in _not_null_tests(manifest)
+        if test["column_name"] not in enforced_not_null(model)
+    )
 
 
 def test_enforced_tables_state_not_null_as_a_constraint_not_a_test(manifest):

@@ -73,15 +73,20 @@ def report_plan(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return dict(sorted(plan.items()))
 
 
-def enforced_not_null(node: dict[str, Any]) -> list[str]:
-    """Columns with a ``not_null`` constraint that the database enforces: a table (or
-    incremental model) whose contract is enforced. dbt writes those constraints into the
-    table's DDL, so the build itself fails on a NULL (dbt_project/README.md); a view's
-    constraints are not enforced by any database and do not count."""
+def enforces_constraints(node: dict[str, Any]) -> bool:
+    """Whether the database enforces ``node``'s column constraints: a table (or incremental
+    model) whose contract is enforced. dbt writes those constraints into the table's DDL, so
+    the build itself fails on a NULL (dbt_project/README.md); a view's constraints are not
+    enforced by any database."""
     config = node.get("config") or {}
-    if not (config.get("contract") or {}).get("enforced"):
-        return []
-    if config.get("materialized") not in ("table", "incremental"):
+    enforced = (config.get("contract") or {}).get("enforced")
+    return bool(enforced) and config.get("materialized") in ("table", "incremental")
+
+
+def enforced_not_null(node: dict[str, Any]) -> list[str]:
+    """Columns with a ``not_null`` constraint that the database enforces
+    (:func:`enforces_constraints`)."""
+    if not enforces_constraints(node):
         return []
     return sorted(
         name
