@@ -54,17 +54,27 @@ def tree_members(root: psutil.Process) -> list[tuple[str, int, int]]:
     return members
 
 
+def _is_fork_server(process: psutil.Process | None) -> bool:
+    try:
+        return process is not None and "forkserver" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
 def process_label(process: psutil.Process) -> str:
-    """A short name for a report: ``worker`` for a ``multiprocessing`` pool process (spawned or
-    forked by a fork server), ``resource_tracker``, ``sinergi <command>`` for the CLI,
-    ``python -m <module>``, else the program's name (the script's for ``python script``)."""
+    """A short name for a report: ``worker`` for a ``multiprocessing`` worker process (spawned,
+    or forked by a fork server), ``fork server``, ``resource_tracker``, ``sinergi <command>``
+    for the CLI, ``python -m <module>``, else the program's name (the script's for ``python
+    script``)."""
     try:
         argv = process.cmdline()
     except psutil.Error:
         return "?"
     line = " ".join(argv)
-    if "--multiprocessing-fork" in line or "forkserver" in line:
+    if "--multiprocessing-fork" in line:
         return "worker"
+    if "forkserver" in line:  # the server and the children it forks show the same command
+        return "worker" if _is_fork_server(process.parent()) else "fork server"
     if "resource_tracker" in line:
         return "resource_tracker"
     names = [os.path.basename(a) for a in argv[:3]]

@@ -407,6 +407,19 @@ def test_process_labels_name_pool_workers_and_the_cli():
     finally:
         worker.kill()
         worker.join()
+    forked = multiprocessing.get_context("forkserver")
+    worker = forked.Process(target=time.sleep, args=(30,))
+    worker.start()
+    try:
+        child = psutil.Process(worker.pid)
+        assert process_label(child) == "worker"
+        assert process_label(child.parent()) == "fork server"
+    finally:
+        worker.kill()
+        worker.join()
+        from multiprocessing import forkserver
+
+        forkserver._forkserver._stop()
     sleeper = [sys.executable, "-c", "import time; time.sleep(30)", "run"]
     module = [sys.executable, "-m", "timeit", "-n", "1", "-r", "1", "import time; time.sleep(30)"]
     for command, label in ((sleeper, Path(sys.executable).name), (module, "python -m timeit")):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 from sinergi import workers
@@ -75,6 +77,56 @@ def test_workers_do_not_run_the_main_script_again(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines() == ["script ran", "done"]
+
+
+def _pid_and_modules(name: str) -> tuple[int, bool]:
+    """Runs in a worker: its process id, and whether module ``name`` is imported there."""
+    return os.getpid(), name in sys.modules
+
+
+def _dies_on_zero(number: int) -> int:
+    """Runs in a worker: ends the process at once for 0 (as the OOM killer would)."""
+    if number == 0:
+        os._exit(9)
+    return number
+
+
+@pytest.mark.parametrize(("per_process", "processes"), [(1, 4), (None, 1)])
+def test_pieces_per_process(per_process, processes):
+    """1: every piece in a fresh process (its memory back when done); None: a process serves
+    piece after piece."""
+    pieces = [(n, ("json.tool",)) for n in range(4)]
+    done = list(run_pieces(_pid_and_modules, pieces, 1, pieces_per_process=per_process))
+    assert sorted(key for key, _, _ in done) == [0, 1, 2, 3]
+    assert all(problem is None for _, _, problem in done)
+    pids = {result[0] for _, result, _ in done}
+    assert len(pids) == processes and os.getpid() not in pids
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie" for p in pids)
+
+
+def test_the_fork_server_imports_the_preloaded_modules_and_stops():
+    from multiprocessing import forkserver
+
+    [(_, (_, preloaded), _)] = run_pieces(
+        _pid_and_modules, [("a", ("json.tool",))], 1, preload=("json.tool",)
+    )
+    [(_, (_, not_preloaded), _)] = run_pieces(_pid_and_modules, [("a", ("json.tool",))], 1)
+    assert preloaded and not not_preloaded
+    assert forkserver._forkserver._forkserver_pid is None  # stopped: it holds nothing after
+
+
+@pytest.mark.parametrize("per_process", [1, None])
+def test_a_dead_worker_loses_only_its_piece(per_process):
+    pieces = [(n, (n,)) for n in (3, 0, 5, 7)]
+    done = {
+        key: (result, problem)
+        for key, result, problem in run_pieces(
+            _dies_on_zero, pieces, 1, pieces_per_process=per_process
+        )
+    }
+    assert done[0][0] is None and isinstance(done[0][1], workers.WorkerDied)
+    assert "exit code 9" in str(done[0][1])
+    assert {key: result for key, (result, _) in done.items() if key} == {3: 3, 5: 5, 7: 7}
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("", 7), ("0", 0), (" 3 ", 3)])

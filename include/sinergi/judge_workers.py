@@ -3,10 +3,11 @@
 Judging is CPU-bound Python (reading, preparing, Great Expectations, pseudonymising) and was
 ~40 % of a province month on one core while the other core idled. Each dataset's versions are
 independent (own suites and folders; the judge never touches the warehouse), so
-``judge_datasets`` cuts the month into parts by bytes and judges them in the spawned workers
-of ``sinergi.workers``, largest first. A worker imports pandas and Great Expectations afresh
-(~3-5 s), so a month whose files are small (below ``SINERGI_JUDGE_PARALLEL_MIN_MB``,
-default 32 MB) is judged in the task's own process, as before.
+``judge_datasets`` cuts the month into parts by bytes and judges them in the worker processes
+of ``sinergi.workers`` (a fresh process per part, forked from a server that imported pandas
+and Great Expectations), largest first. Starting that server costs ~2-5 s, so a month whose
+files are small (below ``SINERGI_JUDGE_PARALLEL_MIN_MB``, default 32 MB) is judged in the
+task's own process, as before.
 
 What a worker leaves is what ``judge_together`` leaves: one judged-version folder per version.
 A part that fails, or is lost with a dead worker, is logged and not counted; the task still
@@ -36,6 +37,9 @@ from sinergi.workers import env_count, processes_wanted, run_pieces
 log = logging.getLogger(__name__)
 
 MIN_MB_ENV = "SINERGI_JUDGE_PARALLEL_MIN_MB"
+# What the workers' fork server imports besides this module: Great Expectations is imported
+# lazily (``sinergi.validation``), and every part's process needs it.
+PRELOAD = ("great_expectations",)
 DEFAULT_MIN_MB = 32
 
 Jobs = dict[str, list[tuple[FileVersion, Path, bool]]]
@@ -113,7 +117,9 @@ def judge_datasets(
     log.info("judging %d datasets in %d worker processes (%d parts)", len(jobs), workers, len(work))
     done = dict.fromkeys(jobs, (0, 0))
     pieces = [(dataset, (items, options, warehouse_url)) for dataset, items in work]
-    for dataset, counts, problem in run_pieces(judge_and_load, pieces, workers):
+    # a process per part: a worker kept for several parts kept what its allocators held
+    finished = run_pieces(judge_and_load, pieces, workers, PRELOAD, pieces_per_process=1)
+    for dataset, counts, problem in finished:
         if problem is None:
             done[dataset] = (done[dataset][0] + counts[0], done[dataset][1] + counts[1])
             continue
