@@ -107,7 +107,7 @@ def _outliers(conn, wh, period: Period, marts: dict[str, int]) -> dict[str, list
 
 # Feedback lines above which the districts' files are written in worker processes: building
 # and writing them costs ~40 us a line in pure Python (130,000 lines of one district: ~5 s on
-# one core, bench/feedback_xlsx.py), a spawned worker ~1 s to start.
+# one core, bench/feedback_xlsx.py), starting the worker processes ~1-3 s.
 PARALLEL_MIN_LINES = 50_000
 
 
