@@ -2,25 +2,37 @@
 
 A month's task (``judge``, ``publish_reports``) runs in one process, so pure-Python work on
 independent pieces (a dataset's files, a district's feedback) used one core of two. These
-pieces go to a pool of *spawned* processes instead:
+pieces run in worker processes instead, forked from a fork server that imported what the
+pieces need:
 
-* Why spawn, not fork: the task's process holds threads (the in-process execution API's
+* Why not fork the task's own process: it holds threads (the in-process execution API's
   event loop, database pools) and, under a scheduler, a socket to its supervisor that carries
-  its log lines; a forked child could inherit a held lock or write into that socket. A spawned
-  worker starts a fresh interpreter and imports what its function needs (for the judge ~3-5 s
-  of pandas and Great Expectations), so callers use workers only when the work is large
-  enough to pay for that (each decides with its own threshold).
-* How many: ``SINERGI_WORKER_PROCESSES`` (default: the cores); 0 or 1 keeps everything in
-  the task's process.
+  its log lines; a forked child could inherit a held lock or write into that socket. The fork
+  server (``multiprocessing``'s ``forkserver``) is a fresh, single-threaded interpreter that
+  imports the modules a call names (for the judge ~2-3 s of pandas and Great Expectations,
+  258 MB) once; each piece's process is forked from it in milliseconds and shares those pages.
+* A process per piece where memory matters (``pieces_per_process=1``, the judge): a
+  long-lived worker keeps what its allocators hold after each piece (a judge worker grew from
+  ~460 to ~780 MB over a province month's parts, all of about the same size), and spawned
+  workers each held their own copy of the imports. Ending the process after its piece gives
+  everything back; forking makes that cheap. Measured on the province month: the tree's peak
+  while judging 1.68-1.87 GB -> 1.20-1.28 GB, judging time the same (docs/performance.md,
+  "Judge workers: a fresh process per part"). Where pieces are many and small and each
+  process first fills its caches (the districts' feedback), a process serves piece after
+  piece.
+* The fork server is stopped when the call ends, so it holds nothing through the rest of
+  the task; the next call starts one with its own modules.
+* How many at once: ``SINERGI_WORKER_PROCESSES`` (default: the cores); 0 or 1 keeps
+  everything in the task's process (callers decide).
 * Logging: a worker's ``sinergi`` lines (scrubbed like every ``sinergi`` line) travel back
   to the task's process and are logged there, at their level, into the task's log.
 * Under Celery the task's process is a daemonic billiard process, which ``multiprocessing``
   refuses to start children from; :func:`_spawnable` handles it, and keeps the children from
   running the parent's ``__main__`` (the ``airflow`` command) again.
-* Failure: a piece that raises is reported for that piece only; a worker that dies (killed,
-  out of memory) breaks the pool, and every piece not finished by then is reported failed.
-  The caller decides what a failed piece means. Only a pool that cannot start its processes
-  at all raises out of :func:`run_pieces` (the task then fails and retries, visibly).
+* Failure: a piece that raises is reported for that piece only, and so is a piece whose
+  process dies (killed, out of memory): the other pieces go on. The caller decides what a
+  failed piece means. Only a process that cannot be started raises out of
+  :func:`run_pieces` (the task then fails and retries, visibly).
 """
 
 from __future__ import annotations
@@ -44,39 +56,7 @@ PROCESSES_ENV = "SINERGI_WORKER_PROCESSES"
 
 
 def env_count(name: str, default: int) -> int:
-    """Worker processes for the CPU-bound parts of a month task, up to the cores.
-
-    A month's task (``judge``, ``publish_reports``) runs in one process, so pure-Python work on
-    independent pieces (a dataset's files, a district's feedback) used one core of two. These
-    pieces run in worker processes instead, **one fresh process per piece**, forked from a fork
-    server that imported what the pieces need:
-
-    * Why not fork the task's own process: it holds threads (the in-process execution API's
-      event loop, database pools) and, under a scheduler, a socket to its supervisor that carries
-      its log lines; a forked child could inherit a held lock or write into that socket. The fork
-      server (``multiprocessing``'s ``forkserver``) is a fresh, single-threaded interpreter that
-      imports the modules a call names (for the judge ~2-3 s of pandas and Great Expectations,
-      258 MB) once; each piece's process is forked from it in milliseconds and shares those pages.
-    * Why a process per piece, not a pool: a long-lived worker keeps what its allocators hold
-      after each piece (a judge worker grew from ~460 to ~780 MB over a province month's parts
-      with parts of the same size) and each worker held its own copy of the imports. Ending the
-      process after its piece gives everything back; forking makes that cheap. Measured on the
-      province month: the tree's peak while judging 1.53-1.67 GB -> 1.21 GB, judging time the
-      same (docs/performance.md, "Worker processes: one per piece, forked").
-    * The fork server is stopped when the call ends, so it holds nothing through the rest of
-      the task; the next call starts one with its own modules.
-    * How many at once: ``SINERGI_WORKER_PROCESSES`` (default: the cores); 0 or 1 keeps
-      everything in the task's process (callers decide).
-    * Logging: a worker's ``sinergi`` lines (scrubbed like every ``sinergi`` line) travel back
-      to the task's process and are logged there, at their level, into the task's log.
-    * Under Celery the task's process is a daemonic billiard process, which ``multiprocessing``
-      refuses to start children from; :func:`_spawnable` handles it, and keeps the children from
-      running the parent's ``__main__`` (the ``airflow`` command) again.
-    * Failure: a piece that raises is reported for that piece only, and so is a piece whose
-      process dies (killed, out of memory): the other pieces go on. The caller decides what a
-      failed piece means. Only a process that cannot be started raises out of
-      :func:`run_pieces` (the task then fails and retries, visibly).
-    """
+    """A whole number of 0 or more from the environment variable ``name``."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -242,20 +222,22 @@ def _stop_fork_server() -> None:
 def _spawnable() -> Iterator[None]:
     """Let this process start workers that import only what their function needs.
 
-    *The main module.* A spawned child first runs the parent's ``__main__`` again (as
-    ``__mp_main__``): under Airflow that is the ``airflow`` command, whose import in a worker
-    starts Airflow's settings and ORM without the task's connection settings, and fails; under
-    any script without an ``if __name__ == "__main__"`` guard it would run the script again.
-    The workers' functions live in ``sinergi`` modules, so while the pool starts its processes
+    *The main module.* A child of a fork server (like a spawned one) first runs the parent's
+    ``__main__`` again (as ``__mp_main__``): under Airflow that is the ``airflow`` command,
+    whose import in a worker starts Airflow's settings and ORM without the task's connection
+    settings, and fails; under any script without an ``if __name__ == "__main__"`` guard it
+    would run the script again.
+    The workers' functions live in ``sinergi`` modules, so while a worker is made and started
     ``__main__`` is an empty module, and the children import nothing of it.
 
     *Celery.* A task on a Celery worker runs in a process forked from Celery's pool (billiard),
     which leaves two things ``multiprocessing`` refuses when starting a child: the *daemon* flag
     ("daemonic processes are not allowed to have children": a daemon's children are orphaned
     when it is killed) and billiard's own authentication key type, which only billiard may
-    pickle ("Pickling an AuthenticationString object is disallowed"). The pool's workers exit
-    by themselves when this process goes away (their task pipe closes), and the key's bytes are
-    the same, so both are set to ``multiprocessing``'s while the pool starts, and put back.
+    pickle ("Pickling an AuthenticationString object is disallowed"). The workers exit by
+    themselves when this process goes away (their pipe closes), and the key's bytes are the
+    same, so both are set to ``multiprocessing``'s while a worker is made and started, and put
+    back.
     """
     from multiprocessing.process import AuthenticationString
 
