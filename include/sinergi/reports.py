@@ -13,6 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -120,21 +121,51 @@ def _feedback_workers(pieces: list[tuple[str, tuple]], lines: dict[str, int]) ->
     return workers if workers > 1 else 0
 
 
+@dataclass(frozen=True)
+class DistrictRows:
+    """Where one district's rejected and warned rows are, for whoever writes its feedback.
+
+    A piece of the month's feedback carries this instead of the rows: the worker writing the
+    district fetches them itself, so the task's process never holds the month's rows (171,360
+    lines of a province month were ~200 MB in it, then pickled again to the workers)."""
+
+    warehouse_url: str
+    period: str
+    district: str
+    versions: tuple[tuple, ...]  # the district's latest versions (``_latest_versions`` rows)
+
+    def fetch(self) -> tuple[list[RowFacts], list[RowFacts]]:
+        """(rejected rows, warned rows) of the district's latest versions."""
+        wh = open_warehouse(self.warehouse_url)
+        period = Period.parse(self.period)
+        rows, warnings = _row_facts(wh, period, list(self.versions), [self.district])
+        return rows.get(self.district, []), warnings.get(self.district, [])
+
+
+def district_feedback(folder: Path, district: str, period: str, files, rows, *more) -> Path:
+    """``write_district_feedback``, fetching the rows first when ``rows`` is a
+    :class:`DistrictRows` (then the warned rows, ``more[2]``, come with them)."""
+    if isinstance(rows, DistrictRows):
+        rows, warnings = rows.fetch()
+        more = (*more[:2], warnings, *more[3:])
+    return write_district_feedback(folder, district, period, files, rows, *more)
+
+
 def _write_feedback_files(
     pieces: list[tuple[str, tuple]], lines: dict[str, int], workers: int
 ) -> tuple[list[str], list[str]]:
-    """Write each district's feedback (``write_district_feedback`` with the piece's arguments),
+    """Write each district's feedback (:func:`district_feedback` with the piece's arguments),
     in ``workers`` worker processes (0: here); (districts written, "district: problem" of
     those that failed)."""
     if not workers:
         for _, args in pieces:
-            write_district_feedback(*args)
+            district_feedback(*args)
         return [district for district, _ in pieces], []
     total = sum(lines.values())
     log.info("district feedback: %d lines, written in %d worker processes", total, workers)
     largest_first = sorted(pieces, key=lambda piece: -lines[piece[0]])
     written, failed = [], []
-    for district, _, problem in run_pieces(write_district_feedback, largest_first, workers):
+    for district, _, problem in run_pieces(district_feedback, largest_first, workers):
         if problem is None:
             written.append(district)
         else:
@@ -197,6 +228,27 @@ def _write_unplaced(folder: Path, notices: list[tuple]) -> None:
     summary = [[line[0], line[2], line[6], line[7]] for line in lines]
     path = write_csv(folder / "tidak-dikenal.csv", lines)
     write_xlsx(path.with_suffix(".xlsx"), lines, summary)
+
+
+def _row_counts(wh, period: Period, latest: list[tuple], districts: list[str]) -> dict[str, int]:
+    """Rejected plus warned rows of the latest versions of ``districts``, by district: the
+    feedback's lines, to decide on workers and hand out the largest first."""
+    lines = dict.fromkeys(districts, 0)
+    if not districts:
+        return lines
+    marks = ", ".join(["%s"] * len(districts))
+    counted = " union all ".join(
+        f"select district_code, dataset, version, count(*) from {table.qualified} "
+        f"where period = %s and district_code in ({marks}) group by district_code, dataset, version"
+        for table in (ROW_REJECTIONS, ROW_WARNINGS)
+    )
+    with wh.connect() as conn:
+        found = wh.execute(conn, counted, (period.first_day, *districts) * 2)
+    latest_keys = {(r[0], r[1], r[2]) for r in latest}
+    for district, dataset, version, count in found:
+        if (district, dataset, version) in latest_keys:
+            lines[district] += count
+    return lines
 
 
 def _row_facts(
@@ -273,19 +325,17 @@ def publish(period_text: str, build: dict, settings: Settings) -> dict:
     }
     ledger = FeedbackLedger(feedback_dir)
     stale = [d for d in districts if not ledger.current(d, facts[d])]
-    rows_by_district, warnings_by_district = _row_facts(wh, period, latest, stale)
-    pieces, lines = [], {}
+    lines = _row_counts(wh, period, latest, stale)
+    pieces = []
     for district in stale:
         versions, district_notices, dtks_in_effect, district_outliers, held = facts[district]
         files = [
             FileFacts(*row[1:-2], held_by=held.get(row[1]), params=params_from_text(row[-2]))
             for row in versions
         ]
-        rows = rows_by_district.get(district, [])
-        warnings = warnings_by_district.get(district, [])
+        rows = DistrictRows(settings.warehouse_url, str(period), district, tuple(versions))
         args = (feedback_dir, district, str(period), files, rows, district_notices)
-        pieces.append((district, (*args, dtks_in_effect, warnings, district_outliers)))
-        lines[district] = len(rows) + len(warnings)
+        pieces.append((district, (*args, dtks_in_effect, [], district_outliers)))
     unchanged = bool(build.get("unchanged"))
     written, failed, (data_docs, bulletin) = _feedback_alongside(
         pieces, lines, lambda: _site_and_bulletin(period, settings, marts, unchanged)

@@ -464,6 +464,33 @@ def _template_pattern(template: str) -> re.Pattern:
     return re.compile("^" + ".*".join(re.escape(p) for p in parts) + "$", re.DOTALL)
 
 
+def test_feedback_pieces_count_what_their_workers_fetch(faulty_run):
+    """The task counts each district's lines; the worker writing a district fetches its rows
+    (``reports.DistrictRows``): the same rows, the task never holding them."""
+    from sinergi import reports
+    from sinergi.periods import Period
+    from sinergi.warehouse.connection import open_warehouse
+
+    url = faulty_run.result["url"]
+    wh = open_warehouse(url)
+    fetched = 0
+    with faulty_run.reading():
+        for period in map(Period.parse, PERIODS):
+            with wh.connect() as conn:
+                latest = reports._latest_versions(conn, wh, period)
+            districts = sorted({row[0] for row in latest})
+            counts = reports._row_counts(wh, period, latest, districts)
+            together = reports._row_facts(wh, period, latest, districts)
+            for district in districts:
+                versions = tuple(row for row in latest if row[0] == district)
+                rows, warnings = reports.DistrictRows(url, str(period), district, versions).fetch()
+                assert rows == together[0].get(district, []), (period, district)
+                assert warnings == together[1].get(district, []), (period, district)
+                assert counts[district] == len(rows) + len(warnings), (period, district)
+                fetched += len(rows)
+    assert fetched > 0
+
+
 def test_feedback_texts_are_those_of_dim_reason_codes(faulty_run):
     """Issue 15: marts.dim_reason_codes quotes what the district feedback says, per code."""
     codes = {r["reason_code"]: r for r in query(faulty_run, "select * from marts.dim_reason_codes")}
