@@ -54,10 +54,11 @@ def tree_members(root: psutil.Process) -> list[tuple[str, int, int]]:
     return members
 
 
-def _is_fork_server(process: psutil.Process | None) -> bool:
+def _parent_is_fork_server(process: psutil.Process) -> bool:
     try:
-        return process is not None and "forkserver" in " ".join(process.cmdline())
-    except psutil.Error:
+        parent = process.parent()
+        return parent is not None and "forkserver" in " ".join(parent.cmdline())
+    except psutil.Error:  # the parent (or the process) ended meanwhile
         return False
 
 
@@ -74,7 +75,7 @@ def process_label(process: psutil.Process) -> str:
     if "--multiprocessing-fork" in line:
         return "worker"
     if "forkserver" in line:  # the server and the children it forks show the same command
-        return "worker" if _is_fork_server(process.parent()) else "fork server"
+        return "worker" if _parent_is_fork_server(process) else "fork server"
     if "resource_tracker" in line:
         return "resource_tracker"
     names = [os.path.basename(a) for a in argv[:3]]

@@ -142,13 +142,23 @@ class DistrictRows:
         return rows.get(self.district, []), warnings.get(self.district, [])
 
 
-def district_feedback(folder: Path, district: str, period: str, files, rows, *more) -> Path:
-    """``write_district_feedback``, fetching the rows first when ``rows`` is a
-    :class:`DistrictRows` (then the warned rows, ``more[2]``, come with them)."""
+def district_feedback(
+    folder: Path,
+    district: str,
+    period: str,
+    files: list[FileFacts],
+    rows: list[RowFacts] | DistrictRows,
+    notices: list[tuple[str, str, str]],
+    dtks_before: bool,
+    warnings: list[RowFacts],
+    outliers: list[OutlierFacts],
+) -> Path:
+    """``write_district_feedback``; given a :class:`DistrictRows` for ``rows``, the rejected
+    and the warned rows are fetched from it first (``warnings`` is then not read)."""
     if isinstance(rows, DistrictRows):
         rows, warnings = rows.fetch()
-        more = (*more[:2], warnings, *more[3:])
-    return write_district_feedback(folder, district, period, files, rows, *more)
+    facts = (district, period, files, rows, notices, dtks_before, warnings, outliers)
+    return write_district_feedback(folder, *facts)
 
 
 def _write_feedback_files(
