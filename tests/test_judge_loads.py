@@ -57,7 +57,7 @@ def _run(tmp_path, monkeypatch, inbox, *, judge_loads: bool, skip_one: bool = Fa
         def all_but_the_first(wh, folders):
             return real(wh, folders[1:])
 
-        monkeypatch.setattr("sinergi.judge_workers.load_judged_folders", all_but_the_first)
+        monkeypatch.setattr("sinergi.warehouse.loader.load_judged_folders", all_but_the_first)
     judged = judge_period(period, settings, DISTRICTS)
     wh = open_warehouse(settings.warehouse_url)
     with wh.connect() as conn:

@@ -120,3 +120,31 @@ def test_a_dead_worker_does_not_fail_the_task(month, tmp_path, monkeypatch, capl
     # only the dead worker's part is lost: every other part was judged in its own process
     for dataset in set(jobs) - {"dtks"}:
         assert counts[dataset][0] == len(jobs[dataset]) > 0, dataset
+
+
+def test_the_judge_task_process_plans_without_pandas(tmp_path):
+    """The DAG's file and what its tasks up to ``judge`` import hold no pandas, pyarrow or
+    Great Expectations: under ``sinergi run`` that process waits while the workers judge, and
+    the imports were ~80 MB of the month's peak (``sinergi.versions``). The workers' fork
+    server imports the judge (``PRELOAD``)."""
+    import subprocess
+    import sys
+
+    from sinergi.paths import DAGS_DIR
+
+    dag_file = str(DAGS_DIR / "sinergi_monthly.py")
+    script = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('dag', {dag_file!r})\n"
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "import sinergi.pipeline, sinergi.judge_workers, sinergi.orchestration, sinergi.alerts\n"
+        "heavy = ('pandas', 'pyarrow', 'great_expectations')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert {"sinergi.judgement", "great_expectations"} <= set(judge_workers.PRELOAD)

@@ -17,9 +17,9 @@ from pathlib import Path
 from sinergi.archive import Archived, archive_file, sha256_of
 from sinergi.config import Settings
 from sinergi.inbox import DistrictFiles, Notice, RefusedEntry, notice, open_submission
-from sinergi.judgement import FileVersion, summary_line
 from sinergi.periods import Period
 from sinergi.scrub import printable
+from sinergi.versions import FileVersion, summary_line
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sinergi.scrub import lettered, scrub_identifiers
-from sinergi.validation import _quiet_gx_logging
 
 if TYPE_CHECKING:
     from sinergi.config import Settings
@@ -133,6 +132,8 @@ def run_name(period: str, district: str, dataset: str, version: int) -> str:
 
 @cache
 def _context(reports_dir: Path):
+    from sinergi.validation import _quiet_gx_logging
+
     _quiet_gx_logging()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (

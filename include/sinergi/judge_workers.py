@@ -29,17 +29,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sinergi.judgement import FileVersion, JudgeOptions, judge_together
-from sinergi.warehouse.connection import open_warehouse
-from sinergi.warehouse.loader import load_judged_folders
+from sinergi.versions import FileVersion, JudgeOptions
 from sinergi.workers import env_count, processes_wanted, run_pieces
 
 log = logging.getLogger(__name__)
 
 MIN_MB_ENV = "SINERGI_JUDGE_PARALLEL_MIN_MB"
-# What the workers' fork server imports besides this module: Great Expectations is imported
-# lazily (``sinergi.validation``), and every part's process needs it.
-PRELOAD = ("great_expectations",)
+# What the workers' fork server imports besides this module: the judge, the loader and Great
+# Expectations (imported lazily by ``sinergi.validation``); every part's process needs them.
+# This module imports them only where it judges, so the task's process, which only plans and
+# waits while the workers judge, holds no pandas (``sinergi.versions``).
+PRELOAD = ("sinergi.judgement", "sinergi.warehouse.loader", "great_expectations")
 DEFAULT_MIN_MB = 32
 
 Jobs = dict[str, list[tuple[FileVersion, Path, bool]]]
@@ -138,6 +138,10 @@ def judge_and_load(
 ) -> tuple[int, int]:
     """Judge ``items`` together, then load what was judged into ``warehouse_url`` (if given);
     (versions judged, versions loaded)."""
+    from sinergi.judgement import judge_together
+    from sinergi.warehouse.connection import open_warehouse
+    from sinergi.warehouse.loader import load_judged_folders
+
     verdicts = judge_together(items, options)
     if warehouse_url is None:
         return len(verdicts), 0

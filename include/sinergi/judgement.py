@@ -16,12 +16,12 @@ still raise: they are worth a retry, bad data is not.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +37,6 @@ from sinergi.judged_rows import (
     warning_rows,
 )
 from sinergi.limits import InputLimits
-from sinergi.periods import Period
 from sinergi.reading import (
     TOO_LARGE,
     UNREADABLE,
@@ -46,9 +45,10 @@ from sinergi.reading import (
     open_table,
     unreadable,
 )
-from sinergi.rules import ChunkJudgement, Context, judge_chunk, judge_chunks
+from sinergi.rules import ChunkJudgement, judge_chunk, judge_chunks
 from sinergi.scrub import scrub_identifiers
 from sinergi.validation import ExpectationOutcome, contract_column
+from sinergi.versions import FileVersion, JudgeOptions, summary_line  # importable without pandas
 from sinergi.warehouse.judged import JudgedVersion, JudgedVersionError
 from sinergi.warehouse.schema import (
     RAW_TABLES,
@@ -80,57 +80,6 @@ ACCEPTED, PARTIAL, REJECTED = "ACCEPTED", "PARTIAL", "REJECTED"
 REPORTS_NAME = "gx-results.json"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FileVersion:
-    """One arrived file as a numbered version of (period, district, dataset).
-
-    ``archive_path`` is the archived copy the judge reads (never the inbox file, which may
-    change meanwhile); ``None`` when the file was over the size limit and not stored.
-    """
-
-    period: Period
-    district_code: str
-    dataset: str
-    version: int
-    file_name: str
-    sha256: str
-    size_bytes: int
-    received_at: datetime
-    deadline_at: datetime
-    archive_path: Path | None
-
-    @property
-    def ref(self) -> VersionRef:
-        return VersionRef(
-            SPECS[self.dataset], Context(self.period, self.district_code), self.version
-        )
-
-    @property
-    def name(self) -> str:
-        """``<P>-<district>-<dataset>-v<N>``: the version's name in reports and Data Docs."""
-        return f"{self.period}-{self.district_code}-{self.dataset}-v{self.version}"
-
-
-@dataclass(frozen=True)
-class JudgeOptions:
-    """What judging needs besides the file: the PII key, the threshold, the suites, limits."""
-
-    pii_key: bytes
-    threshold: float
-    suites_dir: Path
-    limits: InputLimits = field(default_factory=InputLimits)
-    chunk_rows: int = 200_000
-    # Rows of several small files validated together (``judge_together``): 100,000 keeps a
-    # province month's judging under ~0.7 GB (200,000: 1.1 GB, 8 % faster; bench, 2026-12-05).
-    batch_rows: int = 100_000
-
-    @classmethod
-    def from_settings(cls, settings) -> JudgeOptions:
-        return cls(
-            settings.pii_key, settings.reject_threshold, settings.suites_dir, settings.limits
-        )
 
 
 @dataclass
@@ -226,30 +175,6 @@ class Verdict:
             self.rows_rejected,
             self.rejection_reason,
         )
-
-
-def summary_line(
-    dataset: str,
-    file_name: str,
-    version: int,
-    status: str,
-    rows_total: int = 0,
-    rows_rejected: int = 0,
-    rejection_reason: str | None = None,
-) -> dict:
-    """One line of a district task's summary (counts and codes only, no personal data).
-
-    ``status`` is a verdict's, or UNCHANGED for bytes already recorded as ``version``.
-    """
-    return {
-        "dataset": dataset,
-        "file_name": file_name,
-        "version": version,
-        "status": status,
-        "rows_total": rows_total,
-        "rows_rejected": rows_rejected,
-        "rejection_reason": rejection_reason,
-    }
 
 
 def rejected_file(
@@ -372,6 +297,8 @@ def judge_file(path: Path, ref: VersionRef, folder: Path, options: JudgeOptions)
         for chunk in table.chunks(options.chunk_rows):
             chunk = _indexed(chunk)
             judge.take_rows(chunk, judge_chunk(spec, chunk, ref.context, options.suites_dir))
+            _collect_cycles(len(chunk))
+        chunk = None  # the last chunk is not kept beside the duplicates suite
         judge.take_duplicates(*find_duplicates(judge.keys(), options.suites_dir))
         return judge.finish()
     except FileRejected as rejected:
@@ -414,7 +341,7 @@ class _FileJudge:
         verdict.rows_rejected += int(rejected.sum())
         for code, mask in judged.reasons.items():
             verdict.reason_counts[code] += int(mask.sum())
-        self.quarantine.write(quarantine_rows(self.ref, chunk, judged.reason_strings()))
+        _quarantine(self.quarantine, self.ref, chunk, judged.reason_strings())
         passed = judged.clean[~rejected]
         for code, mask in judged.warnings.items():
             verdict.warning_rows += [(int(r), code) for r in passed.index[mask[~rejected]]]
@@ -481,13 +408,37 @@ def judge_together(
             verdicts[folder] = alone
             continue
         judge, chunk = alone
-        if batch and sum(len(item[3]) for item in batch) + len(chunk) > options.batch_rows:
+        rows = sum(len(item[3]) for item in batch)
+        if batch and rows + len(chunk) > options.batch_rows:
             verdicts.update(_judge_batch(batch, options))  # at most max(batch, chunk) rows
-            batch = []
+            _collect_cycles(rows)
         batch.append((version, folder, judge, chunk))
     if batch:
+        rows = sum(len(item[3]) for item in batch)
         verdicts.update(_judge_batch(batch, options))
+        _collect_cycles(rows)
     return verdicts
+
+
+#: Rows of a validation after which the garbage is collected (:func:`_collect_cycles`).
+COLLECT_AFTER_ROWS = 50_000
+
+
+def _collect_cycles(rows: int) -> None:
+    """A full garbage collection after a validation of ``rows`` rows, when they are many.
+
+    Great Expectations' validation objects refer to one another and to the validated frame,
+    so the frame (tens of MB of Arrow and NumPy buffers, outside Python's own heap) is freed
+    only when the collector finds the cycle; its thresholds count Python objects, not bytes,
+    and ran rarely enough that a judge worker kept several batches' frames: on a province
+    part of nine roster files its peak was 696 MB, with a collection after each batch 531 MB
+    (2026-12-06, docs/performance.md). Only after :data:`COLLECT_AFTER_ROWS` rows or more:
+    a collection scans every object of the process (~0.5 s in a task's process with Airflow,
+    dbt and GX loaded; little in a worker, which froze what it inherited), and a small
+    validation's frames are small.
+    """
+    if rows >= COLLECT_AFTER_ROWS:
+        gc.collect()
 
 
 def _start(version: FileVersion, folder: Path, ambiguous: bool, options: JudgeOptions):
@@ -511,24 +462,25 @@ def _start(version: FileVersion, folder: Path, ambiguous: bool, options: JudgeOp
 
 
 def _judge_batch(batch, options: JudgeOptions) -> dict[Path, Verdict]:
-    """One row-suite and one duplicates validation for every file of ``batch``."""
-    spec = batch[0][0].ref.dataset
+    """One row-suite and one duplicates validation for every file of ``batch``.
+
+    ``batch`` is emptied: the batch's chunks and their judged frames are let go as soon as
+    their rows are spilled, before the duplicates suite runs (it held them beside its own
+    ~70 MB of keys at a judge worker's peak).
+    """
+    items = [(version, folder, judge) for version, folder, judge, _ in batch]
+    chunks = [chunk for *_, chunk in batch]
+    batch.clear()
+    spec = items[0][0].ref.dataset
     try:
-        judged = judge_chunks(
-            spec,
-            [chunk for *_, chunk in batch],
-            [version.ref.context for version, *_ in batch],
-            options.suites_dir,
-        )
-        for (*_, judge, chunk), judgement in zip(batch, judged, strict=True):
-            judge.take_rows(chunk, judgement)
-        keys = [judge.keys() for _, _, judge, _ in batch]
-        found = find_duplicates_in_files(keys, options.suites_dir)
+        _spill_rows(items, chunks, options)
+        chunks = None
+        found = find_duplicates_in_files([judge.keys() for *_, judge in items], options.suites_dir)
     except Exception:  # noqa: BLE001 - judged again one by one, so one file cannot stop all
-        log.exception("a batch of %d %s files failed; judging them alone", len(batch), spec.name)
-        return judge_together_alone([(v, f) for v, f, *_ in batch], options)
+        log.exception("a batch of %d %s files failed; judging them alone", len(items), spec.name)
+        return judge_together_alone([(v, f) for v, f, _ in items], options)
     verdicts = {}
-    for (version, folder, judge, _), (duplicates, part) in zip(batch, found, strict=True):
+    for (version, folder, judge), (duplicates, part) in zip(items, found, strict=True):
         try:
             try:
                 judge.take_duplicates(duplicates, part)
@@ -541,6 +493,15 @@ def _judge_batch(batch, options: JudgeOptions) -> dict[Path, Verdict]:
             shutil.rmtree(folder, ignore_errors=True)
             log.exception("judging %s failed; its district task judges it again", version.name)
     return verdicts
+
+
+def _spill_rows(items, chunks: list[pd.DataFrame], options: JudgeOptions) -> None:
+    """The row suite over ``chunks`` together; each file's judge spills its rows."""
+    spec = items[0][0].ref.dataset
+    contexts = [version.ref.context for version, *_ in items]
+    judged = judge_chunks(spec, chunks, contexts, options.suites_dir)
+    for (*_, judge), chunk, judgement in zip(items, chunks, judged, strict=True):
+        judge.take_rows(chunk, judgement)
 
 
 def judge_together_alone(
@@ -593,6 +554,21 @@ def _apply_threshold(verdict: Verdict, threshold: float) -> None:
         verdict.status = PARTIAL
 
 
+#: Rejected rows turned into ``audit.row_rejections`` rows and written at a time. Each carries
+#: its original cells as JSON (~400 bytes): a chunk of a province file whose rows are nearly all
+#: rejected (a NIK column in scientific notation) held ~90 MB of them, as Python strings and
+#: then as Arrow strings, at a judge worker's peak; a slice holds ~20 MB.
+QUARANTINE_SLICE_ROWS = 25_000
+
+
+def _quarantine(writer, ref, rows: pd.DataFrame, reasons: pd.Series) -> None:
+    """Write the rejected ``rows`` (``reasons`` by row number) in slices of
+    :data:`QUARANTINE_SLICE_ROWS`, one Parquet part each."""
+    for start in range(0, len(reasons), QUARANTINE_SLICE_ROWS):
+        part = reasons.iloc[start : start + QUARANTINE_SLICE_ROWS]
+        writer.write(quarantine_rows(ref, rows, part))
+
+
 def _quarantine_duplicates(table, ref, duplicates, quarantine, chunk_rows) -> None:
     """Second pass over the file for the (rare) duplicate rows' original values."""
     for chunk in table.chunks(chunk_rows):
@@ -603,4 +579,4 @@ def _quarantine_duplicates(table, ref, duplicates, quarantine, chunk_rows) -> No
             reasons = pd.Series(
                 [";".join(duplicates[int(r)]) for r in rows.index], index=rows.index
             )
-            quarantine.write(quarantine_rows(ref, rows, reasons))
+            _quarantine(quarantine, ref, rows, reasons)

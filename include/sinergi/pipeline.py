@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sinergi import reference
 from sinergi.arrivals import has_something_new, receive
@@ -27,16 +28,10 @@ from sinergi.datadocs import save_results
 from sinergi.datasets import SPECS
 from sinergi.inbox import Notice, notice, scan_district, scan_period_notices
 from sinergi.judge_workers import judge_datasets
-from sinergi.judgement import (
-    FileVersion,
-    JudgeOptions,
-    Verdict,
-    judge_version,
-    prejudged,
-)
 from sinergi.marts_inputs import fingerprint, last_built, record_build
 from sinergi.periods import Period
 from sinergi.scrub import printable
+from sinergi.versions import FileVersion, JudgeOptions
 from sinergi.warehouse.connection import PostgresWarehouse, open_warehouse
 from sinergi.warehouse.loader import (
     known_versions,
@@ -48,6 +43,9 @@ from sinergi.warehouse.loader import (
 )
 from sinergi.warehouse.pii_key import check_pii_key
 from sinergi.warehouse.roles import init_postgres
+
+if TYPE_CHECKING:
+    from sinergi.judgement import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +174,8 @@ def receive_month(
 
 def process_district(period: Period, district_code: str, settings: Settings) -> dict:
     """Receive, judge and load (unless ``judge_period`` did) every new version of a district."""
+    from sinergi.judgement import judge_version, prejudged  # pandas: here, not at import
+
     wh = open_warehouse(settings.warehouse_url)
     check_pii_key(wh, settings)  # before anything is archived, judged or loaded
     found = scan_district(settings.inbox, period, district_code)

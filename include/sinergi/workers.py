@@ -52,6 +52,8 @@ from logging.handlers import QueueHandler, QueueListener
 from multiprocessing.connection import wait
 from typing import Any
 
+from sinergi.allocators import hand_back_freed_memory
+
 PROCESSES_ENV = "SINERGI_WORKER_PROCESSES"
 
 
@@ -187,9 +189,12 @@ def _serve(function: Callable[..., Any], connection, records, limit: int | None)
     """A worker process: call ``function`` on each piece that comes, send back what happened.
 
     ``gc.freeze()`` first: the objects inherited from the fork server go to the collector's
-    permanent generation, so collections here never write to (and so copy) their pages.
+    permanent generation, so collections here never write to (and so copy) their pages. Then
+    allocators that give freed memory back (``sinergi.allocators``): a worker's peak is the
+    month's.
     """
     gc.freeze()
+    hand_back_freed_memory()
     _worker_logging(records)
     served = 0
     while limit is None or served < limit:
