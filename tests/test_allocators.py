@@ -7,6 +7,7 @@ import pytest
 
 from sinergi import allocators
 from sinergi.workers import run_pieces
+from tests import light_pieces
 
 
 class _Libc:
@@ -55,3 +56,9 @@ def test_worker_processes_allocate_arrow_memory_from_jemalloc():
     assert _pool_name() != "jemalloc"  # this process keeps pyarrow's default
     ((_, name, problem),) = run_pieces(_pool_name, [("a", ())], 1)
     assert problem is None and name == "jemalloc"
+
+
+def test_a_worker_whose_pieces_never_use_pyarrow_does_not_import_it():
+    """The feedback's workers (no pandas, no pyarrow) are not made to import pyarrow."""
+    ((_, imported, problem),) = run_pieces(light_pieces.pyarrow_imported, [("a", ())], 1)
+    assert problem is None and imported is False

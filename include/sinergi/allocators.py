@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,10 @@ def _libc():
 
 
 def _arrow_jemalloc() -> None:
-    try:
-        import pyarrow
-    except ImportError:
+    """pyarrow's default pool to jemalloc, in a process that imported pyarrow (a worker whose
+    pieces never use it, such as the feedback's, is not made to import it)."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is None:
         return
     try:
         pyarrow.set_memory_pool(pyarrow.jemalloc_memory_pool())
