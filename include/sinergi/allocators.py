@@ -1,8 +1,8 @@
 """Allocator settings for worker processes: give freed memory back instead of keeping it.
 
-A judge worker's resident memory grew ~300 MB over its imports while judging a part, of which
-Great Expectations, pandas and the judge held only ~170 MB alive at the highest point (memray,
-2026-12-06): the rest was freed memory the allocators kept. Two allocators keep it:
+A judge worker's resident memory grew well beyond what was alive while it judged a part
+(memray, 2026-12-06): part of the difference was garbage waiting for the collector
+(``sinergi.judgement._collect_cycles``), part freed memory the allocators kept. Two keep it:
 
 * pyarrow's default pool (mimalloc in the wheels), which holds pandas' string columns. Its
   jemalloc pool (also in the wheels) hands pages back after a short decay; measured on one
