@@ -408,15 +408,11 @@ def judge_together(
             verdicts[folder] = alone
             continue
         judge, chunk = alone
-        rows = sum(len(item[3]) for item in batch)
-        if batch and rows + len(chunk) > options.batch_rows:
+        if batch and sum(len(item[3]) for item in batch) + len(chunk) > options.batch_rows:
             verdicts.update(_judge_batch(batch, options))  # at most max(batch, chunk) rows
-            _collect_cycles(rows)
         batch.append((version, folder, judge, chunk))
     if batch:
-        rows = sum(len(item[3]) for item in batch)
         verdicts.update(_judge_batch(batch, options))
-        _collect_cycles(rows)
     return verdicts
 
 
@@ -466,15 +462,25 @@ def _judge_batch(batch, options: JudgeOptions) -> dict[Path, Verdict]:
 
     ``batch`` is emptied: the batch's chunks and their judged frames are let go as soon as
     their rows are spilled, before the duplicates suite runs (it held them beside its own
-    ~70 MB of keys at a judge worker's peak).
+    ~70 MB of keys at a judge worker's peak), and the garbage is collected once it is judged.
     """
     items = [(version, folder, judge) for version, folder, judge, _ in batch]
     chunks = [chunk for *_, chunk in batch]
     batch.clear()
+    rows = sum(len(chunk) for chunk in chunks)
+    try:
+        return _judge_and_record(items, chunks, options)
+    finally:
+        _collect_cycles(rows)
+
+
+def _judge_and_record(items, chunks: list[pd.DataFrame], options: JudgeOptions):
+    """:func:`_judge_batch`'s work: validate, spill, find duplicates, write each record.
+    ``chunks`` is emptied once their rows are spilled."""
     spec = items[0][0].ref.dataset
     try:
         _spill_rows(items, chunks, options)
-        chunks = None
+        chunks.clear()
         found = find_duplicates_in_files([judge.keys() for *_, judge in items], options.suites_dir)
     except Exception:  # noqa: BLE001 - judged again one by one, so one file cannot stop all
         log.exception("a batch of %d %s files failed; judging them alone", len(items), spec.name)
