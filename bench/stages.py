@@ -403,7 +403,10 @@ def dag_setup(spec: dict) -> dict:
     from sinergi.dbt import write_manifest
 
     ensure_metadata_db()
-    write_manifest(_settings().warehouse_url, os.environ["SINERGI_DBT_MANIFEST"])
+    settings = _settings()
+    write_manifest(
+        settings.warehouse_url, os.environ["SINERGI_DBT_MANIFEST"], vars=settings.dbt_vars
+    )
     return {}
 
 
@@ -434,7 +437,8 @@ def demo_setup(spec: dict) -> dict:
     started = time.perf_counter()
     ensure_metadata_db()
     migrated = time.perf_counter()
-    manifest = ensure_manifest(_settings().warehouse_url)
+    settings = _settings()
+    manifest = ensure_manifest(settings.warehouse_url, vars=settings.dbt_vars)
     return {
         "migrate_seconds": round(migrated - started, 3),
         "parse_seconds": round(time.perf_counter() - migrated, 3),

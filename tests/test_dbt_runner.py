@@ -243,6 +243,8 @@ class _FakeRunner:
             target.mkdir(parents=True, exist_ok=True)
             (target / sdbt.PARTIAL_PARSE_FILE).write_bytes(f"parse {len(self.calls)}".encode())
             result = f"manifest of call {len(self.calls)}" if args[0] == "parse" else None
+            if args[0] == "parse":
+                (target / "manifest.json").write_text("{}", encoding="utf-8")
         if args[0] == "docs":
             target = Path(args[args.index("--target-path") + 1])
             for name in sdbt.DOCS_FILES:
@@ -288,6 +290,22 @@ def test_a_parse_is_reused_only_for_the_same_project_vars_and_warehouse(fake_dbt
     sdbt.run_dbt(["build"], url, vars=vars, reuse_parse=False)
     assert [_read_from(call) for call in fake_dbt.calls[2:]] == [None, None, None]
     assert sdbt.parse_cache_file(url, {"eligible_max_decile": 3}) != cache
+
+
+def test_the_dags_manifest_leaves_the_parse_the_months_build_reuses(fake_dbt, tmp_path):
+    """``python -m sinergi.dbt parse`` (``make setup``) parses with the build's vars, so the
+    first month's build on that warehouse is handed the kept parse instead of parsing again."""
+    from sinergi.config import load_settings
+
+    url, dest = f"duckdb:///{tmp_path / 'a.duckdb'}", tmp_path / "dag" / "manifest.json"
+    assert sdbt.main(["parse", "--manifest", str(dest), "--warehouse", url]) == 0
+    assert dest.is_file()
+    assert _read_from(fake_dbt.calls[0]) is None  # the set-up parses in full
+    vars = load_settings().dbt_vars
+    sdbt.run_dbt(["build"], url, vars=vars)
+    assert _read_from(fake_dbt.calls[1]) == str(sdbt.parse_cache_file(url, vars))
+    sdbt.run_dbt(["build"], url, vars={**vars, "eligible_max_decile": 9})  # another threshold
+    assert _read_from(fake_dbt.calls[2]) is None
 
 
 def test_a_changed_project_file_is_another_key(monkeypatch, tmp_path):

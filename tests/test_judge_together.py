@@ -1,11 +1,11 @@
 """Judging a month's files together leaves exactly the folders judging each alone leaves.
 
 A generated faulty month (contract faults, unreadable and ambiguous files; six districts
-whose files the generator made faulty) is judged twice: each version on its own (``judge_version``, the district task's
-way) and each dataset's versions of every district together (``judge_together``, the
-``judge`` task's way, in small batches so that several batches and a file judged alone by
-size occur). Every folder must hold the same record, the same rows in every table and the
-same Data Docs results.
+whose files the generator made faulty) is judged twice: each version on its own
+(``judge_version``, the district task's way) and each dataset's versions of every district
+together (``judge_together``, the ``judge`` task's way, in small batches so that several
+batches and a file judged alone by size occur). Every folder must hold the same record, the
+same rows in every table and the same Data Docs results.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def run_period_checked(
             from sinergi.paths import DAGS_DIR
 
             # the DAG renders one task per dbt model from the current manifest
-            ensure_manifest(settings.warehouse_url)
+            ensure_manifest(settings.warehouse_url, vars=settings.dbt_vars)
             bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
             if bag.import_errors:
                 raise UsageError(f"the DAG does not import: {bag.import_errors}")
