@@ -129,33 +129,6 @@ def test_sinergi_run_exits_1_and_says_what_did_not_run(monkeypatch, capsys, sett
     assert err.strip() == f"sinergi: the run for 2024-11 did not complete: {problem}"
 
 
-def test_sinergi_run_starts_the_judges_workers_ahead_of_each_month(monkeypatch, settings_env):
-    """Each month's run finds the judge's fork server started (its imports overlap Airflow's
-    start, docs/performance.md); none is left running after a month or the command."""
-    from multiprocessing import forkserver
-
-    import sinergi.cli as cli
-    from sinergi import judge_workers, workers
-    from sinergi.dagrun import RunResult
-
-    (settings_env / "inbox").mkdir()
-    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
-    monkeypatch.setattr(judge_workers, "PRELOAD", ())  # the server imports nothing heavy here
-    seen = []
-
-    def run(period, settings, districts=None):
-        seen.append((str(period), workers.prestarted(judge_workers.__name__)))
-        return RunResult(str(period), f"sinergi__{period}__x", "success", [])
-
-    monkeypatch.setattr(cli, "run_period_checked", run)
-    monkeypatch.setattr(cli, "print_summary", lambda settings, period: None)
-    monkeypatch.setattr(cli, "reap_children", lambda: [])
-    assert cli.main(["run", "--period", "2024-11", "--period", "2024-12"]) == 0
-    assert seen == [("2024-11", True), ("2024-12", True)]
-    assert not workers.prestarted(judge_workers.__name__)
-    assert forkserver._forkserver._forkserver_pid is None
-
-
 def test_only_dag_test_polls_are_shortened(monkeypatch):
     import sinergi.dagrun as dagrun
 

@@ -54,36 +54,6 @@ def test_worker_count(tmp_path, monkeypatch, processes, min_mb, sizes, expected)
     assert worker_count(jobs) == expected
 
 
-def test_a_small_month_goes_to_workers_started_ahead(tmp_path, monkeypatch):
-    """``sinergi run`` starts the judge's fork server ahead (``prestart_workers``): a small
-    month is then judged by the workers, whose imports are already done, not in the task."""
-    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
-    monkeypatch.setenv(judge_workers.MIN_MB_ENV, "")
-    jobs = {name: [_version(tmp_path, name, 1 << 20)] for name in ("dtks", "psks")}
-    assert worker_count(jobs) == 0
-    started: list[tuple] = []
-    monkeypatch.setattr(judge_workers, "prestart", lambda *a: started.append(a))
-    monkeypatch.setattr(judge_workers, "prestarted", lambda module: bool(started))
-    judge_workers.prestart_workers()
-    assert started == [("sinergi.judge_workers", judge_workers.PRELOAD)]
-    assert worker_count(jobs) == 2
-    monkeypatch.setenv(workers.PROCESSES_ENV, "1")  # one process asked for: nothing ahead
-    started.clear()
-    judge_workers.prestart_workers()
-    assert started == []
-
-
-def test_a_server_that_cannot_start_ahead_is_logged(monkeypatch, caplog):
-    def refuse(*args):
-        raise OSError("no more processes")
-
-    monkeypatch.setenv(workers.PROCESSES_ENV, "2")
-    monkeypatch.setattr(judge_workers, "prestart", refuse)
-    with caplog.at_level(logging.WARNING, logger="sinergi.judge_workers"):
-        judge_workers.prestart_workers()
-    assert "could not be started ahead: no more processes" in caplog.text
-
-
 def test_parts_share_the_bytes_and_keep_every_version_once(tmp_path):
     sizes = {"dtks": [30, 30, 30, 30], "penerima_bantuan": [50, 50, 20], "psks": [5]}
     jobs = {

@@ -115,30 +115,6 @@ def test_the_fork_server_imports_the_preloaded_modules_and_stops():
     assert forkserver._forkserver._forkserver_pid is None  # stopped: it holds nothing after
 
 
-def test_a_prestarted_fork_server_is_used_once_then_stopped():
-    """``prestart`` starts the server (its imports run in its own process); the next call of
-    that module uses it and stops it; one that no call used is stopped by ``stop_prestarted``."""
-    from multiprocessing import forkserver
-
-    workers.prestart(__name__, ("json.tool",))
-    try:
-        assert workers.prestarted(__name__) and not workers.prestarted("sinergi.other")
-        server = forkserver._forkserver._forkserver_pid
-        assert server is not None and psutil.pid_exists(server)  # running before any piece
-        [(_, (_, preloaded), _)] = run_pieces(
-            _pid_and_modules, [("a", ("json.tool",))], 1, preload=("json.tool",)
-        )
-        assert preloaded
-        assert not workers.prestarted(__name__)
-        assert forkserver._forkserver._forkserver_pid is None
-        workers.prestart(__name__)
-        workers.stop_prestarted()
-        assert not workers.prestarted(__name__)
-        assert forkserver._forkserver._forkserver_pid is None
-    finally:
-        workers.stop_prestarted()
-
-
 @pytest.mark.parametrize("per_process", [1, None])
 def test_a_dead_worker_loses_only_its_piece(per_process):
     pieces = [(n, (n,)) for n in (3, 0, 5, 7)]

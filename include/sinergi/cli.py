@@ -110,16 +110,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"unknown district code(s) {', '.join(unknown)}: use 3501 … 3579")
     settings = command_settings(args.inbox, args.warehouse)
-    from sinergi.judge_workers import prestart_workers
-    from sinergi.workers import stop_prestarted
-
     failed = 0
     try:
         for period in periods:
             print(f"{PERIOD_START}{period}", flush=True)
-            prestart_workers()  # the judge's imports overlap Airflow's start (docs/performance.md)
             result = run_period_checked(period, settings, args.district)
-            stop_prestarted()  # nothing was judged: the server is not kept
             print_summary(settings, period)
             print(f"DAG run for {period}: {result.state} (run id {result.run_id})", flush=True)
             for problem in result.problems:
@@ -130,7 +125,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 first = result.problems[0] if result.problems else ended
                 print(f"sinergi: the run for {period} did not complete: {first}", file=sys.stderr)
     finally:
-        stop_prestarted()
         reap_children()  # the command leaves no process behind (dbt's resource tracker)
     return 0 if not failed else 1
 

@@ -7,9 +7,7 @@ independent (own suites and folders; the judge never touches the warehouse), so
 of ``sinergi.workers`` (a fresh process per part, forked from a server that imported pandas
 and Great Expectations), largest first. Starting that server costs ~2-5 s, so a month whose
 files are small (below ``SINERGI_JUDGE_PARALLEL_MIN_MB``, default 32 MB) is judged in the
-task's own process, as before, unless the server was started ahead (:func:`prestart_workers`:
-``sinergi run`` does so before each month, while its own process imports Airflow on the other
-core; a tiny month's ``judge`` then took 7.5-8 s instead of 14-16 s).
+task's own process, as before.
 
 What a worker leaves is what ``judge_together`` leaves: one judged-version folder per version.
 A part that fails, or is lost with a dead worker, is logged and not counted; the task still
@@ -32,7 +30,7 @@ import logging
 from pathlib import Path
 
 from sinergi.versions import FileVersion, JudgeOptions
-from sinergi.workers import env_count, prestart, prestarted, processes_wanted, run_pieces
+from sinergi.workers import env_count, processes_wanted, run_pieces
 
 log = logging.getLogger(__name__)
 
@@ -87,26 +85,12 @@ def worker_count(jobs: Jobs) -> int:
     return len(_plan(jobs)[0])
 
 
-def prestart_workers() -> None:
-    """Start the judge's fork server ahead of the ``judge`` task (``sinergi run``): its imports
-    overlap the run's start on the other core, and a small month is then judged by the
-    workers too (:func:`worker_count`), without the task's process importing the judge.
-    Nothing happens with one worker process; a server that cannot start is logged and the
-    month is judged as without it."""
-    if processes_wanted() <= 1:
-        return
-    try:
-        prestart(__name__, PRELOAD)
-    except Exception as problem:  # noqa: BLE001 - an optimisation: judging goes on without it
-        log.warning("the judge's worker processes could not be started ahead: %s", problem)
-
-
 def _plan(jobs: Jobs) -> tuple[list, int]:
     """(the parts, the worker count); no parts when the month is judged in this process."""
     wanted = processes_wanted()
     small = sum(dataset_bytes(items) for items in jobs.values()) < (
         env_count(MIN_MB_ENV, DEFAULT_MIN_MB) * 1024 * 1024
-    ) and not prestarted(__name__)
+    )
     if wanted <= 1 or small:
         return [], 0
     work = parts(jobs, wanted)

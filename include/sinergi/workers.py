@@ -125,39 +125,6 @@ def run_pieces(
 
 # One fork server per process at a time: its modules are set per call.
 _ONE_SERVER = threading.Lock()
-# Modules whose fork server :func:`prestart` started and that no call has used and stopped yet.
-_PRESTARTED: set[str] = set()
-
-
-def prestart(function_module: str, preload: tuple[str, ...] = ()) -> None:
-    """Start the fork server now for a later :func:`run_pieces` of ``function_module``.
-
-    The server imports ``function_module`` and ``preload`` in its own process while this one
-    goes on: ``sinergi run`` spends its first seconds importing Airflow and parsing the DAG on
-    one core, and the judge's imports (pandas, Great Expectations: ~4 s) then run on the other
-    instead of inside the ``judge`` task. The call that uses the server stops it when it ends,
-    as it stops one it started itself; :func:`stop_prestarted` stops one no call used.
-    """
-    from multiprocessing import forkserver
-
-    with _ONE_SERVER:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([function_module, *preload])
-        with _spawnable():  # the server must not import this process's __main__
-            forkserver.ensure_running()  # spawns the server; does not wait for its imports
-        _PRESTARTED.add(function_module)
-
-
-def prestarted(function_module: str) -> bool:
-    """Whether a fork server :func:`prestart` started for ``function_module`` is waiting."""
-    return function_module in _PRESTARTED
-
-
-def stop_prestarted() -> None:
-    """Stop a fork server :func:`prestart` started that no call used (nothing was judged)."""
-    with _ONE_SERVER:
-        if _PRESTARTED:
-            _stop_fork_server()
 
 
 class _Worker:
@@ -253,7 +220,6 @@ def _stop_fork_server() -> None:
     call starts a new server."""
     from multiprocessing import forkserver
 
-    _PRESTARTED.clear()
     forkserver._forkserver._stop()
 
 
