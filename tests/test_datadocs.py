@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -230,6 +232,43 @@ def test_stored_results_are_exactly_what_gx_writes(published):
         assert serialise(schema.loads(text)) == text, path
         verdicts.add(schema.loads(text).meta["batch_spec"].get("verdict"))
     assert len(stored) >= 4 and {"PARTIAL", "REJECTED"} <= verdicts
+
+
+@pytest.mark.parametrize(
+    ("suite", "run_name", "run_time", "batch"),
+    [
+        (
+            "sinergi.penerima_bantuan",
+            "2025-03-3507-penerima_bantuan-v2",
+            datetime(2025, 3, 11, 8, 30, 5, 123456, tzinfo=ZoneInfo("Asia/Jakarta")),
+            "PB 3507 maret.csv-part1",
+        ),
+        (
+            "sinergi",
+            "2025-12-3501-psks-v1",
+            datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
+            "psks.xlsx-part12",
+        ),
+        ("sinergi.duplicates", "", datetime(2024, 1, 1, tzinfo=UTC), ""),
+    ],
+)
+def test_results_are_stored_where_gxs_store_keeps_them(tmp_path, suite, run_name, run_time, batch):
+    """``save_results`` names the file without GX (datadocs.result_file); GX's own store must
+    name the same file for the same key, and read back what was written there."""
+    from sinergi import datadocs
+
+    store = datadocs._context(tmp_path).validation_results_store
+    key = datadocs._key(suite, run_name, run_time, batch)
+    relative = store.store_backend._convert_key_to_filepath(store.key_to_tuple(key))
+    expected = Path(store.store_backend.full_base_directory) / relative
+    assert datadocs.result_file(tmp_path, suite, run_name, run_time, batch) == expected
+    result = {"suite_name": suite, "success": True, "results": [], "statistics": {}, "meta": {}}
+    if batch.endswith("-part1"):
+        name = batch.removesuffix("-part1")
+        assert datadocs.save_results(tmp_path, run_name, run_time, name, [result]) == 1
+        assert datadocs._read_stored(store, key)["suite_name"] == suite
+    with pytest.raises(ValueError, match="path separator"):
+        datadocs.result_file(tmp_path, suite, run_name, run_time, "a/b.csv")
 
 
 def test_page_names_the_file_version_and_shows_contract_columns(published):

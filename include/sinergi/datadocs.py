@@ -220,10 +220,14 @@ def _file_meta(name: str, file_name: str, run_time: datetime, verdict: dict | No
 def save_results(
     reports_dir: Path, run_name: str, run_time: datetime, file_name: str, results: list[dict]
 ) -> int:
-    """Store sanitised suite results of one file version (one per chunk / suite)."""
+    """Store sanitised suite results of one file version (one per chunk / suite).
+
+    Written where GX's validation results store keeps them (:func:`result_file`), without
+    importing GX: every district task stores its versions' results, and under a scheduler each
+    is a process of its own, which imported GX (~3-4 s) only to name a file.
+    """
     if not results:
         return 0
-    store = _context(reports_dir).validation_results_store
     for number, result in enumerate(results, start=1):
         suite = result.get("suite_name") or "sinergi"
         result = {
@@ -233,9 +237,34 @@ def save_results(
                 **_file_meta(run_name, file_name, run_time, None),
             },
         }
-        key = _key(suite, run_name, run_time, f"{file_name}-part{number}")
-        _write_stored(store, key, result)
+        path = result_file(reports_dir, suite, run_name, run_time, f"{file_name}-part{number}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(json.dumps(result, indent=2, sort_keys=True).encode("utf-8"))
     return len(results)
+
+
+def result_file(
+    reports_dir: Path, suite: str, run_name: str, run_time: datetime, batch: str
+) -> Path:
+    """The file GX's validation results store (``_context``: a ``TupleFilesystemStoreBackend``
+    under ``<reports>/gx/validations``) keeps a result in: the suite name's dotted parts, the
+    run name, the run time in UTC and the batch, as folders, ``.json`` added
+    (``ValidationResultIdentifier.to_tuple``); ``tests/test_datadocs.py`` checks it is the
+    path GX computes for the same key. A part holding a path separator is refused, as GX's
+    store refuses it."""
+    parts = [
+        *suite.split("."),
+        run_name or "__none__",
+        run_time.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ"),
+        batch or "__none__",
+    ]
+    for part in parts:
+        if "/" in part or "\\" in part:
+            raise ValueError(f"a Data Docs result key part may not hold a path separator: {part!r}")
+    path = reports_dir / "gx" / "validations"
+    for part in parts[:-1]:
+        path = path / part
+    return path / f"{parts[-1]}.json"
 
 
 def _write_stored(store, key, result: dict) -> None:
