@@ -239,7 +239,7 @@ def save_results(
         }
         path = result_file(reports_dir, suite, run_name, run_time, f"{file_name}-part{number}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(json.dumps(result, indent=2, sort_keys=True).encode("utf-8"))
+        path.write_bytes(_stored_text(result).encode("utf-8"))
     return len(results)
 
 
@@ -277,7 +277,13 @@ def _write_stored(store, key, result: dict) -> None:
     every small month for the same bytes. ``tests/test_datadocs.py`` checks that every
     stored file is exactly what GX's own load and serialise make of it.
     """
-    store.store_backend.set(store.key_to_tuple(key), json.dumps(result, indent=2, sort_keys=True))
+    store.store_backend.set(store.key_to_tuple(key), _stored_text(result))
+
+
+def _stored_text(result: dict) -> str:
+    """A result as GX's store writes it (``ValidationResultsStore.serialize``: sorted keys,
+    indent 2); one format for :func:`save_results` and :func:`_write_stored`."""
+    return json.dumps(result, indent=2, sort_keys=True)
 
 
 def _gx_result(result: dict):
