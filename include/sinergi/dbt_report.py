@@ -270,10 +270,11 @@ def report_task(
     build_task_id: str,
     not_null: list[str] | None = None,
     **context,
-) -> str:
-    """Callable of a model/seed task (see :func:`report_node`)."""
+) -> None:
+    """Callable of a model/seed task (see :func:`report_node`). Returns nothing: the node's
+    status is in the task's state and log, and no XCom is pushed (an execution-API call)."""
     from sinergi.config import load_settings
 
     ti = context["ti"]
     result = ti.xcom_pull(task_ids=build_task_id, key=RESULTS_KEY)
-    return report_node(unique_id, checks, result, ti.try_number, load_settings(), not_null)
+    report_node(unique_id, checks, result, ti.try_number, load_settings(), not_null)

@@ -420,6 +420,12 @@ def build_and_report_group(manifest: dict[str, Any], *, retries: int = 1):
 
     from sinergi.dbt_report import BUILD_TASK_ID, build_task, report_plan, report_task
 
+    class ReportOperator(PythonOperator):
+        """A model/seed task: nothing in it is templated, so a run sends no rendered fields
+        (one execution-API call and a metadata write per task, 56 tasks a month)."""
+
+        template_fields = ()
+
     plan = report_plan(manifest)
     nodes = manifest.get("nodes", {})
     with TaskGroup(DBT_GROUP_ID, tooltip="dbt: one build, a task per model and seed") as group:
@@ -432,7 +438,7 @@ def build_and_report_group(manifest: dict[str, Any], *, retries: int = 1):
         tasks = {}
         for uid, entry in plan.items():
             description = (nodes.get(uid, {}).get("description") or "").strip()
-            tasks[uid] = PythonOperator(
+            tasks[uid] = ReportOperator(
                 task_id=entry["name"],
                 python_callable=report_task,
                 op_kwargs={

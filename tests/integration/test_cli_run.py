@@ -183,6 +183,27 @@ def test_ui_shows_period_true_duration_and_task_logs(api, runs):
     assert "model.sinergi.fct_poverty: success" in model and "failed" in model  # "0 failed"
 
 
+def test_model_tasks_send_no_rendered_fields_and_push_no_xcom(api, runs):
+    """A model task only reports its node: nothing in it is templated and its status is its
+    state, so it costs a run no rendered-fields call and no XCom (two execution-API calls and
+    metadata writes a task, 56 tasks a month). The build task, a plain PythonOperator, keeps
+    both: the check below is not vacuous."""
+    period = PERIODS[0]
+    assert runs[period]["rc"] == 0
+    found = _get(api, "/dags/sinergi_monthly/dagRuns?limit=100")["dag_runs"]
+    run_id = next(
+        r["dag_run_id"] for r in found if r["dag_run_id"].startswith(f"sinergi__{period}__")
+    )
+    base = f"/dags/sinergi_monthly/dagRuns/{run_id}/taskInstances"
+    build = _get(api, f"{base}/dbt.build")
+    assert build["state"] == "success" and build["rendered_fields"]
+    assert _get(api, f"{base}/dbt.build/xcomEntries")["total_entries"] >= 1
+    for task_id in ("dbt.fct_poverty", "dbt.districts"):
+        model = _get(api, f"{base}/{task_id}")
+        assert model["state"] == "success" and model["rendered_fields"] == {}, model
+        assert _get(api, f"{base}/{task_id}/xcomEntries")["total_entries"] == 0
+
+
 # --- the approval form through the REST API, run by a real scheduler (issue 17) --------------
 @pytest.fixture(scope="module")
 def scheduler(api, cli_env, tmp_path_factory):
