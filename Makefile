@@ -60,7 +60,10 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models dbt_project/data-tests
+	@# two processes: 12 s -> 6.5 s here; the filter hides multiprocessing's shutdown notice
+	@# about semaphores sqlfluff's pool leaves (benign, and only sometimes printed)
+	PYTHONWARNINGS=ignore::UserWarning:multiprocessing.resource_tracker \
+	  $(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/data-tests
 
 format: setup
 	$(BIN)/ruff format .
