@@ -147,4 +147,4 @@ def test_the_judge_task_process_plans_without_pandas(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
-    assert {"sinergi.judgement", "great_expectations"} <= set(judge_workers.PRELOAD)
+    assert {"sinergi.judgement", "sinergi.gx_import"} <= set(judge_workers.PRELOAD)

@@ -132,10 +132,9 @@ def run_name(period: str, district: str, dataset: str, version: int) -> str:
 
 @cache
 def _context(reports_dir: Path):
-    from sinergi.validation import _quiet_gx_logging
+    from sinergi.gx_import import gx  # first: GX without what no suite uses
 
-    _quiet_gx_logging()
-    import great_expectations as gx
+    # isort: split
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,

@@ -36,10 +36,11 @@ log = logging.getLogger(__name__)
 
 MIN_MB_ENV = "SINERGI_JUDGE_PARALLEL_MIN_MB"
 # What the workers' fork server imports besides this module: the judge, the loader and Great
-# Expectations (imported lazily by ``sinergi.validation``); every part's process needs them.
+# Expectations (``sinergi.gx_import``, imported lazily by ``sinergi.validation``); every
+# part's process needs them.
 # This module imports them only where it judges, so the task's process, which only plans and
 # waits while the workers judge, holds no pandas (``sinergi.versions``).
-PRELOAD = ("sinergi.judgement", "sinergi.warehouse.loader", "great_expectations")
+PRELOAD = ("sinergi.judgement", "sinergi.warehouse.loader", "sinergi.gx_import")
 DEFAULT_MIN_MB = 32
 
 Jobs = dict[str, list[tuple[FileVersion, Path, bool]]]

@@ -37,11 +37,6 @@ _VALUE_KEYS = ("unexpected_list", "partial_unexpected_list", "partial_unexpected
 _INDEX_KEYS = ("unexpected_index_list", "partial_unexpected_index_list")
 
 
-def _quiet_gx_logging() -> None:
-    for name in ("great_expectations", "great_expectations._docs_decorators"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 @dataclass
 class ExpectationOutcome:
     """One expectation's verdict on one frame: which rows failed, under which reason code."""
@@ -73,8 +68,7 @@ class SuiteRunner:
     """Validates prepared frames against the stored suites; one per process (see ``runner``)."""
 
     def __init__(self, suites_dir: Path) -> None:
-        _quiet_gx_logging()
-        import great_expectations as gx
+        from sinergi.gx_import import gx
 
         _skip_batch_fingerprint()
 
@@ -87,7 +81,7 @@ class SuiteRunner:
 
     def suite(self, name: str):
         if name not in self.suites:
-            import great_expectations as gx
+            from sinergi.gx_import import gx
 
             path = self.suites_dir / f"sinergi.{name}.json"
             if not path.exists():
