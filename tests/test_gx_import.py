@@ -19,10 +19,13 @@ def _run(script: str) -> list[str]:
 
 
 def test_gx_comes_up_without_the_libraries_no_suite_uses():
+    """Nor does walking the stack (dbt does, for each behaviour flag: ``inspect.getmodule``
+    asks every module for its ``__file__``) import them."""
     script = (
-        "import sys\n"
+        "import inspect, sys\n"
         "from sinergi.gx_import import gx\n"
         "gx.get_context(mode='ephemeral')\n"
+        "inspect.stack()\n"
         "print([m in sys.modules for m in ('scipy.spatial', 'scipy.stats._stats_py', "
         "'altair.vegalite')])\n"
     )
@@ -55,6 +58,17 @@ def test_an_expectation_that_needs_them_still_works():
         "print(round(scipy.stats.entropy([0.5, 0.5], [0.9, 0.1]), 4))\n"
     )
     assert _run(script)[-5:] == ["True", "False", "True", "module", "0.5108"]
+
+
+def test_a_submodule_is_imported_through_the_stand_in():
+    script = (
+        "import sys\n"
+        "from sinergi.gx_import import gx, DeferredModule\n"
+        "print(isinstance(sys.modules['scipy.stats'], DeferredModule))\n"
+        "import scipy.stats.distributions as d\n"  # reads the stand-in's __path__
+        "print(d.norm.cdf(0.0), type(sys.modules['scipy.stats']).__name__)\n"
+    )
+    assert _run(script)[-3:] == ["True", "0.5", "module"]
 
 
 @pytest.mark.parametrize("library", ["altair", "scipy.stats"])

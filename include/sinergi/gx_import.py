@@ -25,10 +25,20 @@ import types
 DEFERRED = ("scipy.stats", "altair")
 
 
+#: Special names read through a stand-in as from the real module: ``__path__`` (importing a
+#: submodule) and ``__all__`` (``import *``). Any other special name a module does not have
+#: (``__file__``...) is missing on the stand-in: ``inspect.getmodule`` asks every module in
+#: ``sys.modules`` for its ``__file__`` (dbt does, through ``inspect.stack``, for each
+#: behaviour flag), and that must not import the library.
+_READ_THROUGH = frozenset({"__path__", "__all__"})
+
+
 class DeferredModule(types.ModuleType):
     """A stand-in for a module that is imported for real on first attribute access."""
 
     def __getattr__(self, attr: str):
+        if attr.startswith("__") and attr.endswith("__") and attr not in _READ_THROUGH:
+            raise AttributeError(attr)
         return getattr(_real(self.__name__), attr)
 
 
