@@ -125,7 +125,10 @@ def sinergi_monthly():
         report = deadline_report(Period.parse(jobs[0]["period"]), load_settings())
         return asdict(report) if report else None
 
-    @task(task_id=JUDGE_TASK_ID, retries=1)
+    # multiple_outputs=False on the tasks annotated ``-> dict``: Airflow infers it from the
+    # annotation and would push every key as an XCom of its own besides the return value;
+    # nothing reads them, and each is a call to the execution API (4 more per district task).
+    @task(task_id=JUDGE_TASK_ID, retries=1, multiple_outputs=False)
     def judge(period: str, loads: list[dict]) -> dict:
         from sinergi.config import load_settings
         from sinergi.periods import Period
@@ -139,6 +142,7 @@ def sinergi_monthly():
     @task(
         map_index_template="{{ task.op_kwargs['district_code'] }}",
         trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
+        multiple_outputs=False,
         **DISTRICT_RETRIES,
     )
     def validate_and_load(period: str, district_code: str) -> dict:
@@ -164,7 +168,7 @@ def sinergi_monthly():
 
         return marts_to_build(Period.parse(jobs[0]["period"]), load_settings())
 
-    @task(task_id=FALLBACK_TASK_ID, retries=1)
+    @task(task_id=FALLBACK_TASK_ID, retries=1, multiple_outputs=False)
     def dbt_build(jobs: list[dict]) -> dict:
         from sinergi.config import load_settings
         from sinergi.orchestration import build_marts_once

@@ -204,6 +204,22 @@ def test_model_tasks_send_no_rendered_fields_and_push_no_xcom(api, runs):
         assert _get(api, f"{base}/{task_id}/xcomEntries")["total_entries"] == 0
 
 
+def test_tasks_returning_a_dict_push_it_once(api, runs):
+    """The judge and each district task return a dict: one ``return_value`` XCom, not one
+    more per key (Airflow's inference from a ``-> dict`` annotation; four more execution-API
+    calls per district task, read by nothing)."""
+    period = PERIODS[0]
+    assert runs[period]["rc"] == 0
+    found = _get(api, "/dags/sinergi_monthly/dagRuns?limit=100")["dag_runs"]
+    run_id = next(
+        r["dag_run_id"] for r in found if r["dag_run_id"].startswith(f"sinergi__{period}__")
+    )
+    base = f"/dags/sinergi_monthly/dagRuns/{run_id}/taskInstances"
+    for path in ("judge/xcomEntries", "validate_and_load/xcomEntries?map_index=0"):
+        entries = _get(api, f"{base}/{path}")["xcom_entries"]
+        assert [entry["key"] for entry in entries] == ["return_value"], (path, entries)
+
+
 # --- the approval form through the REST API, run by a real scheduler (issue 17) --------------
 @pytest.fixture(scope="module")
 def scheduler(api, cli_env, tmp_path_factory):
