@@ -59,6 +59,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from airflow.providers.standard.operators.python import PythonOperator
 from cosmos import (
     DbtTaskGroup,
     ExecutionConfig,
@@ -410,21 +411,22 @@ def _report_doc(uid: str, entry: dict[str, Any], description: str) -> str:
     return f"{text} {description}"[:1000]
 
 
+class ReportOperator(PythonOperator):
+    """A model/seed task of :func:`build_and_report_group`: nothing in it is templated, so a
+    run sends no rendered fields for it (an execution-API call and a metadata write per task,
+    56 tasks a month); its callable returns nothing, so no XCom either."""
+
+    template_fields = ()
+
+
 def build_and_report_group(manifest: dict[str, Any], *, retries: int = 1):
     """The ``dbt`` group of ``SINERGI_DBT_TASKS=build``: one build, a task per model/seed.
 
     See :mod:`sinergi.dbt_report` for what each task does and why.
     """
-    from airflow.providers.standard.operators.python import PythonOperator
     from airflow.sdk import TaskGroup, TriggerRule
 
     from sinergi.dbt_report import BUILD_TASK_ID, build_task, report_plan, report_task
-
-    class ReportOperator(PythonOperator):
-        """A model/seed task: nothing in it is templated, so a run sends no rendered fields
-        (one execution-API call and a metadata write per task, 56 tasks a month)."""
-
-        template_fields = ()
 
     plan = report_plan(manifest)
     nodes = manifest.get("nodes", {})

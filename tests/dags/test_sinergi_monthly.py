@@ -336,6 +336,7 @@ def test_default_is_one_build_and_a_task_per_model(default_dag, manifest_data):
     for uid, entry in plan.items():
         task = default_dag.get_task(f"dbt.{entry['name']}")
         assert task.op_kwargs["unique_id"] == uid and task.retries >= 1
+        assert task.template_fields == ()  # no rendered fields sent by a run (ReportOperator)
         if entry["parents"]:
             parents = {f"dbt.{plan[p]['name']}" for p in entry["parents"]}
             assert task.upstream_task_ids == parents and task.trigger_rule == "all_success"
