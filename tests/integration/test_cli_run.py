@@ -183,18 +183,22 @@ def test_ui_shows_period_true_duration_and_task_logs(api, runs):
     assert "model.sinergi.fct_poverty: success" in model and "failed" in model  # "0 failed"
 
 
-def test_model_tasks_send_no_rendered_fields_and_push_no_xcom(api, runs):
-    """A model task only reports its node: nothing in it is templated and its status is its
-    state, so it costs a run no rendered-fields call and no XCom (two execution-API calls and
-    metadata writes a task, 56 tasks a month). The build task, a plain PythonOperator, keeps
-    both: the check below is not vacuous."""
-    period = PERIODS[0]
+def _task_instances(api, runs, period: str) -> str:
+    """The REST API path of the task instances of ``sinergi run``'s run of ``period``."""
     assert runs[period]["rc"] == 0
     found = _get(api, "/dags/sinergi_monthly/dagRuns?limit=100")["dag_runs"]
     run_id = next(
         r["dag_run_id"] for r in found if r["dag_run_id"].startswith(f"sinergi__{period}__")
     )
-    base = f"/dags/sinergi_monthly/dagRuns/{run_id}/taskInstances"
+    return f"/dags/sinergi_monthly/dagRuns/{run_id}/taskInstances"
+
+
+def test_model_tasks_send_no_rendered_fields_and_push_no_xcom(api, runs):
+    """A model task only reports its node: nothing in it is templated and its status is its
+    state, so it costs a run no rendered-fields call and no XCom (two execution-API calls and
+    metadata writes a task, 56 tasks a month). The build task, a plain PythonOperator, keeps
+    both: the check below is not vacuous."""
+    base = _task_instances(api, runs, PERIODS[0])
     build = _get(api, f"{base}/dbt.build")
     assert build["state"] == "success" and build["rendered_fields"]
     assert _get(api, f"{base}/dbt.build/xcomEntries")["total_entries"] >= 1
@@ -208,13 +212,7 @@ def test_tasks_returning_a_dict_push_it_once(api, runs):
     """The judge and each district task return a dict: one ``return_value`` XCom, not one
     more per key (Airflow's inference from a ``-> dict`` annotation; four more execution-API
     calls per district task, read by nothing)."""
-    period = PERIODS[0]
-    assert runs[period]["rc"] == 0
-    found = _get(api, "/dags/sinergi_monthly/dagRuns?limit=100")["dag_runs"]
-    run_id = next(
-        r["dag_run_id"] for r in found if r["dag_run_id"].startswith(f"sinergi__{period}__")
-    )
-    base = f"/dags/sinergi_monthly/dagRuns/{run_id}/taskInstances"
+    base = _task_instances(api, runs, PERIODS[0])
     for path in ("judge/xcomEntries", "validate_and_load/xcomEntries?map_index=0"):
         entries = _get(api, f"{base}/{path}")["xcom_entries"]
         assert [entry["key"] for entry in entries] == ["return_value"], (path, entries)
