@@ -68,9 +68,11 @@ class SuiteRunner:
     """Validates prepared frames against the stored suites; one per process (see ``runner``)."""
 
     def __init__(self, suites_dir: Path) -> None:
+        from sinergi import gx_domains
         from sinergi.gx_import import gx
 
         _skip_batch_fingerprint()
+        gx_domains.install()
 
         self.suites_dir = suites_dir
         self.context = gx.get_context(mode="ephemeral")
@@ -153,8 +155,8 @@ def outcomes(result) -> list[ExpectationOutcome]:
     out = []
     for item in result.results:
         config = item.expectation_config
-        if item.exception_info and item.exception_info.get("raised_exception"):
-            message = item.exception_info.get("exception_message")
+        message = _raised(item.exception_info)
+        if message is not None:
             raise RuntimeError(f"expectation {config.type} could not run: {message}")
         kwargs = config.kwargs
         column = kwargs.get("column") or f"{kwargs.get('column_A')}, {kwargs.get('column_B')}"
@@ -172,6 +174,23 @@ def outcomes(result) -> list[ExpectationOutcome]:
             )
         )
     return out
+
+
+def _raised(info: dict | None) -> str | None:
+    """The message of an error GX caught while running an expectation, or None.
+
+    GX 1.24 reports an error of the expectation itself at the top level of
+    ``exception_info``, but an error while computing one of its metrics (a missing column, a
+    metric function that raised) one level down, per metric; that expectation then reads as
+    failed with no unexpected row. Either must stop the judging, never pass as "no rows".
+    """
+    if not info:
+        return None
+    found = [info, *(value for value in info.values() if isinstance(value, dict))]
+    for entry in found:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "no message")
+    return None
 
 
 def stable_id(config) -> str:
