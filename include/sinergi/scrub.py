@@ -23,6 +23,8 @@ def _mask(match: re.Match[str]) -> str:
 
 def scrub_identifiers(text: str) -> str:
     """``text`` with every run of 16 or more digits replaced by ``<N digits>``."""
+    if len(text) < 16:  # most strings of a report (codes, names): no regex call
+        return text
     return _IDENTIFIER.sub(_mask, text)
 
 
