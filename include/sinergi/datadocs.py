@@ -395,7 +395,7 @@ def reconcile(settings: Settings) -> list[dict]:
     versions = _file_versions(settings)
     store = _context(settings.reports_dir).validation_results_store
     ledger_path = settings.reports_dir / "gx" / "reconciled.json"
-    ledger = _read_ledger(ledger_path)
+    ledger = read_json_dict(ledger_path)
     keys = defaultdict(list)
     for key in store.list_keys():
         keys[key.run_id.run_name].append(key)
@@ -447,7 +447,9 @@ def _header_digest(version: dict, keys: list) -> str:
     )
 
 
-def _read_ledger(path: Path) -> dict[str, str]:
+def read_json_dict(path: Path) -> dict:
+    """A JSON object kept in the reports folder (a ledger, the index's summaries); {} when
+    the file is missing, unreadable or not an object (it is then rebuilt)."""
     try:
         ledger = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

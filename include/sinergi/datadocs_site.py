@@ -40,6 +40,7 @@ from great_expectations.render.renderer.site_builder import (
 )
 from great_expectations.render.view import DefaultJinjaPageView
 
+from sinergi.datadocs import read_json_dict, result_file
 from sinergi.scrub import lettered
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class KeptSummaryIndexBuilder(DefaultSiteIndexBuilder):
         )
         if self.validation_results_limit:
             keys = keys[: self.validation_results_limit]
-        kept = _read_kept(self.summaries_file)
+        kept = read_json_dict(self.summaries_file)
         summaries: dict[str, dict] = {}
         read = 0
         for key in keys:
@@ -149,8 +150,6 @@ class KeptSummaryIndexBuilder(DefaultSiteIndexBuilder):
 
         Spelled in hex with letters for digits (``scrub.lettered``): a time in nanoseconds is
         a run of 19 digits, which reads as a NIK to an auditor searching the reports."""
-        from sinergi.datadocs import result_file
-
         path = result_file(
             Path(self.reports_dir),
             key.expectation_suite_identifier.name,
@@ -191,14 +190,6 @@ class KeptSummaryIndexBuilder(DefaultSiteIndexBuilder):
             "batch_kwargs": validation.meta.get("batch_kwargs", {}),
             "batch_spec": validation.meta.get("batch_spec", {}),
         }
-
-
-def _read_kept(path: Path) -> dict[str, dict]:
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return kept if isinstance(kept, dict) else {}
 
 
 def _write_kept(path: Path, summaries: dict[str, dict]) -> None:
