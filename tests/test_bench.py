@@ -132,6 +132,7 @@ def test_month_stages_take_the_jobs_from_the_periods_plan(monkeypatch):
     history part failed so from the third session to the fifth)."""
     import bench.stages as stages
     import sinergi.pipeline
+    import sinergi.reports
 
     plan = {"period": "2025-03", "jobs": [{"district_code": "3501"}], "loads": []}
     processed = []
@@ -145,9 +146,16 @@ def test_month_stages_take_the_jobs_from_the_periods_plan(monkeypatch):
     monkeypatch.setattr(
         sinergi.pipeline, "build_marts", lambda jobs, s: {"success": jobs == plan["jobs"]}
     )
+    published = []
+    monkeypatch.setattr(
+        sinergi.reports, "publish", lambda period, build, settings: published.append(period)
+    )
     assert stages.STAGES["prepare"]({"period": "2025-03"}) == {"districts": 1}
-    assert stages.STAGES["month"]({"period": "2025-03"})["rows"] == 3
+    month = stages.STAGES["month"]({"period": "2025-03"})
+    assert month["rows"] == 3
     assert processed == ["3501"]
+    # a month is timed with its reports, as the DAG's publish_reports writes them
+    assert published == ["2025-03"] and month["publish_seconds"] >= 0
 
 
 # -- issue #14's targets, judged from fabricated run records -----------------------------------
@@ -234,8 +242,9 @@ def _month_of_runs(slow: bool) -> list[dict]:
                 total + 2,
                 label=f"month{month:02d}",
                 engine="postgres",
-                process_seconds=total - 4,
+                process_seconds=total - 5,
                 dbt_seconds=4.0,
+                publish_seconds=1.0,
                 rows=1000,
             )
             | {"month": month, "period": f"2025-{month:02d}"}
