@@ -11,6 +11,10 @@ validation (unreadable, missing columns, ambiguous pair, empty) or whose task di
 warehouse commit and its Data Docs gets a minimal result stating its verdict, and every result
 carries its district, dataset, period, version, file name and file-level verdict.
 
+The site's index builder and page view are Sinergi's subclasses of GX's
+(``sinergi.datadocs_site``): the index keeps what it shows about each result, so a month's
+build reads that month's results, not every month's.
+
 GX's pages load jQuery, Bootstrap, bootstrap-table, Font Awesome and Vega from public CDNs, so
 on an intranet the index is empty. After GX renders, ``finalise_site`` copies the vendored
 copies of exactly those files (``datadocs_static/vendor``, from the npm packages pinned by

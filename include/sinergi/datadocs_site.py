@@ -16,9 +16,12 @@ classes re-read what earlier months left, at every build:
   modification time at every lookup (``auto_reload``), ~100 lookups a page; the templates are
   the installed package's files, which do not change while a site is built.
 
-The index builder calls GX's own ``add_resource_info_to_index_links_dict`` with the same
-values GX's loop passes, in the same order (newest run first), so the index page is the page
-GX renders (``tests/test_datadocs_site.py`` compares them).
+``_add_validations_to_index_links`` is GX 1.24's loop (filter by run name, newest first,
+the results limit) with the read replaced: it calls GX's own
+``add_resource_info_to_index_links_dict`` with the values GX's loop passes, and a result it
+reads is read through GX's ``get_validation_result`` with GX's ``_resolve_asset_name``, so
+the index page is the page GX renders. ``tests/test_datadocs_site.py`` compares the two
+sites page by page: a GX upgrade that changes the loop shows there.
 """
 
 from __future__ import annotations
