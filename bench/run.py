@@ -19,7 +19,7 @@ demo      ``sinergi demo`` (what ``make demo`` runs after ``make setup``) in a f
           DuckDB warehouse and Airflow home of its own (set up as ``make setup`` does, untimed),
           then again with nothing changed. Never the repository's .data or .airflow.
 history   BENCH_HISTORY_MONTHS consecutive months at a small scale; months 1, 6, 12 timed
-          (prepare + districts + dbt) with their history already loaded.
+          (prepare + districts + dbt + publish) with their history already loaded.
 roster    A 500,000-row roster file: read vs Great Expectations time, the pipeline's loader
           vs a bare ``psql \\copy`` of the same file.
 gxbatch   Great Expectations on the tiny month's files: one validation per file (today) vs
