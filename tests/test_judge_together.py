@@ -10,6 +10,7 @@ same rows in every table and the same Data Docs results.
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,7 +181,7 @@ def test_rejected_rows_spilled_in_slices_are_the_same_rows(month, tmp_path, monk
 def test_garbage_is_collected_after_each_large_batch(month, tmp_path, monkeypatch, after_rows):
     """A full collection after every batch of ``COLLECT_AFTER_ROWS`` rows or more (GX's
     validation objects hold the validated frame in reference cycles, docs/performance.md),
-    and none after small ones: a collection in the task's process costs ~0.5 s."""
+    and none after small ones: each collection walks every object judging created."""
     import types
 
     import sinergi.judgement as judgement
@@ -190,7 +191,13 @@ def test_garbage_is_collected_after_each_large_batch(month, tmp_path, monkeypatc
     monkeypatch.setattr(
         judgement, "_judge_batch", lambda b, o: events.append("batch") or real_batch(b, o)
     )
-    monkeypatch.setattr(judgement, "gc", types.SimpleNamespace(collect=lambda: events.append("gc")))
+    fake_gc = types.SimpleNamespace(
+        collect=lambda: events.append("gc"),
+        freeze=gc.freeze,
+        unfreeze=gc.unfreeze,
+        get_freeze_count=gc.get_freeze_count,
+    )
+    monkeypatch.setattr(judgement, "gc", fake_gc)
     monkeypatch.setattr(judgement, "COLLECT_AFTER_ROWS", after_rows)
     items = [(v, _folder(tmp_path, v), a) for v, a in month if v.dataset == "penerima_bantuan"]
     judge_together(items, OPTIONS)
@@ -201,3 +208,48 @@ def test_garbage_is_collected_after_each_large_batch(month, tmp_path, monkeypatc
     for at, event in enumerate(events):
         if event == "batch":
             assert events[at + 1] == "gc"  # before the next batch is read
+
+
+def _freeze_counts_at_collections(monkeypatch) -> list[int]:
+    """Record ``gc.get_freeze_count()`` at every collection judging asks for."""
+    import sinergi.judgement as judgement
+
+    seen: list[int] = []
+    collect = judgement._collect_cycles
+
+    def spy(rows: int) -> None:
+        seen.append(gc.get_freeze_count())
+        collect(rows)
+
+    monkeypatch.setattr(judgement, "_collect_cycles", spy)
+    return seen
+
+
+def test_collections_while_judging_skip_the_objects_that_were_there_before(
+    month, tmp_path, monkeypatch
+):
+    """In a process with nothing frozen (a task's, with Airflow loaded), judging freezes what
+    exists, so its collections walk only what it created, and unfreezes it afterwards."""
+    gc.unfreeze()
+    seen = _freeze_counts_at_collections(monkeypatch)
+    judge_together([(v, _folder(tmp_path / "t", v), a) for v, a in month], OPTIONS)
+    version, ambiguous = next((v, a) for v, a in month if v.dataset == "penerima_bantuan")
+    judge_version(version, _folder(tmp_path / "v", version), OPTIONS, ambiguous=ambiguous)
+    assert len(seen) > 2
+    assert all(count > 1000 for count in seen), seen
+    assert gc.get_freeze_count() == 0
+
+
+def test_judging_leaves_a_frozen_process_frozen(month, tmp_path, monkeypatch):
+    """A judge worker froze what it inherited (``sinergi.workers``): judging neither freezes
+    again nor unfreezes it, so later collections there still never copy the inherited pages."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        seen = _freeze_counts_at_collections(monkeypatch)
+        judge_together([(v, _folder(tmp_path, v), a) for v, a in month], OPTIONS)
+        # the count falls as frozen objects die; a second freeze would add what judging made
+        assert seen and all(0 < count <= frozen for count in seen), (frozen, seen)
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
