@@ -454,3 +454,22 @@ def test_dbts_log_file_holds_what_the_task_log_shows_unless_asked_for_more(
     text = (logs / "dbt.log").read_text(encoding="utf-8")
     assert "Performance info" in text or "Running with dbt" in text, text[:500]
     assert ("[debug]" in text) is debug_lines, text[:2000]
+
+
+def test_dbt_runs_with_what_existed_before_frozen(fake_dbt, tmp_path, monkeypatch):
+    """dbt's modules and the parsed manifest are not walked by the collections of its build
+    (``sinergi.collector``); nothing stays frozen afterwards where nothing was before."""
+    import gc
+
+    counts: list[int] = []
+    invoke = fake_dbt.invoke
+
+    def counting(self, args):
+        counts.append(gc.get_freeze_count())
+        return invoke(self, args)
+
+    monkeypatch.setattr(fake_dbt, "invoke", counting)
+    gc.unfreeze()
+    sdbt.run_dbt(["build"], f"duckdb:///{tmp_path / 'a.duckdb'}", vars={})
+    assert counts and counts[0] > 1000
+    assert gc.get_freeze_count() == 0

@@ -241,15 +241,13 @@ def test_collections_while_judging_skip_the_objects_that_were_there_before(
 
 
 def test_judging_leaves_a_frozen_process_frozen(month, tmp_path, monkeypatch):
-    """A judge worker froze what it inherited (``sinergi.workers``): judging neither freezes
-    again nor unfreezes it, so later collections there still never copy the inherited pages."""
+    """A judge worker froze what it inherited (``sinergi.workers``): judging does not unfreeze
+    it, so later collections there still never copy the inherited pages."""
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         seen = _freeze_counts_at_collections(monkeypatch)
         judge_together([(v, _folder(tmp_path, v), a) for v, a in month], OPTIONS)
-        # the count falls as frozen objects die; a second freeze would add what judging made
-        assert seen and all(0 < count <= frozen for count in seen), (frozen, seen)
-        assert 0 < gc.get_freeze_count() <= frozen
+        assert seen and all(count > 1000 for count in seen), seen
+        assert gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()

@@ -19,8 +19,15 @@ import time as time_module
 from pathlib import Path
 
 from sinergi.airflow_env import apply_airflow_defaults, ensure_metadata_db
+from sinergi.collector import no_collections_while_starting
 from sinergi.config import Settings, load_settings
-from sinergi.dagrun import PeriodBusy, RunResult, period_lock, reap_children, run_dag
+from sinergi.dagrun import (
+    PeriodBusy,
+    RunResult,
+    period_lock,
+    reap_children,
+    run_dag,
+)
 from sinergi.periods import Period
 from sinergi.task_ids import DAG_ID
 
@@ -52,21 +59,22 @@ def run_period_checked(
     One run of a period at a time per Airflow home: a second one is refused with a message
     (see ``sinergi.dagrun``).
     """
-    apply_airflow_defaults()
-    ensure_metadata_db()
     try:
-        with period_lock(period):
-            from airflow.dag_processing.dagbag import DagBag
+        with no_collections_while_starting():
+            apply_airflow_defaults()
+            ensure_metadata_db()
+            with period_lock(period):
+                from airflow.dag_processing.dagbag import DagBag
 
-            from sinergi.dbt import ensure_manifest
-            from sinergi.paths import DAGS_DIR
+                from sinergi.dbt import ensure_manifest
+                from sinergi.paths import DAGS_DIR
 
-            # the DAG renders one task per dbt model from the current manifest
-            ensure_manifest(settings.warehouse_url, vars=settings.dbt_vars)
-            bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
-            if bag.import_errors:
-                raise UsageError(f"the DAG does not import: {bag.import_errors}")
-            return run_dag(bag.get_dag(DAG_ID), period, districts)
+                # the DAG renders one task per dbt model from the current manifest
+                ensure_manifest(settings.warehouse_url, vars=settings.dbt_vars)
+                bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
+                if bag.import_errors:
+                    raise UsageError(f"the DAG does not import: {bag.import_errors}")
+                return run_dag(bag.get_dag(DAG_ID), period, districts)
     except PeriodBusy as busy:
         raise UsageError(str(busy)) from None
 

@@ -27,7 +27,9 @@ worker needed). Left alone, ``dag.test()`` misreports a run in the UI, so this m
   dbt's ``spawn`` context starts multiprocessing's resource tracker, a child process that
   outlived the command; it and anything else the command started is stopped before it exits.
 * **No collection at exit** (:func:`freeze_at_exit`): the process that ran the DAG leaves
-  without the garbage collector's last passes over Airflow's, dbt's and GX's objects.
+  without the garbage collector's last passes over Airflow's, dbt's and GX's objects; and
+  none of the run's collections walks the objects the run found
+  (``sinergi.collector.collected_then_frozen``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from sinergi.collector import collected_then_frozen
 from sinergi.config import LOAD_IN_JUDGE_ENV
 from sinergi.environment import scoped_environment
 from sinergi.execution_api import serve_only_the_sdk_version
@@ -285,6 +288,7 @@ def run_dag(dag: Any, period: Period, districts: list[str] | None = None) -> Run
         mock.patch.object(dag_module, "_run_task", _logged_run_task(dag_module._run_task)),
         mock.patch.object(time, "sleep", _short_polls),
         scoped_environment(load_in_judge),
+        collected_then_frozen(),
     ):
         conf = {"period": str(period), "districts": sorted(districts or [])}
         run = dag.test(logical_date=started, run_conf=conf)

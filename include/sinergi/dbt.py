@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sinergi.collector import objects_so_far_frozen
 from sinergi.environment import scoped_environment
 from sinergi.paths import DBT_PROJECT_DIR
 from sinergi.scrub import lettered
@@ -372,7 +373,11 @@ def run_dbt(
             cli_args += option
 
     started = time.time()
-    with warehouse_session(warehouse_url) as env, scoped_environment(env, clear=DBT_ENV_VARS):
+    with (
+        warehouse_session(warehouse_url) as env,
+        scoped_environment(env, clear=DBT_ENV_VARS),
+        objects_so_far_frozen(),  # dbt's modules and the manifest: see sinergi.collector
+    ):
         res = dbtRunner(manifest=manifest).invoke(cli_args)
     if cache is not None and not cache.is_file():
         _keep_parse(target_dir / PARTIAL_PARSE_FILE, cache, started)

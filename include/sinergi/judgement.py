@@ -16,19 +16,17 @@ still raise: they are worth a retry, bad data is not.
 
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import logging
 import shutil
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import pandas as pd
 
+from sinergi.collector import older_objects_frozen
 from sinergi.datasets import SPECS, DatasetSpec
 from sinergi.duplicates import comparable_rows, find_duplicates, find_duplicates_in_files
 from sinergi.judged_rows import (
@@ -189,36 +187,7 @@ def rejected_file(
     return verdict
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _collections_see_new_objects_only(judge: Callable[P, R]) -> Callable[P, R]:
-    """Run ``judge`` with the objects that exist before it frozen (``gc.freeze``), unless
-    something froze them already (a judge worker does at its start).
-
-    Why: :func:`_collect_cycles` collects after each large validation, and a full collection
-    walks every object of the process. In a task's process, with Airflow, dbt and Great
-    Expectations imported (~440,000 objects), that is ~0.2-0.5 s per collection, 20 % of a
-    province month's judging done there (py-spy, docs/performance.md). Frozen, the objects
-    judging did not create are skipped; the frame cycles a collection exists for are all new.
-    Unfrozen again afterwards, so the process's later collections are as before.
-    """
-
-    @functools.wraps(judge)
-    def judging(*args: P.args, **kwargs: P.kwargs) -> R:
-        if gc.get_freeze_count():
-            return judge(*args, **kwargs)
-        gc.freeze()
-        try:
-            return judge(*args, **kwargs)
-        finally:
-            gc.unfreeze()
-
-    return judging
-
-
-@_collections_see_new_objects_only
+@older_objects_frozen
 def judge_version(
     version: FileVersion, folder: Path, options: JudgeOptions, *, ambiguous: bool = False
 ) -> Verdict:
@@ -416,7 +385,7 @@ class _FileJudge:
         return self.verdict
 
 
-@_collections_see_new_objects_only
+@older_objects_frozen
 def judge_together(
     jobs: list[tuple[FileVersion, Path, bool]], options: JudgeOptions
 ) -> dict[Path, Verdict]:
@@ -463,9 +432,8 @@ def _collect_cycles(rows: int) -> None:
     and ran rarely enough that a judge worker kept several batches' frames: on a province
     part of nine roster files its peak was 696 MB, with a collection after each batch 531 MB
     (2026-12-06, docs/performance.md). Only after :data:`COLLECT_AFTER_ROWS` rows or more:
-    a collection scans the objects judging created (the judge runs with what existed before
-    frozen: :func:`_collections_see_new_objects_only`), and a small validation's frames are
-    small.
+    a collection walks only the objects judging created (the judge runs with what existed
+    before frozen: ``sinergi.collector``), and a small validation's frames are small.
     """
     if rows >= COLLECT_AFTER_ROWS:
         gc.collect()
