@@ -134,10 +134,30 @@ def test_only_dag_test_polls_are_shortened(monkeypatch):
 
     slept = []
     monkeypatch.setattr(dagrun, "_real_sleep", slept.append)
+    monkeypatch.setattr(dagrun, "_IDLE_POLLS", [0])
     dagrun._short_polls(1)  # called from this file: kept
     code = compile("_short_polls(1)", "/venv/airflow/sdk/definitions/dag.py", "exec")
     exec(code, {"_short_polls": dagrun._short_polls})  # as dag.test() calls it
     assert slept == [1, dagrun.POLL_SECONDS]
+
+
+def test_polls_are_short_again_only_once_a_task_runs(monkeypatch):
+    """A task waiting for its retry: after a second of short polls, dag.test()'s own wait."""
+    import contextlib
+
+    import sinergi.dagrun as dagrun
+
+    slept = []
+    monkeypatch.setattr(dagrun, "_real_sleep", slept.append)
+    monkeypatch.setattr(dagrun, "_IDLE_POLLS", [0])
+    monkeypatch.setattr(dagrun, "task_log_file", lambda ti: contextlib.nullcontext())
+    code = compile("_short_polls(1)", "/venv/airflow/sdk/definitions/dag.py", "exec")
+    for _ in range(dagrun.SHORT_POLLS + 3):
+        exec(code, {"_short_polls": dagrun._short_polls})
+    assert slept == [dagrun.POLL_SECONDS] * dagrun.SHORT_POLLS + [1, 1, 1]
+    ran = dagrun._logged_run_task(lambda **_: "ran")(ti=None, task=None)
+    exec(code, {"_short_polls": dagrun._short_polls})
+    assert ran == "ran" and slept[-1] == dagrun.POLL_SECONDS
 
 
 def test_the_collector_skips_everything_at_exit_once_the_dag_has_run():

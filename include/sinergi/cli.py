@@ -21,13 +21,7 @@ from pathlib import Path
 from sinergi.airflow_env import apply_airflow_defaults, ensure_metadata_db
 from sinergi.collector import no_collections_while_starting
 from sinergi.config import Settings, load_settings
-from sinergi.dagrun import (
-    PeriodBusy,
-    RunResult,
-    period_lock,
-    reap_children,
-    run_dag,
-)
+from sinergi.dagrun import PeriodBusy, RunResult, period_lock, reap_children, run_dag
 from sinergi.periods import Period
 from sinergi.task_ids import DAG_ID
 
