@@ -10,6 +10,7 @@ import pytest
 
 from sinergi.collector import (
     collected_then_frozen,
+    collections_as_usual,
     no_collections_while_starting,
     objects_so_far_frozen,
     older_objects_frozen,
@@ -39,6 +40,14 @@ def test_no_collections_while_starting_turns_the_collector_off_and_back(enabled_
     with no_collections_while_starting():
         assert not gc.isenabled()
     assert gc.isenabled() is enabled_before
+
+
+def test_collections_as_usual_inside_a_start_and_off_again_after():
+    with no_collections_while_starting():
+        with collections_as_usual():
+            assert gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
 def test_a_run_collects_first_so_that_no_garbage_is_frozen():
