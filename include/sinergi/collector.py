@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import gc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -32,34 +32,31 @@ R = TypeVar("R")
 
 
 @contextmanager
-def no_collections_while_starting() -> Iterator[None]:
+def _automatic_collections(on: bool) -> Iterator[None]:
+    """Automatic collections on or off inside; as they were afterwards."""
+    enabled = gc.isenabled()
+    (gc.enable if on else gc.disable)()
+    try:
+        yield
+    finally:
+        (gc.enable if enabled else gc.disable)()
+
+
+def no_collections_while_starting() -> AbstractContextManager[None]:
     """No automatic collection inside; as before afterwards.
 
     The imports and the DAG parse create few hundred objects of garbage among ~440,000 that
     live as long as the process: the collector's passes over them are pure cost.
     :func:`collected_then_frozen` collects once before it freezes.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return _automatic_collections(False)
 
 
-@contextmanager
-def collections_as_usual() -> Iterator[None]:
+def collections_as_usual() -> AbstractContextManager[None]:
     """Automatic collections inside (inside :func:`no_collections_while_starting`, a step that
     makes much garbage: a dbt parse, ~260,000 objects, 50 MB left uncollected); as before
     afterwards."""
-    enabled = gc.isenabled()
-    gc.enable()
-    try:
-        yield
-    finally:
-        if not enabled:
-            gc.disable()
+    return _automatic_collections(True)
 
 
 @contextmanager
@@ -70,16 +67,13 @@ def collected_then_frozen() -> Iterator[None]:
     Collecting first means no garbage is frozen. Unfrozen at the end, so the next run of the
     same process (``sinergi demo`` runs several months) collects this one's garbage first.
     """
-    enabled = gc.isenabled()
     gc.collect()
     gc.freeze()
-    gc.enable()
     try:
-        yield
+        with _automatic_collections(True):
+            yield
     finally:
         gc.unfreeze()
-        if not enabled:
-            gc.disable()
 
 
 @contextmanager
