@@ -239,3 +239,70 @@ def test_the_not_null_rule_sees_a_redundant_test_and_a_missing_constraint():
     }
     assert _not_null_tested_non_keys(manifest) == ["fct_x.period"]
     assert _unconstrained_not_null_columns(manifest) == ["fct_x.key", "fct_x.period"]
+
+
+def _tests_reading_new_periods_only(manifest: dict) -> tuple[set[str], list[str]]:
+    """(models whose generic tests all read only new periods, tests that do not)."""
+    tests_of: dict[str, list[dict]] = defaultdict(list)
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "test" and node.get("test_metadata"):
+            tests_of[node.get("attached_node") or ""].append(node)
+    scoped, unscoped = set(), []
+    for uid, tests in tests_of.items():
+        wheres = [(t["name"], _reads_new_periods_only(t["config"].get("where"))) for t in tests]
+        if all(new_only for _, new_only in wheres):
+            scoped.add(uid)
+        unscoped += [name for name, new_only in wheres if not new_only]
+    return scoped, unscoped
+
+
+def _reads_new_periods_only(where: str | None) -> bool:
+    """The `where` of macros/new_rows.sql: the periods built or judged since the last pass."""
+    where = where or ""
+    return ("__new_rows__" in where and "__this__" in where) or "__new_periods__" in where
+
+
+def test_incremental_tables_write_built_at_and_are_tested_in_new_periods_only(manifest):
+    """macros/new_rows.sql: every incremental model documents the `built_at` it writes, and
+    each of its generic tests reads only the periods written since it last passed (a test
+    that reads the whole history grows with every month)."""
+    models = _models(manifest)
+    incremental = {
+        uid for uid, node in models.items() if node["config"]["materialized"] == "incremental"
+    }
+    assert len(incremental) >= 10
+    without = sorted(
+        models[uid]["name"] for uid in incremental if "built_at" not in models[uid]["columns"]
+    )
+    assert not without, f"incremental models without a built_at column: {without}"
+    scoped, _ = _tests_reading_new_periods_only(manifest)
+    read_everything = sorted(models[uid]["name"] for uid in incremental - scoped)
+    assert not read_everything, f"tests that read every period: {read_everything}"
+
+
+def test_raw_staging_views_are_tested_in_newly_judged_periods_only(manifest):
+    """`raw` is append-only: the tests of its staging views read the periods with a file
+    version judged since they last passed (dbt_project.yml, macros/new_rows.sql)."""
+    staging_raw = {
+        uid for uid, node in _models(manifest).items() if node["name"].startswith("stg_raw__")
+    }
+    assert len(staging_raw) == 4
+    scoped, _ = _tests_reading_new_periods_only(manifest)
+    assert staging_raw <= scoped, sorted(staging_raw - scoped)
+
+
+def test_the_new_period_rule_sees_a_test_that_reads_every_period():
+    def test(model: str, where: str | None) -> dict:
+        return {
+            "resource_type": "test",
+            "test_metadata": {"name": "not_null"},
+            "attached_node": f"model.sinergi.{model}",
+            "name": f"not_null_{model}",
+            "config": {"where": where},
+        }
+
+    where = "period in (select period from __this__ where __new_rows__)"
+    manifest = {"nodes": {"a": test("served", where), "b": test("served", None)}}
+    assert _tests_reading_new_periods_only(manifest) == (set(), ["not_null_served"])
+    manifest = {"nodes": {"a": test("served", where)}}
+    assert _tests_reading_new_periods_only(manifest) == ({"model.sinergi.served"}, [])

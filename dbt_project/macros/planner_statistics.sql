@@ -19,19 +19,26 @@
 {%- endmacro %}
 
 {#-
-    Pre-hook of models that join CTEs to themselves (marts.fct_outliers): on PostgreSQL, plan
+    Pre-hook of models that join CTEs to themselves (int_figures_flagged): on PostgreSQL, plan
     this model's transaction without nested loops.
 
     PostgreSQL has no statistics for a CTE and guesses one row for a filtered self-join such
-    as fct_outliers' `history_pairs` (each figure with the district's 12 months before: ~12
-    rows per figure in truth). On one row it then joins `history_pairs` to itself in a nested
+    as int_figures_flagged's `history_pairs` (each figure with the district's 12 months
+    before: ~12 rows per figure in truth). On one row it then joins `history_pairs` to itself in a nested
     loop, which grows with the square of the history: measured by `make bench` on a
     scale-0.02 history, the model took 9 s at month 5 and 97 s at month 9; the same query
     without nested loops 0.9 s at month 10. `set local` ends with the model's transaction.
     DuckDB plans these joins as hash joins itself, so nothing is run there.
+
+    JIT compilation is turned off with it: a join that can only be a nested loop (the
+    fingerprint's months `between` two numbers, macros/period_inputs.sql) still gets one, with
+    PostgreSQL's penalty for a disabled plan (10^10) in its cost, and a cost that high makes
+    PostgreSQL compile the whole query with full optimisation: 1.5 s of compiling, every month,
+    for a query that runs in 0.2 s (measured on a scale-0.02 history, docs/performance.md).
 -#}
 {% macro plan_without_nested_loops() -%}
     {%- if target.type == 'postgres' -%}
-        set local enable_nestloop = off
+        set local enable_nestloop = off;
+        set local jit = off
     {%- endif -%}
 {%- endmacro %}

@@ -1,7 +1,8 @@
 {#-
-    Incremental reach models (int_households_paid, int_disbursements_aggregated_to_programs,
-    int_households_reached_ytd) store one text `inputs_fingerprint` per (period, district):
-    everything their rows of that (period, district) are computed from.
+    Incremental reach models (int_households_paid, int_households_reached_in_period,
+    int_disbursements_aggregated_to_programs, int_households_reached_ytd) store one text
+    `inputs_fingerprint` per (period, district) (macros/incremental_inputs.sql): everything
+    their rows of that (period, district) are computed from.
 
     * the served version of the district's `penerima_bantuan` roster for the period;
     * the DTKS snapshot in effect (its period and served version) and the eligibility
@@ -10,10 +11,7 @@
       district from January of the period's year up to the period.
 
     `raw.*` is append-only and served versions only move forward, so equal fingerprints mean
-    equal rows: a (period, district) is recomputed exactly when its fingerprint is not the one
-    stored -- a new month, a resubmission, a re-run of an earlier period that changes the
-    carry-forward or the year to date of later ones, a new threshold. Everything else stays.
-    (Rows deleted from `raw` by hand need `dbt build --full-refresh`, as for served_rows.)
+    equal rows.
 -#}
 {% macro reach_inputs(year_to_date=false) -%}
     (
@@ -62,52 +60,12 @@
     )
 {%- endmacro %}
 
-{#-
-    Pre-hook of those models: on an incremental run, delete the rows of every (period,
-    district) whose stored fingerprint is no longer current (or whose period is no longer
-    processed). The model then computes only the (period, district) pairs without rows, and
-    appends them. A table built before the fingerprint existed (a full rebuild on every run
-    until then) is emptied instead, so it is rebuilt whole once; on_schema_change
-    'append_new_columns' then adds the column.
--#}
+{#- Pre-hook of those models (macros/incremental_inputs.sql). -#}
 {% macro delete_stale_district_periods(year_to_date=false) -%}
-    {%- if is_incremental() -%}
-        {%- set stored_columns = adapter.get_columns_in_relation(this)
-            | map(attribute='name') | map('lower') | list -%}
-        {%- if 'inputs_fingerprint' not in stored_columns -%}
-            delete from {{ this }}
-        {%- else -%}
-            delete from {{ this }} as stored
-            where not exists (
-                select 1
-                from {{ reach_inputs(year_to_date) }} as current_inputs
-                where current_inputs.period = stored.period
-                    and current_inputs.district_code = stored.district_code
-                    and current_inputs.inputs_fingerprint = stored.inputs_fingerprint
-            )
-        {%- endif -%}
-    {%- endif -%}
+    {{ delete_stale_inputs(reach_inputs(year_to_date), ['period', 'district_code']) }}
 {%- endmacro %}
 
-{#-
-    The (period, district) pairs a reach model computes in this run: every pair on a full
-    build, otherwise the pairs without rows after delete_stale_district_periods (new or
-    changed inputs, and pairs whose rows are empty).
--#}
+{#- The (period, district) pairs a reach model computes in this run. -#}
 {% macro district_periods_to_compute(year_to_date=false) -%}
-    (
-        select
-            current_inputs.period,
-            current_inputs.district_code,
-            current_inputs.inputs_fingerprint
-        from {{ reach_inputs(year_to_date) }} as current_inputs
-        {%- if is_incremental() %}
-        where not exists (
-            select 1
-            from {{ this }} as computed
-            where computed.period = current_inputs.period
-                and computed.district_code = current_inputs.district_code
-        )
-        {%- endif %}
-    )
+    {{ inputs_to_compute(reach_inputs(year_to_date), ['period', 'district_code']) }}
 {%- endmacro %}

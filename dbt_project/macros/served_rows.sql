@@ -47,7 +47,9 @@ versions_to_load as (
 {% endif %}
 
 served_rows as (
-    select rows_of_all_versions.*
+    select
+        rows_of_all_versions.*,
+        {{ built_at() }} as built_at
     from rows_of_all_versions
     inner join versions_to_load
         on rows_of_all_versions.period = versions_to_load.period

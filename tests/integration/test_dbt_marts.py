@@ -732,6 +732,94 @@ def _bulletin(warehouse, reports, period) -> Any:
     return build_bulletin(Period(period.year, period.month), reports, warehouse.url)
 
 
+# ---------------------------------------------------------------- what a data test reads
+
+SERVED = "intermediate.int_disbursements_served"
+RAW = "raw.penerima_bantuan"
+UNIQUE_SERVED_ROW = (
+    "test.sinergi.unique_combination_of_columns_int_disbursements_served_period__district_code"
+    "__file_row_number"
+)
+UNIQUE_RAW_ROW = (
+    "test.sinergi.unique_combination_of_columns_stg_raw__disbursements_period__district_code"
+    "__version__file_row_number"
+)
+
+
+def _failed_unique_tests(warehouse, work, *, every_row: bool = False) -> list[str]:
+    """``dbt test`` of int_disbursements_served and stg_raw__disbursements: which of their
+    unique tests failed (served, raw)."""
+    outcome = run_dbt(
+        ["test", "--select", "int_disbursements_served", "stg_raw__disbursements"],
+        warehouse.url,
+        vars={"test_every_row": True} if every_row else None,
+        target_path=work / "target",
+        log_path=work / "logs",
+        raise_on_failure=False,
+    )
+    ran = {n.unique_id.rsplit(".", 1)[0] for n in outcome.nodes}
+    assert {UNIQUE_SERVED_ROW, UNIQUE_RAW_ROW} <= ran
+    return sorted(n.unique_id.rsplit(".", 1)[0] for n in outcome.failed_nodes)
+
+
+def assert_tests_read_the_periods_new_since_they_last_passed(warehouse, work) -> None:
+    """macros/new_rows.sql: a duplicate row in a period with nothing new since the unique test
+    last passed is not read again (the rows it passed on have not changed); once its period
+    has a row written (served) or a version judged (raw) since, it is found beside the row it
+    repeats, and found again by the next run (a failure records no pass); the var
+    test_every_row reads the whole history."""
+    passes = warehouse.query(
+        "select test_id, passed_at from intermediate.data_test_passes "
+        f"where test_id like '{UNIQUE_SERVED_ROW}%'"
+    )
+    assert len(passes) == 1
+    (latest,) = warehouse.query(f"select max(built_at) as built_at from {SERVED}")
+    assert passes[0]["passed_at"] == latest["built_at"]  # the correction's build passed it
+    (raw_row,) = warehouse.query(
+        f"select _period, _district_code, _version from {RAW} "
+        "order by _period, _district_code, _version, _row_number limit 1"
+    )
+    copied = "_period = %s and _district_code = %s and _version = %s"
+    key = (raw_row["_period"], raw_row["_district_code"], raw_row["_version"])
+    warehouse.execute_many(
+        [
+            (
+                f"insert into {SERVED} (period, district_code, version, file_row_number, "
+                "built_at) select period, district_code, version, file_row_number, "
+                f"cast('2000-01-01 00:00:00' as timestamp) from {SERVED} "
+                "where file_row_number = (select min(file_row_number) from "
+                f"{SERVED}) and district_code = (select min(district_code) from {SERVED}) "
+                f"and period = (select min(period) from {SERVED})",
+                [],
+            ),
+            (
+                f"insert into {RAW} select * from {RAW} where {copied} and _row_number = "
+                f"(select min(_row_number) from {RAW} where {copied})",
+                [key * 2],
+            ),
+        ]
+    )
+    assert _failed_unique_tests(warehouse, work) == []
+    both = sorted([UNIQUE_RAW_ROW, UNIQUE_SERVED_ROW])
+    assert _failed_unique_tests(warehouse, work, every_row=True) == both
+    warehouse.execute_many(
+        [
+            (
+                f"update {SERVED} set built_at = cast('2999-01-01 00:00:00' as timestamp) "
+                "where built_at = cast('2000-01-01 00:00:00' as timestamp)",
+                [],
+            ),
+            (
+                "update audit.file_versions set judged_at = %s where period = %s "
+                "and district_code = %s and dataset = 'penerima_bantuan' and version = %s",
+                [(utc(2999, 1, 1), *key)],
+            ),
+        ]
+    )
+    for _ in range(2):
+        assert _failed_unique_tests(warehouse, work) == both
+
+
 def test_marts_from_hand_made_fixtures(engine, tmp_path):
     reports = tmp_path / "reports"
     with scratch_warehouse(engine, tmp_path) as warehouse:
@@ -752,6 +840,7 @@ def test_marts_from_hand_made_fixtures(engine, tmp_path):
         failures += run_checks(corrected, prefix="after_correction_")
         # January's bulletin made again lists what the correction changed in December's
         index = _bulletin(warehouse, reports, P3)
+        assert_tests_read_the_periods_new_since_they_last_passed(warehouse, tmp_path / "scope")
     assert not failures, "\n".join(failures)
     bulletin_matches_marts(index, corrected.tables, P3)
     html = index.read_text(encoding="utf-8")

@@ -125,4 +125,7 @@ aggregated as (
         and disbursement_totals.program_code = households_reached.program_code
 )
 
-select * from aggregated
+select
+    aggregated.*,
+    {{ built_at() }} as built_at
+from aggregated

@@ -12,7 +12,8 @@ dtks_households as (
         household_key,
         member_count,
         decile,
-        is_active
+        is_active,
+        built_at
     from {{ ref('int_dtks_households_served') }}
 ),
 
@@ -21,7 +22,8 @@ eligible as (
         period as dtks_period,
         district_code,
         household_key,
-        member_count
+        member_count,
+        built_at
     from dtks_households
     where is_active
         and decile <= {{ eligible_max_decile() }}

@@ -9,18 +9,35 @@
 -- aggregated with the row-number list. At province scale that is a few thousand of ~1.8 M
 -- rows; before, each of the three models aggregated all paid rows per district, row-number
 -- lists included, on its own (docs/performance.md).
+--
+-- Incremental by period (macros/period_inputs.sql): a period is computed again only when the
+-- served roster of one of its districts changed, so a month's build looks at that month's
+-- paid rows, not the whole history's.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_stale_inputs(roster_inputs(), ['period']) }}",
+    )
+}}
 with
+
+to_compute as {{ inputs_to_compute(roster_inputs(), ['period']) }},
 
 paid as (
     select
-        period,
-        program_code,
-        person_key,
-        district_code,
-        version,
-        file_row_number,
-        amount_idr
-    from {{ ref('int_person_payments_filtered_to_paid') }}
+        paid.period,
+        paid.program_code,
+        paid.person_key,
+        paid.district_code,
+        paid.version,
+        paid.file_row_number,
+        paid.amount_idr,
+        to_compute.inputs_fingerprint
+    from {{ ref('int_person_payments_filtered_to_paid') }} as paid
+    inner join to_compute
+        on paid.period = to_compute.period
 ),
 
 -- A person is paid by several districts when the smallest and largest district differ
@@ -47,7 +64,8 @@ aggregated as (
         paid.version,
         count(*) as paid_rows,
         sum(paid.amount_idr) as amount_idr,
-        {{ listagg_ordered('paid.file_row_number') }} as file_row_numbers
+        {{ listagg_ordered('paid.file_row_number') }} as file_row_numbers,
+        paid.inputs_fingerprint
     from paid
     inner join paid_by_several
         on paid.period = paid_by_several.period
@@ -58,7 +76,11 @@ aggregated as (
         paid.program_code,
         paid.person_key,
         paid.district_code,
-        paid.version
+        paid.version,
+        paid.inputs_fingerprint
 )
 
-select * from aggregated
+select
+    aggregated.*,
+    {{ built_at() }} as built_at
+from aggregated

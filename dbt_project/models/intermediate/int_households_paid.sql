@@ -78,4 +78,7 @@ flagged as (
         and households_paid.household_key = eligible_households.household_key
 )
 
-select * from flagged
+select
+    flagged.*,
+    {{ built_at() }} as built_at
+from flagged

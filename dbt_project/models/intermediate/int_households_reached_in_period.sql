@@ -1,15 +1,34 @@
 -- Households with a paid served row in (period, district), all programmes together: how
 -- many, and how many of them eligible in the snapshot in effect. The month's half of
 -- fct_household_reach (int_households_reached_ytd is the year's).
+--
+-- Incremental like int_households_paid, from the same inputs (macros/reach_inputs.sql): only
+-- the (period, district) pairs whose paid households were recomputed are counted again, so a
+-- month's build does not recount every earlier month.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_stale_district_periods() }}",
+    )
+}}
+
 with
+
+to_compute as {{ district_periods_to_compute() }},
 
 households_paid as (
     select
-        period,
-        district_code,
-        household_key,
-        is_eligible
-    from {{ ref('int_households_paid') }}
+        paid.period,
+        paid.district_code,
+        paid.household_key,
+        paid.is_eligible,
+        to_compute.inputs_fingerprint
+    from {{ ref('int_households_paid') }} as paid
+    inner join to_compute
+        on paid.period = to_compute.period
+        and paid.district_code = to_compute.district_code
 ),
 
 reached_in_period as (
@@ -18,11 +37,16 @@ reached_in_period as (
         district_code,
         count(distinct household_key) as households_reached,
         count(distinct case when is_eligible then household_key end)
-            as eligible_households_reached
+            as eligible_households_reached,
+        inputs_fingerprint
     from households_paid
     group by
         period,
-        district_code
+        district_code,
+        inputs_fingerprint
 )
 
-select * from reached_in_period
+select
+    reached_in_period.*,
+    {{ built_at() }} as built_at
+from reached_in_period

@@ -87,4 +87,7 @@ with_every_snapshot as (
         and snapshots.district_code = eligible_reached_in_year.district_code
 )
 
-select * from with_every_snapshot
+select
+    with_every_snapshot.*,
+    {{ built_at() }} as built_at
+from with_every_snapshot

@@ -13,7 +13,8 @@ paid as (
         file_row_number,
         program_code,
         person_key,
-        amount_idr
+        amount_idr,
+        built_at
     from {{ ref('int_disbursements_served') }}
     where is_paid
         and person_key is not null

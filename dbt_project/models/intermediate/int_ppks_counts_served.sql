@@ -4,7 +4,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['period', 'district_code'],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 
