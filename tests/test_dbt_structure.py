@@ -259,7 +259,7 @@ def _tests_reading_new_periods_only(manifest: dict) -> tuple[set[str], list[str]
 def _reads_new_periods_only(where: str | None) -> bool:
     """The `where` of macros/new_rows.sql: the periods built or judged since the last pass."""
     where = where or ""
-    return ("__new_rows__" in where and "__this__" in where) or "__new_periods__" in where
+    return ("__new_rows__" in where and "__this__" in where) or "__first_new_period__" in where
 
 
 def test_incremental_tables_write_built_at_and_are_tested_in_new_periods_only(manifest):
@@ -301,7 +301,7 @@ def test_the_new_period_rule_sees_a_test_that_reads_every_period():
             "config": {"where": where},
         }
 
-    where = "period in (select period from __this__ where __new_rows__)"
+    where = "period >= (select min(period) from __this__ where __new_rows__)"
     manifest = {"nodes": {"a": test("served", where), "b": test("served", None)}}
     assert _tests_reading_new_periods_only(manifest) == (set(), ["not_null_served"])
     manifest = {"nodes": {"a": test("served", where)}}

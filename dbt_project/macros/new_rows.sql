@@ -5,24 +5,27 @@
     a period: macros/served_rows.sql, macros/incremental_inputs.sql), and every row they write
     carries `built_at`: when the dbt invocation that wrote it started (built_at()). Their
     tests' keys include the period, so a duplicate or a null can only be in a period with a
-    row written since the test last passed (data_test_passes): the other periods' rows, every
-    one of which it passed on, have not changed. Reading every row of those periods, old rows
-    included, still finds rows a rewrite should have removed and did not.
+    row written since the test last passed (data_test_passes): the older periods' rows, every
+    one of which it passed on, have not changed. Reading every row of the newer periods, old
+    rows included, still finds rows a rewrite should have removed and did not.
 
-    In the yml: `where: "period in (select period from __this__ where __new_rows__)"`;
+    In the yml: `where: "period >= (select min(period) from __this__ where __new_rows__)"`;
     `__this__` is the tested relation, `__new_rows__` the rows with a `built_at` after the
-    start of the invocation in which the test last passed. A failed test records no pass, so
-    its periods stay under test until it passes; a new or changed test (another unique_id) has
-    no pass yet and reads every row. So a month's build tests that month, not the whole
-    history again (docs/performance.md).
+    start of the invocation in which the test last passed: the test reads the periods from
+    the first one with a new row (usually just the month built). A lower bound rather than a
+    list of periods: a constant for PostgreSQL, which then reads only the newest blocks
+    through the BRIN indexes on `built_at` and `period` (macros/planner_statistics.sql). A
+    failed test records no pass, so its periods stay under test until it passes; a new or
+    changed test (another unique_id) has no pass yet and reads every row. So a month's build
+    tests that month, not the whole history again (docs/performance.md).
 
     The staging views of `raw` (dbt_project.yml: every test in models/staging/raw) use
-    `where: "period in __new_periods__"`: the periods with a file version judged since the
-    test last passed (audit.file_versions.judged_at). `raw` is append-only and a version's
-    rows are committed with its file_versions row, before the month's dbt build starts, so a
-    version judged before that start was visible to the test that passed. Compared as seconds
-    since 1970 (`extract(epoch ...)`), which both engines compute alike for a timestamp with
-    and without time zone.
+    `where: "period >= __first_new_period__"`: the first period with a file version judged
+    since the test last passed (audit.file_versions.judged_at; raw has a BRIN index on its
+    period, sinergi.warehouse.schema). `raw` is append-only and a version's rows are committed
+    with its file_versions row, before the month's dbt build starts, so a version judged
+    before that start was visible to the test that passed. Compared as seconds since 1970
+    (`extract(epoch ...)`), which both engines compute alike with and without time zone.
 
     dbt renders a test's `where` when it parses the project, long before the build, so the
     placeholders are filled in when the test runs, by this override of dbt's
@@ -34,10 +37,10 @@
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- if where and ('__new_rows__' in where or '__new_periods__' in where) -%}
+    {%- if where and ('__new_rows__' in where or '__first_new_period__' in where) -%}
         {%- set where = where
             | replace('__new_rows__', new_rows(model.unique_id))
-            | replace('__new_periods__', new_periods(model.unique_id))
+            | replace('__first_new_period__', first_new_period(model.unique_id))
             | replace('__this__', relation | string) -%}
     {%- endif -%}
     {%- if where -%}
@@ -59,10 +62,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The periods with a file version judged since the test `test_id` last passed. -#}
-{% macro new_periods(test_id) -%}
+{#- The first period with a file version judged since the test `test_id` last passed
+    (NULL when there is none: the test reads nothing). -#}
+{% macro first_new_period(test_id) -%}
     (
-        select versions.period
+        select min(versions.period)
         from {{ api.Relation.create(
             database=target.database, schema='audit', identifier='file_versions'
         ) }} as versions

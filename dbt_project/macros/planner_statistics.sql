@@ -42,3 +42,46 @@
         set local jit = off
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    Post-hook of every model (dbt_project.yml): on PostgreSQL, a BRIN index on `period` and on
+    `built_at` of each incremental table.
+
+    An incremental table only grows: every build appends its new periods at the end, so a
+    block range of the table holds a narrow range of periods and of build times. A BRIN index
+    (a few pages, next to nothing to maintain on insert) then lets a query bounded by a
+    constant (`period >= (select min(period) ...)`, macros/new_rows.sql, macros/served_rows.sql)
+    read only the blocks of the newest periods instead of every month's rows. DuckDB keeps
+    min/max per row group itself, so nothing is created there.
+
+    A block range filled after the index was made is not summarised until a VACUUM gets to it,
+    and an unsummarised range matches every query: each build summarises what it appended
+    (brin_summarize_new_values reads only the new pages), or the index would say "read it
+    all" about exactly the newest periods.
+-#}
+{% macro period_block_indexes() -%}
+    {%- if target.type == 'postgres' and config.get('materialized') == 'incremental' -%}
+        {%- for column in ['period', 'built_at'] -%}
+            {%- set index = this.identifier ~ '__' ~ column ~ '_brin' -%}
+            create index if not exists "{{ index }}" on {{ this }} using brin ({{ column }});
+            select brin_summarize_new_values('{{ this.schema }}."{{ index }}"'::regclass);
+        {% endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    on-run-start: the same for `raw`'s BRIN indexes on the period (sinergi.warehouse.schema),
+    which the loads since the last build appended to; to_regclass: NULL (nothing done) on a
+    warehouse whose index is not made yet.
+-#}
+{% macro summarise_raw_period_indexes() -%}
+    {#- the graph is empty while dbt parses -#}
+    {%- if execute and target.type == 'postgres' -%}
+        {%- for source in graph.sources.values() if source.source_name == 'raw' -%}
+            select brin_summarize_new_values(
+                to_regclass('raw.{{ source.identifier }}__period_brin')
+            );
+        {% endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+

@@ -55,6 +55,11 @@ served_rows as (
         on rows_of_all_versions.period = versions_to_load.period
         and rows_of_all_versions.district_code = versions_to_load.district_code
         and rows_of_all_versions.version = versions_to_load.served_version
+    -- a constant lower bound (an InitPlan): on PostgreSQL only the raw blocks of the newest
+    -- periods are read, through raw's BRIN index on the period (sinergi.warehouse.schema)
+    where
+        rows_of_all_versions.period
+        >= (select min(versions_to_load.period) from versions_to_load)
 )
 
 select * from served_rows

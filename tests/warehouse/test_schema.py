@@ -1,4 +1,5 @@
-"""Warehouse tables: a column added to a definition reaches warehouses built before it."""
+"""Warehouse tables: a column added to a definition reaches warehouses built before it, and
+PostgreSQL's raw tables get their BRIN index on the period."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 from sinergi.warehouse.connection import open_warehouse
 from sinergi.warehouse.schema import (
     FILE_VERSIONS,
+    RAW_TABLES,
     added_columns_ddl,
     params_from_text,
     params_text,
+    raw_period_index_ddl,
 )
 
 # audit.file_versions as the first warehouses have it: before rejection_params
@@ -84,3 +87,34 @@ def test_an_older_duckdb_warehouse_gets_the_new_column(tmp_path):
 
 def test_an_older_postgres_warehouse_gets_the_new_column(postgres_url):
     _older_warehouse_gets_the_column(postgres_url)
+
+
+def test_only_the_missing_raw_period_indexes_are_made():
+    made = raw_period_index_ddl({"ppks__period_brin", "some_other_index"})
+    assert len(made) == len(RAW_TABLES) - 1
+    assert "create index psks__period_brin on raw.psks using brin (_period)" in made
+    assert not any("ppks" in statement for statement in made)
+    every = {f"{name}__period_brin" for name in (t.name for t in RAW_TABLES.values())}
+    assert raw_period_index_ddl(every) == []
+
+
+def test_a_postgres_warehouse_gets_its_raw_period_indexes_once(postgres_url):
+    wh = open_warehouse(postgres_url)
+    wh.ensure_schema()
+    wh.ensure_schema()  # idempotent: nothing made twice
+    with wh.connect() as conn:
+        found = wh.execute(
+            conn,
+            "select indexname, indexdef from pg_indexes where schemaname = 'raw' "
+            "and indexname like '%%__period_brin'",
+        )
+        assert raw_period_index_ddl({name for name, _ in found}) == []
+    assert len(found) == len(RAW_TABLES)
+    assert all("USING brin (_period)" in definition for _, definition in found)
+
+
+def test_a_duckdb_warehouse_makes_no_index(tmp_path):
+    wh = open_warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    wh.ensure_schema()
+    with wh.connect() as conn:
+        assert wh.index_ddl(conn) == []

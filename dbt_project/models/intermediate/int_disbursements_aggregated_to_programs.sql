@@ -32,6 +32,8 @@ disbursements as (
     inner join to_compute
         on served.period = to_compute.period
         and served.district_code = to_compute.district_code
+    -- a constant lower bound: only the newest blocks are read (macros/planner_statistics.sql)
+    where served.period >= (select min(parts.period) from to_compute as parts)
 ),
 
 households_paid as (
@@ -45,6 +47,7 @@ households_paid as (
     inner join to_compute
         on paid.period = to_compute.period
         and paid.district_code = to_compute.district_code
+    where paid.period >= (select min(parts.period) from to_compute as parts)
 ),
 
 disbursement_totals as (

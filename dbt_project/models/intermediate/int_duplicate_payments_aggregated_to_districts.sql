@@ -38,6 +38,8 @@ paid as (
     from {{ ref('int_person_payments_filtered_to_paid') }} as paid
     inner join to_compute
         on paid.period = to_compute.period
+    -- a constant lower bound: only the newest blocks are read (macros/planner_statistics.sql)
+    where paid.period >= (select min(parts.period) from to_compute as parts)
 ),
 
 -- A person is paid by several districts when the smallest and largest district differ

@@ -30,7 +30,10 @@ disbursements as (
     inner join to_compute
         on served.period = to_compute.period
         and served.district_code = to_compute.district_code
-    where served.is_paid
+    -- a constant lower bound: only the newest blocks are read (macros/planner_statistics.sql)
+    where
+        served.is_paid
+        and served.period >= (select min(parts.period) from to_compute as parts)
 ),
 
 snapshots as (

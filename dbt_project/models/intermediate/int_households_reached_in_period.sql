@@ -29,6 +29,8 @@ households_paid as (
     inner join to_compute
         on paid.period = to_compute.period
         and paid.district_code = to_compute.district_code
+    -- a constant lower bound: only the newest blocks are read (macros/planner_statistics.sql)
+    where paid.period >= (select min(parts.period) from to_compute as parts)
 ),
 
 reached_in_period as (

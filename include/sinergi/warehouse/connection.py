@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sinergi.warehouse.duckdb_lock import duckdb_file_lock
-from sinergi.warehouse.schema import Table, added_columns_ddl, all_ddl
+from sinergi.warehouse.schema import Table, added_columns_ddl, all_ddl, raw_period_index_ddl
 from sinergi.warehouse.url import WarehouseURL, parse_warehouse_url, redact
 
 __all__ = ["DuckDBWarehouse", "PostgresWarehouse", "Warehouse", "open_warehouse", "redact"]
@@ -75,7 +75,14 @@ class Warehouse:
                 conn.execute(statement)
             for statement in added_columns_ddl(self.table_columns(conn)):
                 conn.execute(statement)  # a warehouse built before a column was added
+            for statement in self.index_ddl(conn):
+                conn.execute(statement)
             apply_comments(self, conn)
+
+    def index_ddl(self, conn: Any) -> list[str]:
+        """Indexes the engine needs beside the tables (none: DuckDB keeps min/max per row
+        group itself)."""
+        return []
 
     def table_columns(self, conn: Any) -> dict[str, set[str]]:
         """Qualified table -> its column names, for the ``raw`` and ``audit`` schemas."""
@@ -147,6 +154,12 @@ class PostgresWarehouse(Warehouse):
             yield conn
         finally:
             conn.close()
+
+    def index_ddl(self, conn) -> list[str]:
+        """The raw tables' BRIN indexes on their period that are missing
+        (sinergi.warehouse.schema.raw_period_index_ddl)."""
+        names = self.execute(conn, "select indexname from pg_indexes where schemaname = 'raw'")
+        return raw_period_index_ddl({name for (name,) in names})
 
     def copy_parquet(self, conn, table, parts) -> int:
         """Stream the parts through one ``COPY … FROM STDIN``, in PostgreSQL's binary format

@@ -230,6 +230,24 @@ def all_ddl() -> list[str]:
     return statements
 
 
+def raw_period_index_ddl(existing: set[str]) -> list[str]:
+    """PostgreSQL: ``create index`` for each raw table's BRIN index on ``_period`` that is not
+    among the ``existing`` index names (from pg_indexes).
+
+    ``raw`` only grows, a version's rows appended together, so a block range of a raw table
+    holds a narrow range of periods. A BRIN index (a few pages, next to nothing to maintain
+    while the loader's COPY appends) lets dbt's queries bounded by a period
+    (``period >= (select min(period) ...)``: the served rows of new versions, the data tests of
+    the staging views) read only the newest blocks, not every month's rows again. DuckDB keeps
+    min/max per row group itself. Only what is missing is created: BI users read these tables.
+    """
+    return [
+        f"create index {table.name}__period_brin on {table.qualified} using brin (_period)"
+        for table in RAW_TABLES.values()
+        if f"{table.name}__period_brin" not in existing
+    ]
+
+
 def added_columns_ddl(existing: dict[str, set[str]]) -> list[str]:
     """``alter table ... add column`` for each nullable column a table of an older warehouse
     lacks (``existing``: qualified table -> its column names, from information_schema).
