@@ -36,14 +36,7 @@ to_compute as {{ inputs_to_compute(outlier_inputs(), ['period']) }},
 -- the figures of the periods scored in this build and of the 12 months before the first of
 -- them (their previous months and history); older ones are not read
 figures_numbered as (
-    select
-        period,
-        district_code,
-        dataset,
-        indicator,
-        breakdown,
-        value,
-        month_number
+    select *
     from {{ ref('int_figures_unioned') }}
     where month_number >= (
             select
