@@ -33,6 +33,7 @@
     (
         select
             scored.period,
+            scored.month_number,
             string_agg(
                 cast(digests.month_number as varchar) || ':' || digests.figures_digest,
                 ',' order by digests.month_number
@@ -57,6 +58,8 @@
             group by month_number
         ) as digests
             on digests.month_number between scored.month_number - 12 and scored.month_number
-        group by scored.period
+        group by
+            scored.period,
+            scored.month_number
     )
 {%- endmacro %}

@@ -24,9 +24,9 @@
 
     PostgreSQL has no statistics for a CTE and guesses one row for a filtered self-join such
     as int_figures_flagged's `history_pairs` (each figure with the district's 12 months
-    before: ~12 rows per figure in truth). On one row it then joins `history_pairs` to itself in a nested
-    loop, which grows with the square of the history: measured by `make bench` on a
-    scale-0.02 history, the model took 9 s at month 5 and 97 s at month 9; the same query
+    before: ~12 rows per figure in truth). On one row it then joins `history_pairs` to itself
+    in a nested loop, which grows with the square of the history: measured by `make bench` on
+    a scale-0.02 history, the model took 9 s at month 5 and 97 s at month 9; the same query
     without nested loops 0.9 s at month 10. `set local` ends with the model's transaction.
     DuckDB plans these joins as hash joins itself, so nothing is run there.
 
@@ -70,18 +70,18 @@
 {%- endmacro %}
 
 {#-
-    on-run-start: the same for `raw`'s BRIN indexes on the period (sinergi.warehouse.schema),
-    which the loads since the last build appended to; to_regclass: NULL (nothing done) on a
-    warehouse whose index is not made yet.
+    on-run-start: the same for `raw`'s BRIN indexes on the period (made by the warehouse's
+    set-up, sinergi.warehouse.schema), which the loads since the last build appended to: every
+    BRIN index of the schema, as the catalogue lists them (none yet: nothing done).
 -#}
 {% macro summarise_raw_period_indexes() -%}
-    {#- the graph is empty while dbt parses -#}
-    {%- if execute and target.type == 'postgres' -%}
-        {%- for source in graph.sources.values() if source.source_name == 'raw' -%}
-            select brin_summarize_new_values(
-                to_regclass('raw.{{ source.identifier }}__period_brin')
-            );
-        {% endfor -%}
+    {%- if target.type == 'postgres' -%}
+        select brin_summarize_new_values(indexes.oid)
+        from pg_class as indexes
+        inner join pg_am as methods on indexes.relam = methods.oid
+        where indexes.relnamespace = to_regnamespace('raw')
+            and indexes.relkind = 'i'
+            and methods.amname = 'brin'
     {%- endif -%}
 {%- endmacro %}
 

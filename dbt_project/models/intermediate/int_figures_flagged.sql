@@ -38,16 +38,7 @@ to_compute as {{ inputs_to_compute(outlier_inputs(), ['period']) }},
 figures_numbered as (
     select *
     from {{ ref('int_figures_unioned') }}
-    where month_number >= (
-            select
-                min(
-                    cast(
-                        extract(year from to_compute.period) * 12
-                        + extract(month from to_compute.period) as integer
-                    )
-                ) - 12
-            from to_compute
-        )
+    where month_number >= (select min(to_compute.month_number) - 12 from to_compute)
 ),
 
 figures_to_score as (
