@@ -1,8 +1,9 @@
 {#-
     Incremental reach models (int_households_paid, int_households_reached_in_period,
-    int_disbursements_aggregated_to_programs, int_households_reached_ytd) store one text
-    `inputs_fingerprint` per (period, district) (macros/incremental_inputs.sql): everything
-    their rows of that (period, district) are computed from.
+    int_disbursements_aggregated_to_programs, int_households_reached_ytd) keep one text
+    `inputs_fingerprint` per (period, district) in their table of parts
+    (macros/incremental_inputs.sql): everything their rows of that (period, district) are
+    computed from.
 
     * the served version of the district's `penerima_bantuan` roster for the period;
     * the DTKS snapshot in effect (its period and served version) and the eligibility
@@ -61,11 +62,11 @@
 {%- endmacro %}
 
 {#- Pre-hook of those models (macros/incremental_inputs.sql). -#}
-{% macro delete_stale_district_periods(year_to_date=false) -%}
-    {{ delete_stale_inputs(reach_inputs(year_to_date), ['period', 'district_code']) }}
+{% macro record_district_periods_to_compute(year_to_date=false) -%}
+    {{ record_inputs_to_compute(reach_inputs(year_to_date), ['period', 'district_code']) }}
 {%- endmacro %}
 
 {#- The (period, district) pairs a reach model computes in this run. -#}
 {% macro district_periods_to_compute(year_to_date=false) -%}
-    {{ inputs_to_compute(reach_inputs(year_to_date), ['period', 'district_code']) }}
+    {{ inputs_to_compute(reach_inputs(year_to_date)) }}
 {%- endmacro %}

@@ -1,13 +1,15 @@
 {#-
     The rows of the served version of each (period, district) of one dataset, for an
-    incremental model keyed by (period, district_code) with delete+insert.
+    incremental model keyed by (period, district_code).
 
     `raw.*` is append-only and a served version only ever moves to a newer version, so a
     (period, district) needs (re)loading exactly when its served version is not the version
     already in the table: a first submission, a resubmission, or a re-run of an earlier
-    period. Those (period, district) pairs are deleted and re-inserted; everything else stays.
-    This keeps the incremental table identical to a full refresh, whatever order periods are
-    run in. (Rows deleted from `raw` by hand need `dbt build --full-refresh`.)
+    period. The served version is the part's fingerprint (macros/incremental_inputs.sql): the
+    pre-hook deletes the rows of a (period, district) whose served version moved and the model
+    appends the rows of the new one; everything else stays. This keeps the incremental table
+    identical to a full refresh, whatever order periods are run in. (Rows deleted from `raw` by
+    hand need `dbt build --full-refresh`.)
 -#}
 {% macro served_rows(rows_of_all_versions, dataset) %}
 with
@@ -16,35 +18,16 @@ rows_of_all_versions as (
     select * from {{ rows_of_all_versions }}
 ),
 
-served_versions as (
-    select
-        period,
-        district_code,
-        served_version
-    from {{ ref('int_file_versions_served') }}
-    where dataset = '{{ dataset }}'
-),
-
-{% if is_incremental() %}
 -- Materialised: decided on the few served versions first. Inlined, PostgreSQL joined every
 -- raw row of the history to its served version and only then checked each against the
 -- versions already loaded (a nested loop over all raw rows x all loaded versions).
 versions_to_load as materialized (
-    select served_versions.*
-    from served_versions
-    where not exists (
-        select 1
-        from {{ this }} as loaded
-        where loaded.period = served_versions.period
-            and loaded.district_code = served_versions.district_code
-            and loaded.version = served_versions.served_version
-    )
+    select
+        period,
+        district_code,
+        served_version
+    from {{ inputs_to_compute(served_inputs(dataset)) }} as parts
 ),
-{% else %}
-versions_to_load as (
-    select * from served_versions
-),
-{% endif %}
 
 served_rows as (
     select
@@ -64,3 +47,22 @@ served_rows as (
 
 select * from served_rows
 {% endmacro %}
+
+{#- The parts of a served-rows model: every (period, district) with a served version of the
+    dataset, the version being the fingerprint. -#}
+{% macro served_inputs(dataset) -%}
+    (
+        select
+            period,
+            district_code,
+            served_version,
+            'version:' || cast(served_version as varchar) as inputs_fingerprint
+        from {{ ref('int_file_versions_served') }}
+        where dataset = '{{ dataset }}'
+    )
+{%- endmacro %}
+
+{#- Pre-hook of a served-rows model. -#}
+{% macro record_served_versions_to_load(dataset) -%}
+    {{ record_inputs_to_compute(served_inputs(dataset), ['period', 'district_code']) }}
+{%- endmacro %}

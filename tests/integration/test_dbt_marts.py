@@ -840,6 +840,95 @@ def assert_tests_read_the_periods_new_since_they_last_passed(warehouse, work) ->
         assert _failed_unique_tests(warehouse, work) == both
 
 
+# ---------------------------------------------------------------- the incremental bookkeeping
+
+#: Every incremental model and the keys of its parts (macros/incremental_inputs.sql).
+INCREMENTAL_PARTS = {
+    "int_disbursements_served": ("period", "district_code"),
+    "int_dtks_households_served": ("period", "district_code"),
+    "int_ppks_counts_served": ("period", "district_code"),
+    "int_psks_counts_served": ("period", "district_code"),
+    "int_households_paid": ("period", "district_code"),
+    "int_households_reached_in_period": ("period", "district_code"),
+    "int_households_reached_ytd": ("period", "district_code"),
+    "int_disbursements_aggregated_to_programs": ("period", "district_code"),
+    "int_duplicate_payments_aggregated_to_districts": ("period",),
+    "int_figures_flagged": ("period",),
+}
+
+
+def _incremental_state(warehouse) -> dict[str, list]:
+    """Each incremental table's rows and its parts (keys and fingerprint), without the
+    build times, in a fixed order."""
+
+    def rows(table: str) -> list:
+        found = warehouse.query(f"select * from intermediate.{table}")
+        return sorted(repr(sorted((k, v) for k, v in r.items() if k != "built_at")) for r in found)
+
+    state = {}
+    for model in INCREMENTAL_PARTS:
+        state[model] = rows(model)
+        state[f"{model}__parts"] = rows(f"{model}__parts")
+    return state
+
+
+def _build_incremental_models(warehouse, work, *extra: str, downstream: bool = False) -> None:
+    """``dbt build`` of the incremental models and their tests (so the tests' passes stay
+    those of the latest rows, as assert_tests_read_the_periods_new_since_they_last_passed
+    expects); ``downstream``: everything built from them too (a full refresh of a table on
+    PostgreSQL drops the views that read it, and dbt builds them again)."""
+    selected = "config.materialized:incremental" + ("+" if downstream else "")
+    run_dbt(
+        ["build", "--select", selected, *extra],
+        warehouse.url,
+        target_path=work / "target",
+        log_path=work / "logs",
+    )
+
+
+def assert_parts_kept_beside_the_tables(warehouse, work) -> None:
+    """macros/incremental_inputs.sql, after the correction's build: every incremental table
+    has its table of parts, one row per part; the correction recomputed exactly the parts it
+    changed; a build with nothing new writes nothing; a table whose parts table is gone is
+    rebuilt whole, and a full refresh gives the same rows and parts as the increments."""
+    (latest,) = warehouse.query(
+        "select max(built_at) as built_at from intermediate.int_disbursements_served__parts"
+    )
+    for model, keys in INCREMENTAL_PARTS.items():
+        parts = warehouse.query(f"select * from intermediate.{model}__parts")
+        assert parts, model
+        assert len({tuple(p[k] for k in keys) for p in parts}) == len(parts), model
+        assert all(p["inputs_fingerprint"] for p in parts), model
+    served = warehouse.query(
+        "select period, district_code, served_version, built_at "
+        "from intermediate.int_disbursements_served__parts"
+    )
+    recomputed = [p for p in served if p["built_at"] == latest["built_at"]]
+    # the corrected roster alone, at its new version (dbt_fixtures.CORRECTION_VERSIONS)
+    assert [(p["period"], p["district_code"], p["served_version"]) for p in recomputed] == [
+        (P1, "3507", 2)
+    ]
+    before = _incremental_state(warehouse)
+
+    _build_incremental_models(warehouse, work / "nothing-new")
+    assert _incremental_state(warehouse) == before
+    (after,) = warehouse.query(
+        "select max(built_at) as built_at from intermediate.int_disbursements_served"
+    )
+    assert after["built_at"] <= latest["built_at"]  # no row written
+
+    warehouse.execute_many([("drop table intermediate.int_households_paid__parts", [])])
+    _build_incremental_models(warehouse, work / "parts-gone")
+    assert _incremental_state(warehouse) == before
+    (rebuilt,) = warehouse.query(
+        "select count(*) as n, min(built_at) as first from intermediate.int_households_paid"
+    )
+    assert rebuilt["n"] > 0 and rebuilt["first"] > latest["built_at"]
+
+    _build_incremental_models(warehouse, work / "full-refresh", "--full-refresh", downstream=True)
+    assert _incremental_state(warehouse) == before
+
+
 def test_marts_from_hand_made_fixtures(engine, tmp_path):
     reports = tmp_path / "reports"
     with scratch_warehouse(engine, tmp_path) as warehouse:
@@ -862,6 +951,7 @@ def test_marts_from_hand_made_fixtures(engine, tmp_path):
         index = _bulletin(warehouse, reports, P3)
         if engine == "postgres":
             assert_block_range_indexes_summarised(warehouse)
+        assert_parts_kept_beside_the_tables(warehouse, tmp_path / "parts")
         assert_tests_read_the_periods_new_since_they_last_passed(warehouse, tmp_path / "scope")
     assert not failures, "\n".join(failures)
     bulletin_matches_marts(index, corrected.tables, P3)

@@ -10,7 +10,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_stale_district_periods() }}",
+        pre_hook="{{ record_district_periods_to_compute() }}",
     )
 }}
 
@@ -26,8 +26,7 @@ disbursements as (
         served.person_key,
         served.amount_idr,
         served.is_paid,
-        served.is_failed,
-        to_compute.inputs_fingerprint
+        served.is_failed
     from {{ ref('int_disbursements_served') }} as served
     inner join to_compute
         on served.period = to_compute.period
@@ -55,7 +54,6 @@ disbursement_totals as (
         period,
         district_code,
         program_code,
-        inputs_fingerprint,
         cast(coalesce(sum(case when is_paid then amount_idr end), 0) as bigint)
             as amount_disbursed_idr,
         count(case when is_failed then 1 end) as failed_disbursements
@@ -63,8 +61,7 @@ disbursement_totals as (
     group by
         period,
         district_code,
-        program_code,
-        inputs_fingerprint
+        program_code
 ),
 
 persons_paid as (
@@ -115,8 +112,7 @@ aggregated as (
         disbursement_totals.amount_disbursed_idr,
         disbursement_totals.failed_disbursements,
         coalesce(households_reached.eligible_households_reached, 0)
-            as eligible_households_reached,
-        disbursement_totals.inputs_fingerprint
+            as eligible_households_reached
     from disbursement_totals
     left join recipients
         on disbursement_totals.period = recipients.period

@@ -2,9 +2,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['period', 'district_code'],
+        incremental_strategy='append',
         on_schema_change='append_new_columns',
+        pre_hook="{{ record_served_versions_to_load('dtks') }}",
     )
 }}
 

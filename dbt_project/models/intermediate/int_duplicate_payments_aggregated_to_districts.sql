@@ -18,12 +18,12 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_stale_inputs(roster_inputs(), ['period']) }}",
+        pre_hook="{{ record_inputs_to_compute(roster_inputs(), ['period']) }}",
     )
 }}
 with
 
-to_compute as {{ inputs_to_compute(roster_inputs(), ['period']) }},
+to_compute as {{ inputs_to_compute(roster_inputs()) }},
 
 paid as (
     select
@@ -33,8 +33,7 @@ paid as (
         paid.district_code,
         paid.version,
         paid.file_row_number,
-        paid.amount_idr,
-        to_compute.inputs_fingerprint
+        paid.amount_idr
     from {{ ref('int_person_payments_filtered_to_paid') }} as paid
     inner join to_compute
         on paid.period = to_compute.period
@@ -66,8 +65,7 @@ aggregated as (
         paid.version,
         count(*) as paid_rows,
         sum(paid.amount_idr) as amount_idr,
-        {{ listagg_ordered('paid.file_row_number') }} as file_row_numbers,
-        paid.inputs_fingerprint
+        {{ listagg_ordered('paid.file_row_number') }} as file_row_numbers
     from paid
     inner join paid_by_several
         on paid.period = paid_by_several.period
@@ -78,8 +76,7 @@ aggregated as (
         paid.program_code,
         paid.person_key,
         paid.district_code,
-        paid.version,
-        paid.inputs_fingerprint
+        paid.version
 )
 
 select

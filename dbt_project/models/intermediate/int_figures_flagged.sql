@@ -23,7 +23,7 @@
         on_schema_change='append_new_columns',
         pre_hook=[
             "{{ plan_without_nested_loops() }}",
-            "{{ delete_stale_inputs(outlier_inputs(), ['period']) }}",
+            "{{ record_inputs_to_compute(outlier_inputs(), ['period']) }}",
         ],
     )
 }}
@@ -31,7 +31,7 @@
 {%- set change_keys = ['dataset', 'indicator', 'breakdown'] %}
 with
 
-to_compute as {{ inputs_to_compute(outlier_inputs(), ['period']) }},
+to_compute as {{ inputs_to_compute(outlier_inputs()) }},
 
 -- the figures of the periods scored in this build and of the 12 months before the first of
 -- them (their previous months and history); older ones are not read
@@ -42,9 +42,7 @@ figures_numbered as (
 ),
 
 figures_to_score as (
-    select
-        figures_numbered.*,
-        to_compute.inputs_fingerprint
+    select figures_numbered.*
     from figures_numbered
     inner join to_compute
         on figures_numbered.period = to_compute.period
@@ -60,8 +58,7 @@ figures_with_previous_month as (
         figures.value,
         previous_month.value as previous_value,
         {{ fraction('figures.value - previous_month.value', 'previous_month.value') }}
-            as relative_change,
-        figures.inputs_fingerprint
+            as relative_change
     from figures_to_score as figures
     left join figures_numbered as previous_month
         on {{ same_keys('figures', 'previous_month', figure_keys) }}
@@ -161,8 +158,7 @@ final as (
         {{ rounded('baseline_mad', 4) }} as baseline_mad,
         {{ rounded('score', 2) }} as score,
         cast({{ outlier_threshold() }} as double precision) as threshold,
-        case when score > 0 then 'UP' else 'DOWN' end as direction,
-        inputs_fingerprint
+        case when score > 0 then 'UP' else 'DOWN' end as direction
     from scored
     where abs(score) > {{ outlier_threshold() }}
 )

@@ -11,7 +11,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_stale_district_periods() }}",
+        pre_hook="{{ record_district_periods_to_compute() }}",
     )
 }}
 
@@ -24,8 +24,7 @@ disbursements as (
         served.period,
         served.district_code,
         served.program_code,
-        served.household_key,
-        to_compute.inputs_fingerprint
+        served.household_key
     from {{ ref('int_disbursements_served') }} as served
     inner join to_compute
         on served.period = to_compute.period
@@ -58,8 +57,7 @@ households_paid as (
         period,
         district_code,
         program_code,
-        household_key,
-        inputs_fingerprint
+        household_key
     from disbursements
 ),
 
@@ -69,8 +67,7 @@ flagged as (
         households_paid.district_code,
         households_paid.program_code,
         households_paid.household_key,
-        eligible_households.household_key is not null as is_eligible,
-        households_paid.inputs_fingerprint
+        eligible_households.household_key is not null as is_eligible
     from households_paid
     left join snapshots
         on households_paid.period = snapshots.period

@@ -10,7 +10,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_stale_district_periods() }}",
+        pre_hook="{{ record_district_periods_to_compute() }}",
     )
 }}
 
@@ -23,8 +23,7 @@ households_paid as (
         paid.period,
         paid.district_code,
         paid.household_key,
-        paid.is_eligible,
-        to_compute.inputs_fingerprint
+        paid.is_eligible
     from {{ ref('int_households_paid') }} as paid
     inner join to_compute
         on paid.period = to_compute.period
@@ -39,13 +38,11 @@ reached_in_period as (
         district_code,
         count(distinct household_key) as households_reached,
         count(distinct case when is_eligible then household_key end)
-            as eligible_households_reached,
-        inputs_fingerprint
+            as eligible_households_reached
     from households_paid
     group by
         period,
-        district_code,
-        inputs_fingerprint
+        district_code
 )
 
 select

@@ -12,7 +12,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_stale_district_periods(year_to_date=true) }}",
+        pre_hook="{{ record_district_periods_to_compute(year_to_date=true) }}",
     )
 }}
 
@@ -24,8 +24,7 @@ snapshots as (
     select
         snapshots.period,
         snapshots.district_code,
-        snapshots.dtks_period,
-        to_compute.inputs_fingerprint
+        snapshots.dtks_period
     from {{ ref('int_dtks_snapshots_carried_forward') }} as snapshots
     inner join to_compute
         on snapshots.period = to_compute.period
@@ -79,8 +78,7 @@ with_every_snapshot as (
         snapshots.district_code,
         coalesce(
             eligible_reached_in_year.eligible_households_reached_ytd, 0
-        ) as eligible_households_reached_ytd,
-        snapshots.inputs_fingerprint
+        ) as eligible_households_reached_ytd
     from snapshots
     left join eligible_reached_in_year
         on snapshots.period = eligible_reached_in_year.period
