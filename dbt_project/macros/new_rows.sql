@@ -67,14 +67,50 @@
 {% macro first_new_period(test_id) -%}
     (
         select min(versions.period)
-        from {{ api.Relation.create(
-            database=target.database, schema='audit', identifier='file_versions'
-        ) }} as versions
+        from {{ audit_relation('file_versions') }} as versions
         {%- if not test_every_row() %}
         where extract(epoch from versions.judged_at)
             >= extract(epoch from {{ last_pass(test_id) }})
         {%- endif %}
     )
+{%- endmacro %}
+
+{#-
+    For a test that re-derives the served rows from the sources on its own
+    (data-tests/assert_program_reach_matches_raw_served_rows.sql): the first period whose
+    sources changed since the test last passed -- a file version judged, an approval recorded,
+    a period processed for the first time: everything that can change which rows a period
+    serves. Older periods' sources are as they were when the test passed on them. (NULL when
+    nothing changed: the test reads nothing.) Called from the test itself: `model` is the test.
+-#}
+{% macro first_period_with_new_sources() -%}
+    (
+        select min(changed.period)
+        from (
+            select
+                versions.period,
+                versions.judged_at as changed_at
+            from {{ audit_relation('file_versions') }} as versions
+            union all
+            select
+                approvals.period,
+                approvals.event_at as changed_at
+            from {{ audit_relation('approvals') }} as approvals
+            union all
+            select
+                processed.period,
+                processed.first_processed_at as changed_at
+            from {{ audit_relation('processed_periods') }} as processed
+        ) as changed
+        {%- if not test_every_row() %}
+        where extract(epoch from changed.changed_at)
+            >= extract(epoch from {{ last_pass(model.unique_id) }})
+        {%- endif %}
+    )
+{%- endmacro %}
+
+{% macro audit_relation(identifier) -%}
+    {{ api.Relation.create(database=target.database, schema='audit', identifier=identifier) }}
 {%- endmacro %}
 
 {#- When the invocation in which the test last passed started (long ago if never). -#}

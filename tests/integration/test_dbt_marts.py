@@ -782,6 +782,54 @@ def assert_block_range_indexes_summarised(warehouse) -> None:
         assert left["n"] == 0, name
 
 
+SOURCE_CHECK = "assert_program_reach_matches_raw_served_rows"
+
+
+def _source_check_fails(warehouse, work, *, every_row: bool = False) -> bool:
+    outcome = run_dbt(
+        ["test", "--select", SOURCE_CHECK],
+        warehouse.url,
+        vars={"test_every_row": True} if every_row else None,
+        target_path=work / "target",
+        log_path=work / "logs",
+        raise_on_failure=False,
+    )
+    assert [n.unique_id for n in outcome.nodes if n.unique_id.startswith("test.")] == [
+        f"test.sinergi.{SOURCE_CHECK}"
+    ]
+    return not outcome.success
+
+
+def assert_source_check_reads_the_periods_with_new_sources(warehouse, work) -> None:
+    """The singular test that re-derives fct_program_reach from raw compares only the periods
+    whose sources changed since it last passed (macros/new_rows.sql): a paid amount changed
+    in raw behind its back in December is not seen; the var test_every_row sees it, and so
+    does every run once December's sources change (a period processed again counts), until
+    it passes."""
+    assert not _source_check_fails(warehouse, work)
+    warehouse.execute_many(
+        [
+            (
+                "update raw.penerima_bantuan set nilai_bantuan = nilai_bantuan + 1 "
+                "where _period = %s and status_salur = 'SALUR'",
+                [(P2,)],
+            )
+        ]
+    )
+    assert not _source_check_fails(warehouse, work)
+    assert _source_check_fails(warehouse, work, every_row=True)
+    warehouse.execute_many(
+        [
+            (
+                "update audit.processed_periods set first_processed_at = %s where period = %s",
+                [(utc(2999, 1, 1), P2)],
+            )
+        ]
+    )
+    for _ in range(2):
+        assert _source_check_fails(warehouse, work)
+
+
 def assert_tests_read_the_periods_new_since_they_last_passed(warehouse, work) -> None:
     """macros/new_rows.sql: a duplicate row in a period with nothing new since the unique test
     last passed is not read again (the rows it passed on have not changed); once its period
@@ -952,6 +1000,7 @@ def test_marts_from_hand_made_fixtures(engine, tmp_path):
         if engine == "postgres":
             assert_block_range_indexes_summarised(warehouse)
         assert_parts_kept_beside_the_tables(warehouse, tmp_path / "parts")
+        assert_source_check_reads_the_periods_with_new_sources(warehouse, tmp_path / "sources")
         assert_tests_read_the_periods_new_since_they_last_passed(warehouse, tmp_path / "scope")
     assert not failures, "\n".join(failures)
     bulletin_matches_marts(index, corrected.tables, P3)
