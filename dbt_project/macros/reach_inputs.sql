@@ -70,3 +70,20 @@
 {% macro district_periods_to_compute(year_to_date=false) -%}
     {{ inputs_to_compute(reach_inputs(year_to_date)) }}
 {%- endmacro %}
+
+{#-
+    int_dtks_households_aggregated_to_snapshots: a served DTKS snapshot's eligible households
+    are counted from its served version with the eligibility threshold; one part per
+    (snapshot period, district).
+-#}
+{% macro snapshot_inputs() -%}
+    (
+        select
+            period,
+            district_code,
+            'dtks:' || cast(served_version as varchar)
+            || '|decile:{{ eligible_max_decile() }}' as inputs_fingerprint
+        from {{ ref('int_file_versions_served') }}
+        where dataset = 'dtks'
+    )
+{%- endmacro %}

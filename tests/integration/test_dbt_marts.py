@@ -900,6 +900,7 @@ INCREMENTAL_PARTS = {
     "int_households_reached_in_period": ("period", "district_code"),
     "int_households_reached_ytd": ("period", "district_code"),
     "int_disbursements_aggregated_to_programs": ("period", "district_code"),
+    "int_dtks_households_aggregated_to_snapshots": ("period", "district_code"),
     "int_duplicate_payments_aggregated_to_districts": ("period",),
     "int_figures_flagged": ("period",),
 }

@@ -8,28 +8,14 @@ district_periods as (
     select * from {{ ref('int_district_periods_spined') }}
 ),
 
+-- one row per served snapshot, counted once (incremental)
 served_snapshots as (
     select
         period as dtks_period,
-        district_code
-    from {{ ref('int_file_versions_served') }}
-    where dataset = 'dtks'
-),
-
-eligible_households as (
-    select * from {{ ref('int_dtks_households_eligible') }}
-),
-
-eligible_per_snapshot as (
-    select
-        dtks_period,
         district_code,
-        count(distinct household_key) as eligible_households,
-        sum(member_count) as eligible_individuals
-    from eligible_households
-    group by
-        dtks_period,
-        district_code
+        eligible_households,
+        eligible_individuals
+    from {{ ref('int_dtks_households_aggregated_to_snapshots') }}
 ),
 
 snapshot_in_effect as (
@@ -51,18 +37,12 @@ carried_forward as (
         snapshot_in_effect.period,
         snapshot_in_effect.district_code,
         snapshot_in_effect.dtks_period,
-        case
-            when snapshot_in_effect.dtks_period is not null
-                then coalesce(eligible_per_snapshot.eligible_households, 0)
-        end as eligible_households,
-        case
-            when snapshot_in_effect.dtks_period is not null
-                then cast(coalesce(eligible_per_snapshot.eligible_individuals, 0) as bigint)
-        end as eligible_individuals
+        served_snapshots.eligible_households,
+        served_snapshots.eligible_individuals
     from snapshot_in_effect
-    left join eligible_per_snapshot
-        on snapshot_in_effect.district_code = eligible_per_snapshot.district_code
-        and snapshot_in_effect.dtks_period = eligible_per_snapshot.dtks_period
+    left join served_snapshots
+        on snapshot_in_effect.district_code = served_snapshots.district_code
+        and snapshot_in_effect.dtks_period = served_snapshots.dtks_period
 )
 
 select * from carried_forward
