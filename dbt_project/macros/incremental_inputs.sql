@@ -131,3 +131,18 @@
         {{ current_inputs }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- In a model that reads its own earlier rows: `union all` the `columns` of the rows the
+    table already holds that satisfy `condition` (the table's alias is `kept`); nothing on a
+    full build, when there are none. -#}
+{% macro union_rows_kept(columns, condition) -%}
+    {%- if is_incremental() %}
+    union all
+    select
+        {%- for column in columns %}
+        kept.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as kept
+    where {{ condition }}
+    {%- endif -%}
+{%- endmacro %}

@@ -899,6 +899,7 @@ INCREMENTAL_PARTS = {
     "int_households_paid": ("period", "district_code"),
     "int_households_reached_in_period": ("period", "district_code"),
     "int_households_reached_ytd": ("period", "district_code"),
+    "int_households_first_paid_in_year": ("period", "district_code"),
     "int_disbursements_aggregated_to_programs": ("period", "district_code"),
     "int_dtks_households_aggregated_to_snapshots": ("period", "district_code"),
     "int_duplicate_payments_aggregated_to_districts": ("period",),

@@ -5,8 +5,8 @@
 --
 -- Incremental (macros/reach_inputs.sql): a (P, D) is recomputed when its snapshot, the
 -- threshold or any served roster of D from January to P changed. Each eligible household is
--- counted once if a paid row of the year up to P exists (a semi-join), instead of being joined
--- with every paid period before P.
+-- counted once if the district first paid it in a month of the year up to P (a semi-join with
+-- int_households_first_paid_in_year: one row per household and year, not every paid row).
 {{
     config(
         materialized='incremental',
@@ -32,12 +32,20 @@ snapshots as (
     where snapshots.dtks_period is not null
 ),
 
-households_paid as (
+-- each household once a year, in the month the district first paid it
+first_paid as (
     select
         period,
         district_code,
         household_key
-    from {{ ref('int_households_paid') }}
+    from {{ ref('int_households_first_paid_in_year') }}
+    -- a constant lower bound, January of the first period computed: only the newest blocks
+    -- are read (macros/planner_statistics.sql)
+    where
+        period >= (
+            select cast(date_trunc('year', min(parts.period)) as date)
+            from to_compute as parts
+        )
 ),
 
 -- The households eligible in the snapshot in effect for P (whichever month it is from).
@@ -60,11 +68,11 @@ eligible_reached_in_year as (
     from eligible_households
     where exists (
             select 1
-            from households_paid
-            where households_paid.district_code = eligible_households.district_code
-                and households_paid.household_key = eligible_households.household_key
-                and households_paid.period <= eligible_households.period
-                and extract(year from households_paid.period)
+            from first_paid
+            where first_paid.district_code = eligible_households.district_code
+                and first_paid.household_key = eligible_households.household_key
+                and first_paid.period <= eligible_households.period
+                and extract(year from first_paid.period)
                 = extract(year from eligible_households.period)
         )
     group by
