@@ -37,7 +37,7 @@ Environment (defaults in brackets):
   BENCH_SCALES [0.25,0.5,1]  BENCH_REPEATS [3]  BENCH_REPEATS_BIG [= BENCH_REPEATS]
   BENCH_PARTS [scales,baseline,fixed,e2e,demo,gxbatch,history,roster,hostile,profile]
   BENCH_ENGINES [postgres,duckdb]  BENCH_DISTRICTS [all; N = the first N codes, or a list]
-  BENCH_FIXED_SCALE [0.0005]  BENCH_HISTORY_SCALE [0.02]  BENCH_HISTORY_MONTHS [12]
+  BENCH_FIXED_SCALE [0.0005]  BENCH_HISTORY_SCALE [0.2]  BENCH_HISTORY_MONTHS [12]
   BENCH_HISTORY_TIMED [1,6,12]  BENCH_HISTORY_ENGINE [postgres, else duckdb]
   BENCH_ROSTER_ROWS [500000]  BENCH_WORKERS [2] (untimed history loading only)
   BENCH_PERIOD [2025-03]  BENCH_SEED [42]  BENCH_PG_ADMIN [postgresql://postgres@127.0.0.1:5432/postgres]
@@ -118,7 +118,7 @@ class Config:
             raise SystemExit(f"BENCH_PARTS: unknown part(s) {sorted(unknown)}; known {ALL_PARTS}")
         self.engines = [e.strip() for e in _env("BENCH_ENGINES", "postgres,duckdb").split(",")]
         self.fixed_scale = float(_env("BENCH_FIXED_SCALE", "0.0005"))
-        self.history_scale = float(_env("BENCH_HISTORY_SCALE", "0.02"))
+        self.history_scale = float(_env("BENCH_HISTORY_SCALE", "0.2"))
         self.history_months = int(_env("BENCH_HISTORY_MONTHS", "12"))
         self.history_timed = [int(x) for x in _env("BENCH_HISTORY_TIMED", "1,6,12").split(",")]
         self.history_engine = os.environ.get("BENCH_HISTORY_ENGINE", "").strip()

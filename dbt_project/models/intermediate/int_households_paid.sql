@@ -35,21 +35,28 @@ disbursements as (
         and served.period >= (select min(parts.period) from to_compute as parts)
 ),
 
+-- the snapshots in effect for the (period, district) pairs computed
 snapshots as (
     select
-        period,
-        district_code,
-        dtks_period
-    from {{ ref('int_dtks_snapshots_carried_forward') }}
-    where dtks_period is not null
+        snapshots.period,
+        snapshots.district_code,
+        snapshots.dtks_period
+    from {{ ref('int_dtks_snapshots_carried_forward') }} as snapshots
+    inner join to_compute
+        on snapshots.period = to_compute.period
+        and snapshots.district_code = to_compute.district_code
+    where snapshots.dtks_period is not null
 ),
 
+-- their eligible households: a constant lower bound, the oldest of those snapshots, so only
+-- the newest blocks of the served DTKS rows are read, not every snapshot of the history
 eligible_households as (
     select
         dtks_period,
         district_code,
         household_key
     from {{ ref('int_dtks_households_eligible') }}
+    where dtks_period >= (select min(snapshots.dtks_period) from snapshots)
 ),
 
 households_paid as (

@@ -58,6 +58,8 @@ eligible_households as (
     inner join {{ ref('int_dtks_households_eligible') }} as eligible
         on snapshots.district_code = eligible.district_code
         and snapshots.dtks_period = eligible.dtks_period
+    -- a constant lower bound: only the newest blocks of the served DTKS rows are read
+    where eligible.dtks_period >= (select min(parts.dtks_period) from snapshots as parts)
 ),
 
 eligible_reached_in_year as (
