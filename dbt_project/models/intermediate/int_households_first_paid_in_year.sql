@@ -7,9 +7,9 @@
 -- docs/performance.md).
 --
 -- Incremental by (P, D) with the year-to-date fingerprint (macros/reach_inputs.sql): a
--- correction of a month recomputes that month and the later ones of its year. The households
--- paid before the first month recomputed are this table's own rows of those months (still
--- current, since their fingerprints did not change); from that month on, the paid rows.
+-- correction of a month recomputes that month and the later ones of its year. A household's
+-- first month is the earliest of its paid rows in the months recomputed and of this table's
+-- own rows of the months kept (still current: their fingerprints did not change).
 {{
     config(
         materialized='incremental',
@@ -33,7 +33,7 @@ bounds as (
 -- the households paid in the months recomputed (constant lower bounds: only the newest
 -- blocks are read, macros/planner_statistics.sql)
 paid_in_month as (
-    select distinct
+    select
         paid.period,
         paid.district_code,
         paid.household_key
@@ -44,36 +44,34 @@ paid_in_month as (
     where paid.period >= (select bounds.first_period from bounds)
 ),
 
--- every household paid earlier in the year, as far as it matters: in its first month where
--- that month is kept in this table (its inputs did not change), in the month recomputed
--- otherwise
-paid_before as (
+-- and, from January of the first of them, this table's own rows of the months kept: a
+-- district's months recomputed are always the last of its year (the year-to-date
+-- fingerprint), so its kept months of that year all come before them
+paid_in_year as (
     select * from paid_in_month
     {{ union_rows_kept(
         ['period', 'district_code', 'household_key'],
         'kept.period >= (select bounds.first_january from bounds)'
-        ~ ' and kept.period < (select bounds.first_period from bounds)'
     ) }}
 ),
 
+-- each household's first month of the year, kept only where that month is recomputed
 first_paid as (
     select
-        paid_in_month.period,
-        paid_in_month.district_code,
-        paid_in_month.household_key
-    from paid_in_month
-    where not exists (
-            select 1
-            from paid_before
-            where paid_before.district_code = paid_in_month.district_code
-                and paid_before.household_key = paid_in_month.household_key
-                and paid_before.period < paid_in_month.period
-                and extract(year from paid_before.period)
-                = extract(year from paid_in_month.period)
-        )
+        min(period) as period,
+        district_code,
+        household_key
+    from paid_in_year
+    group by
+        district_code,
+        household_key,
+        extract(year from period)
 )
 
 select
     first_paid.*,
     {{ built_at() }} as built_at
 from first_paid
+inner join to_compute
+    on first_paid.period = to_compute.period
+    and first_paid.district_code = to_compute.district_code

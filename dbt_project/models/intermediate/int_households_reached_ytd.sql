@@ -62,7 +62,7 @@ eligible_households as (
     where eligible.dtks_period >= (select min(parts.dtks_period) from snapshots as parts)
 ),
 
-eligible_reached_in_year as (
+eligible_reached_in_year as materialized (
     select
         eligible_households.period,
         eligible_households.district_code,
