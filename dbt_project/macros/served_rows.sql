@@ -18,9 +18,9 @@ rows_of_all_versions as (
     select * from {{ rows_of_all_versions }}
 ),
 
--- Materialised: decided on the few served versions first. Inlined, PostgreSQL joined every
--- raw row of the history to its served version and only then checked each against the
--- versions already loaded (a nested loop over all raw rows x all loaded versions).
+-- Materialised: the few versions to load (this build's parts) are decided first, then joined
+-- with the raw rows. (Inlined, PostgreSQL once joined every raw row of the history to its
+-- served version before narrowing them down: a nested loop over all raw rows.)
 versions_to_load as materialized (
     select
         period,
