@@ -87,3 +87,25 @@
         where dataset = 'dtks'
     )
 {%- endmacro %}
+
+{#- The DTKS snapshot in effect for each (period, district) pair of `to_compute` (a CTE of the
+    pairs a reach model computes), where there is one: int_households_paid flags eligibility
+    with it, int_households_reached_ytd counts its eligible households. -#}
+{% macro snapshots_in_effect(to_compute) -%}
+    (
+        select
+            snapshots.period,
+            snapshots.district_code,
+            snapshots.dtks_period
+        from {{ ref('int_dtks_snapshots_carried_forward') }} as snapshots
+        inner join {{ to_compute }}
+            on snapshots.period = {{ to_compute }}.period
+            and snapshots.district_code = {{ to_compute }}.district_code
+        where snapshots.dtks_period is not null
+    )
+{%- endmacro %}
+
+{#- January 1st of the year of a date `period` (the year to date starts there). -#}
+{% macro january_of(period) -%}
+    cast(date_trunc('year', {{ period }}) as date)
+{%- endmacro %}

@@ -26,7 +26,7 @@ to_compute as {{ district_periods_to_compute(year_to_date=true) }},
 bounds as (
     select
         min(to_compute.period) as first_period,
-        cast(date_trunc('year', min(to_compute.period)) as date) as first_january
+        {{ january_of('min(to_compute.period)') }} as first_january
     from to_compute
 ),
 

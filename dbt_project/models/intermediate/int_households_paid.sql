@@ -36,17 +36,7 @@ disbursements as (
 ),
 
 -- the snapshots in effect for the (period, district) pairs computed
-snapshots as (
-    select
-        snapshots.period,
-        snapshots.district_code,
-        snapshots.dtks_period
-    from {{ ref('int_dtks_snapshots_carried_forward') }} as snapshots
-    inner join to_compute
-        on snapshots.period = to_compute.period
-        and snapshots.district_code = to_compute.district_code
-    where snapshots.dtks_period is not null
-),
+snapshots as {{ snapshots_in_effect('to_compute') }},
 
 -- their eligible households: a constant lower bound, the oldest of those snapshots, so only
 -- the newest blocks of the served DTKS rows are read, not every snapshot of the history

@@ -20,17 +20,7 @@ with
 
 to_compute as {{ district_periods_to_compute(year_to_date=true) }},
 
-snapshots as (
-    select
-        snapshots.period,
-        snapshots.district_code,
-        snapshots.dtks_period
-    from {{ ref('int_dtks_snapshots_carried_forward') }} as snapshots
-    inner join to_compute
-        on snapshots.period = to_compute.period
-        and snapshots.district_code = to_compute.district_code
-    where snapshots.dtks_period is not null
-),
+snapshots as {{ snapshots_in_effect('to_compute') }},
 
 -- each household once a year, in the month the district first paid it
 first_paid as (
@@ -43,7 +33,7 @@ first_paid as (
     -- are read (macros/planner_statistics.sql)
     where
         period >= (
-            select cast(date_trunc('year', min(parts.period)) as date)
+            select {{ january_of('min(parts.period)') }}
             from to_compute as parts
         )
 ),
