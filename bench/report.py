@@ -39,7 +39,15 @@ TARGETS: dict[str, tuple[str, str, float]] = {
 #: Stages that run the real DAG: their process tree is `sinergi run`'s (or `sinergi demo`'s).
 REAL_DAG_STAGES = ("dag", "dag_rerun", "demo")
 #: The bench's own pipeline stage processes (no Airflow): memory shown for information.
-BENCH_PIPELINE_STAGES = ("read", "validate", "load", "dbt", "judge_file", "month")
+BENCH_PIPELINE_STAGES = (
+    "read",
+    "validate",
+    "validate_one_process",
+    "load",
+    "dbt",
+    "judge_file",
+    "month",
+)
 
 
 def median(values: Iterable[float]) -> float | None:
@@ -305,9 +313,9 @@ def judge_targets(data: dict) -> list[dict]:
     if bench_stages:
         top_stage = max(bench_stages, key=lambda r: r["tree_peak_rss_mb"])
         info = (
-            f"; the bench's own stage processes (no Airflow; validate judges every district in "
-            f"one process): largest tree {top_stage['tree_peak_rss_mb']:.0f} MB "
-            f"({_run_name(top_stage)})"
+            f"; the bench's own stage processes (no Airflow; validate judges in worker "
+            f"processes as the judge task does): largest tree "
+            f"{top_stage['tree_peak_rss_mb']:.0f} MB ({_run_name(top_stage)})"
         )
     if real:
         # PSS where the run measured it (what the tree occupies); older results: RSS
@@ -509,10 +517,13 @@ def _stages(data: dict) -> list[str]:
         "`ru_maxrss` of that process from `os.wait4` (largest of the runs; the largest single "
         "process); tree peak = the peak of the sum of RSS over the process and everything it "
         "started, sampled (bench/memory.py). `validate` is "
-        "the receive and judge stages for every district (`arrivals.receive`, "
-        "`judgement.judge_version`: archive, read, judge, write the judged-version folders) "
-        "plus the Data Docs results; `load` hands those folders to "
-        "`loader.load_judged_version`. Inside validate, timers around `open_table` + "
+        "what the DAG's `judge` task does for every district (`pipeline.receive_month`, then "
+        "`judge_workers.judge_datasets`: archive, read, judge and write the judged-version "
+        "folders, each dataset's files together, in worker processes up to the cores) plus "
+        "the Data Docs results; `load` hands those folders to `loader.load_judged_version` "
+        "afterwards (the judge task loads each part as soon as it is judged). "
+        "`validate_one_process` is the same judging in one process (information: its timers "
+        "see where the time goes). Inside it, timers around `open_table` + "
         "`chunks` (read), `SuiteRunner` set-up and `validate` (gx), `save_results` "
         "(datadocs) and `archive_file`; other = rules preparation, pseudonymising, "
         "duplicates keys, Parquet spill, imports. The bare copy's peak RSS is psql's own "

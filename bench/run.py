@@ -77,7 +77,17 @@ from bench.memory import TreeSampler
 from bench.report import judge_targets, least_squares, median, ratio, render_markdown
 
 REPO = Path(__file__).resolve().parents[1]
-PIPELINE_STAGES = {"read", "validate", "load", "dbt", "judge_file", "month", "dag", "dag_rerun"}
+PIPELINE_STAGES = {
+    "read",
+    "validate",
+    "validate_one_process",
+    "load",
+    "dbt",
+    "judge_file",
+    "month",
+    "dag",
+    "dag_rerun",
+}
 PG_PLANNER_WORKAROUND = "-c enable_mergejoin=off -c enable_nestloop=off"
 DBT_STAGES = {"dbt", "dag", "dag_rerun", "month", "month_parallel"}
 ALL_PARTS = (
@@ -800,6 +810,16 @@ class Bench:
             else:
                 for engine in self.engines:
                     self.load_and_dbt(scale, engine, inbox, captured, common)
+            # the same judging in one process: where its time goes (information, one run)
+            shutil.rmtree(vdata, ignore_errors=True)
+            self.child(
+                "validate_one_process",
+                dict(common, out=str(sdir / "judged-one-process.json")),
+                venv,
+                part="scales",
+                scale=scale,
+                repeat=0,
+            )
             self.save()
             if "baseline" in config.parts and self.baseline_ok:
                 self.bare_copy(scale, self.pipeline_files(inbox), f"s{_scale_name(scale)}")
@@ -1358,7 +1378,7 @@ class Bench:
         per_scale: dict[float, dict] = {}
         for scale in config.scales:
             info: dict[str, Any] = {}
-            for stage in ("read", "validate"):
+            for stage in ("read", "validate", "validate_one_process"):
                 row = self._stage_row(
                     self._counted(part="scales", stage=stage, scale=scale), scale=scale, stage=stage
                 )
@@ -1485,6 +1505,12 @@ class Bench:
             )
         series("read", lambda i: i["read"]["wall_median"] if i.get("read") else None)
         series("validate", lambda i: i["validate"]["wall_median"])
+        series(
+            "validate, one process (information)",
+            lambda i: (
+                i["validate_one_process"]["wall_median"] if i.get("validate_one_process") else None
+            ),
+        )
         for engine in self.engines:
             series(
                 f"load {engine}",

@@ -5,10 +5,12 @@ reaps it with ``os.wait4`` to get the process's own wall time, CPU time and peak
 stage writes its result (inner work time, row counts, breakdowns) to ``spec["result"]``.
 
 The stages call the pipeline's public stage functions and patch none of them: ``validate``
-receives every district's files and judges them (``sinergi.arrivals.receive``,
-``sinergi.judgement.judge_version``), leaving the judged-version folders the pipeline would
-leave, and lists them in a small JSON file; ``load`` hands each folder to the real loader
+receives every district's files and judges them as the DAG's ``judge`` task does
+(``sinergi.pipeline.receive_month``, ``sinergi.judge_workers.judge_datasets``: worker
+processes up to the cores), leaving the judged-version folders the pipeline would leave, and
+lists them in a small JSON file; ``load`` hands each folder to the real loader
 (``sinergi.warehouse.loader.load_judged_version``), exactly as ``process_district`` does.
+``validate_one_process`` judges the same files in its own process, for the breakdown below.
 
 Instrumentation (cheap wrappers, no profiler): time spent in ``open_table`` plus iterating
 ``OpenedTable.chunks`` ("read"), in ``SuiteRunner.validate`` and the GX context set-up ("gx"),
@@ -243,30 +245,76 @@ def read(spec: dict) -> dict:
 
 @stage("validate")
 def validate(spec: dict) -> dict:
-    """Receive and judge every district's files as the DAG's ``judge`` task does (each
-    dataset's files together); the judged folders are kept for ``load``."""
-    from sinergi.judgement import JudgeOptions, judge_together
-    from sinergi.periods import Period
-    from sinergi.pipeline import receive_month, save_validation_results
-    from sinergi.warehouse.connection import open_warehouse
+    """Receive every district's files and judge them as the DAG's ``judge`` task does: each
+    dataset's files together, cut into parts judged in worker processes up to the cores
+    (``sinergi.judge_workers.judge_datasets``; a month below its size threshold is judged in
+    this process). The judged folders are kept for ``load``, which loads them afterwards (the
+    judge task loads each part as soon as it is judged: this stage leaves that overlap out).
+    The timers see only work done in this process, so a month judged by workers has no
+    breakdown: ``validate_one_process`` has it."""
+    from sinergi.judge_workers import judge_datasets, worker_count
+    from sinergi.judgement import JudgeOptions, Verdict
 
     timers = instrument_validation()
-    settings = _settings()
+    settings, period, jobs, notices = _received(spec)
+    workers = worker_count(jobs)
+    judge_datasets(jobs, JudgeOptions.from_settings(settings))
+    folders, verdicts = [], []
+    for items in jobs.values():
+        for version, folder, _ in items:
+            verdict, _ = Verdict.from_folder(folder)
+            _save_results(settings, version, verdict)
+            folders.append(str(folder))
+            verdicts.append(verdict)
+    _write_judged(spec["out"], str(period), folders, [vars(n) for n in notices])
+    result = _verdict_counts(verdicts)
+    result["worker_processes"] = workers
+    if not workers:
+        result["breakdown"] = timers.as_dict()
+    return result
+
+
+@stage("validate_one_process")
+def validate_one_process(spec: dict) -> dict:
+    """``validate`` with every dataset judged in this one process (``judge_together``, the
+    judge task's work without its workers): where judging's time goes, per row."""
+    from sinergi.judgement import JudgeOptions, judge_together
+
+    timers = instrument_validation()
+    settings, period, jobs, notices = _received(spec)
     options = JudgeOptions.from_settings(settings)
-    period = Period.parse(spec["period"])
-    wh = open_warehouse(settings.warehouse_url)
-    jobs, notices = receive_month(wh, period, settings, list(_districts(spec)))
     folders, verdicts = [], []
     for items in jobs.values():
         judged = judge_together(items, options)
         for version, folder, _ in items:
-            save_validation_results(settings, version, judged[folder])
+            _save_results(settings, version, judged[folder])
             folders.append(str(folder))
             verdicts.append(judged[folder])
     _write_judged(spec["out"], str(period), folders, [vars(n) for n in notices])
     result = _verdict_counts(verdicts)
     result["breakdown"] = timers.as_dict()
     return result
+
+
+def _received(spec: dict):
+    """(settings, period, the month's new versions per dataset, inbox notices), received as
+    the judge task receives them."""
+    from sinergi.periods import Period
+    from sinergi.pipeline import receive_month
+    from sinergi.warehouse.connection import open_warehouse
+
+    settings = _settings()
+    period = Period.parse(spec["period"])
+    wh = open_warehouse(settings.warehouse_url)
+    jobs, notices = receive_month(wh, period, settings, list(_districts(spec)))
+    return settings, period, jobs, notices
+
+
+def _save_results(settings, version, verdict) -> None:
+    """The version's GX results for Data Docs, as its district task stores them."""
+    from sinergi.pipeline import save_validation_results
+
+    save_validation_results(settings, version, verdict)
 
 
 def _write_judged(out: str, period: str, folders: list[str], notices: list[dict]) -> None:

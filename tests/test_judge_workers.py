@@ -44,6 +44,7 @@ def _version(tmp_path: Path, dataset: str, size: int, number: int = 1) -> tuple:
         ("2", "1", {"dtks": 1 << 20, "psks": 1 << 20}, 2),
         ("1", "0", {"dtks": 1 << 20, "psks": 1 << 20}, 0),  # one process asked for
         ("4", "0", {"dtks": 10, "psks": 10, "ppks": 10}, 3),  # never more than parts
+        ("2", "0", {"dtks": 10, "psks": 10, "ppks": 10}, 2),  # more parts than processes
         ("4", "0", {"dtks": 10}, 0),  # one file: nothing to share
     ],
 )

@@ -83,7 +83,7 @@ def parts(jobs: Jobs, workers: int) -> list[tuple[str, list[tuple[FileVersion, P
 def worker_count(jobs: Jobs) -> int:
     """How many worker processes judge ``jobs``: 0 (judge here) for a small month or a single
     part, else up to ``SINERGI_WORKER_PROCESSES`` (default: the cores), one per part."""
-    return len(_plan(jobs)[0])
+    return _plan(jobs)[1]
 
 
 def _plan(jobs: Jobs) -> tuple[list, int]:
