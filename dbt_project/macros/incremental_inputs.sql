@@ -3,8 +3,8 @@
     from changed. Each part is a group of `keys` (a period, or a (period, district) pair), and
     `current_inputs` is a subquery of every part's keys with the text `inputs_fingerprint` of
     its inputs now (macros/reach_inputs.sql for the reach models, macros/period_inputs.sql for
-    those keyed by period alone, macros/served_rows.sql for the served rows), plus any column
-    the model reads about its parts (a served version, a month number).
+    those keyed by period alone), plus any column the model reads about its parts (a month
+    number).
 
     Equal fingerprints mean equal rows, so a part is recomputed exactly when its stored
     fingerprint is not the current one -- a new month, a resubmission, a re-run of an earlier
@@ -14,7 +14,7 @@
     Which parts a table holds, and from what, is kept beside it in a small table of parts
     (`<model>__parts`: one row per part, with its fingerprint and the `built_at` of the build
     that computed it), never read off the table itself: the table grows by every month's rows
-    (~2 M a month at province scale for the served rows), the parts by a few hundred a year.
+    (~2 M a month at province scale for the paid households), the parts by a few hundred a year.
     So what a build reads to decide stays the same size from the first month to the twelfth,
     and the rows it replaces are found through the BRIN index on `period`
     (macros/planner_statistics.sql) instead of by reading every month's rows

@@ -27,6 +27,12 @@
     before that start was visible to the test that passed. Compared as seconds since 1970
     (`extract(epoch ...)`), which both engines compute alike with and without time zone.
 
+    The views of the served rows (macros/served_rows.sql) and the views over them use
+    `where: "period >= __first_period_with_new_sources__"`: the first period whose sources
+    changed since the test last passed (first_period_with_new_sources below). They store
+    nothing, so they have no `built_at`; what they return for a period changes only with its
+    sources.
+
     dbt renders a test's `where` when it parses the project, long before the build, so the
     placeholders are filled in when the test runs, by this override of dbt's
     get_where_subquery (dbt's documented way to template a `where` at run time). A `where`
@@ -37,10 +43,15 @@
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- if where and ('__new_rows__' in where or '__first_new_period__' in where) -%}
+    {%- if where and ('__new_rows__' in where or '__first_new_period__' in where
+            or '__first_period_with_new_sources__' in where) -%}
         {%- set where = where
             | replace('__new_rows__', new_rows(model.unique_id))
             | replace('__first_new_period__', first_new_period(model.unique_id))
+            | replace(
+                '__first_period_with_new_sources__',
+                first_period_with_new_sources(model.unique_id)
+            )
             | replace('__this__', relation | string) -%}
     {%- endif -%}
     {%- if where -%}
@@ -76,14 +87,15 @@
 {%- endmacro %}
 
 {#-
-    For a test that re-derives the served rows from the sources on its own
-    (data-tests/assert_program_reach_matches_raw_served_rows.sql): the first period whose
-    sources changed since the test last passed -- a file version judged, an approval recorded,
-    a period processed for the first time: everything that can change which rows a period
-    serves. Older periods' sources are as they were when the test passed on them. (NULL when
-    nothing changed: the test reads nothing.) Called from the test itself: `model` is the test.
+    For the tests of the served rows' views and for a test that re-derives the served rows
+    from the sources on its own (data-tests/assert_program_reach_matches_raw_served_rows.sql):
+    the first period whose sources changed since the test `test_id` (by default the test
+    being rendered) last passed -- a file version judged, an approval recorded, a period
+    processed for the first time: everything that can change which rows a period serves.
+    Older periods' sources are as they were when the test passed on them. (NULL when nothing
+    changed: the test reads nothing.)
 -#}
-{% macro first_period_with_new_sources() -%}
+{% macro first_period_with_new_sources(test_id=none) -%}
     (
         select min(changed.period)
         from (
@@ -104,7 +116,7 @@
         ) as changed
         {%- if not test_every_row() %}
         where extract(epoch from changed.changed_at)
-            >= extract(epoch from {{ last_pass(model.unique_id) }})
+            >= extract(epoch from {{ last_pass(test_id or model.unique_id) }})
         {%- endif %}
     )
 {%- endmacro %}

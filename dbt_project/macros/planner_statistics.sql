@@ -8,7 +8,7 @@
     household with every eligible one of its district: at half a province (~0.9M roster and
     ~0.9M register rows) `int_households_paid` was still running after 7.5 minutes; with
     statistics it is a hash join of about 5 s. `analyze` samples at most 30,000 rows, so it
-    costs under a second even on the served-rows tables. Views have nothing to analyze;
+    costs under a second even on the largest tables. Views have nothing to analyze;
     DuckDB keeps its own statistics, so nothing is run there.
 -#}
 {% macro refresh_planner_statistics() -%}
@@ -50,7 +50,7 @@
     An incremental table only grows: every build appends its new periods at the end, so a
     block range of the table holds a narrow range of periods and of build times. A BRIN index
     (a few pages, next to nothing to maintain on insert) then lets a query bounded by a
-    constant (`period >= (select min(period) ...)`, macros/new_rows.sql, macros/served_rows.sql)
+    constant (`period >= (select min(period) ...)`, macros/new_rows.sql, macros/reach_inputs.sql)
     read only the blocks of the newest periods instead of every month's rows. DuckDB keeps
     min/max per row group itself, so nothing is created there.
 

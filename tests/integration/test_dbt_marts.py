@@ -531,7 +531,7 @@ def check_cross_district_duplicates(marts):
 
 def after_correction_later_periods_are_updated(corrected):
     assert corrected.outcome.success
-    # The served rows of (2025-11, 3507) were reloaded from v2 only; other months untouched.
+    # (2025-11, 3507) serves v2's rows only (a view of raw); other months as they were.
     served = {
         (r["period"], r["district_code"]): (r["version"], r["n"])
         for r in corrected.served_disbursements
@@ -773,9 +773,9 @@ def assert_block_range_indexes_summarised(warehouse) -> None:
             "and indexname like '%brin'"
         )
     }
-    served = {"int_disbursements_served__period_brin", "int_disbursements_served__built_at_brin"}
-    assert served <= indexes
-    for name in served:
+    paid = {"int_households_paid__period_brin", "int_households_paid__built_at_brin"}
+    assert paid <= indexes
+    for name in paid:
         (left,) = warehouse.query(
             f"select brin_summarize_new_values('intermediate.{name}'::regclass) as n"
         )
@@ -831,35 +831,26 @@ def assert_source_check_reads_the_periods_with_new_sources(warehouse, work) -> N
 
 
 def assert_tests_read_the_periods_new_since_they_last_passed(warehouse, work) -> None:
-    """macros/new_rows.sql: a duplicate row in a period with nothing new since the unique test
-    last passed is not read again (the rows it passed on have not changed); once its period
-    has a row written (served) or a version judged (raw) since, it is found beside the row it
-    repeats, and found again by the next run (a failure records no pass); the var
-    test_every_row reads the whole history."""
+    """macros/new_rows.sql: a duplicate row in a period with nothing new since the unique tests
+    last passed is not read again (the rows they passed on have not changed), neither by the
+    test of raw's staging view nor by the test of the served rows' view over it; once a
+    version of its period is judged since, both find it beside the row it repeats, and find
+    it again in the next run (a failure records no pass); the var test_every_row reads the
+    whole history."""
     passes = warehouse.query(
         "select test_id, passed_at from intermediate.data_test_passes "
         f"where test_id like '{UNIQUE_SERVED_ROW}%'"
     )
     assert len(passes) == 1
-    (latest,) = warehouse.query(f"select max(built_at) as built_at from {SERVED}")
-    assert passes[0]["passed_at"] == latest["built_at"]  # the correction's build passed it
-    (raw_row,) = warehouse.query(
-        f"select _period, _district_code, _version from {RAW} "
-        "order by _period, _district_code, _version, _row_number limit 1"
+    # a row of the oldest served version: the served view serves it
+    (served_row,) = warehouse.query(
+        f"select period, district_code, version from {SERVED} "
+        "order by period, district_code, version, file_row_number limit 1"
     )
     copied = "_period = %s and _district_code = %s and _version = %s"
-    key = (raw_row["_period"], raw_row["_district_code"], raw_row["_version"])
+    key = (served_row["period"], served_row["district_code"], served_row["version"])
     warehouse.execute_many(
         [
-            (
-                f"insert into {SERVED} (period, district_code, version, file_row_number, "
-                "built_at) select period, district_code, version, file_row_number, "
-                f"cast('2000-01-01 00:00:00' as timestamp) from {SERVED} "
-                "where file_row_number = (select min(file_row_number) from "
-                f"{SERVED}) and district_code = (select min(district_code) from {SERVED}) "
-                f"and period = (select min(period) from {SERVED})",
-                [],
-            ),
             (
                 f"insert into {RAW} select * from {RAW} where {copied} and _row_number = "
                 f"(select min(_row_number) from {RAW} where {copied})",
@@ -872,11 +863,6 @@ def assert_tests_read_the_periods_new_since_they_last_passed(warehouse, work) ->
     assert _failed_unique_tests(warehouse, work, every_row=True) == both
     warehouse.execute_many(
         [
-            (
-                f"update {SERVED} set built_at = cast('2999-01-01 00:00:00' as timestamp) "
-                "where built_at = cast('2000-01-01 00:00:00' as timestamp)",
-                [],
-            ),
             (
                 "update audit.file_versions set judged_at = %s where period = %s "
                 "and district_code = %s and dataset = 'penerima_bantuan' and version = %s",
@@ -892,10 +878,6 @@ def assert_tests_read_the_periods_new_since_they_last_passed(warehouse, work) ->
 
 #: Every incremental model and the keys of its parts (macros/incremental_inputs.sql).
 INCREMENTAL_PARTS = {
-    "int_disbursements_served": ("period", "district_code"),
-    "int_dtks_households_served": ("period", "district_code"),
-    "int_ppks_counts_served": ("period", "district_code"),
-    "int_psks_counts_served": ("period", "district_code"),
     "int_households_paid": ("period", "district_code"),
     "int_households_reached_in_period": ("period", "district_code"),
     "int_households_reached_ytd": ("period", "district_code"),
@@ -943,21 +925,22 @@ def assert_parts_kept_beside_the_tables(warehouse, work) -> None:
     gone, which it rebuilds whole; a full refresh gives the same rows and parts as the
     increments."""
     (latest,) = warehouse.query(
-        "select max(built_at) as built_at from intermediate.int_disbursements_served__parts"
+        "select max(built_at) as built_at from intermediate.int_households_paid__parts"
     )
     for model, keys in INCREMENTAL_PARTS.items():
         parts = warehouse.query(f"select * from intermediate.{model}__parts")
         assert parts, model
         assert len({tuple(p[k] for k in keys) for p in parts}) == len(parts), model
         assert all(p["inputs_fingerprint"] for p in parts), model
-    served = warehouse.query(
-        "select period, district_code, served_version, built_at "
-        "from intermediate.int_disbursements_served__parts"
+    paid = warehouse.query(
+        "select period, district_code, built_at from intermediate.int_households_paid__parts"
     )
-    recomputed = [p for p in served if p["built_at"] == latest["built_at"]]
-    # the corrected roster alone, at its new version (dbt_fixtures.CORRECTION_VERSIONS)
-    assert [(p["period"], p["district_code"], p["served_version"]) for p in recomputed] == [
-        (P1, "3507", 2)
+    recomputed = [p for p in paid if p["built_at"] == latest["built_at"]]
+    # the corrected roster's part, and December's, whose snapshot in effect is the new one
+    # of November (dbt_fixtures.CORRECTION_VERSIONS); January has a snapshot of its own
+    assert sorted((p["period"], p["district_code"]) for p in recomputed) == [
+        (P1, "3507"),
+        (P2, "3507"),
     ]
     before = _incremental_state(warehouse)
 

@@ -1,11 +1,5 @@
--- Served `penerima_bantuan` rows of every (period, district); see macros/served_rows.sql.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ record_served_versions_to_load('penerima_bantuan') }}",
-    )
-}}
+-- Served `penerima_bantuan` rows of each period and district: a view of raw
+-- (macros/served_rows.sql).
+{{ config(materialized='view') }}
 
 {{ served_rows(ref('stg_raw__disbursements'), 'penerima_bantuan') }}

@@ -12,8 +12,7 @@ dtks_households as (
         household_key,
         member_count,
         decile,
-        is_active,
-        built_at
+        is_active
     from {{ ref('int_dtks_households_served') }}
 ),
 
@@ -22,8 +21,7 @@ eligible as (
         period as dtks_period,
         district_code,
         household_key,
-        member_count,
-        built_at
+        member_count
     from dtks_households
     where is_active
         and decile <= {{ eligible_max_decile() }}

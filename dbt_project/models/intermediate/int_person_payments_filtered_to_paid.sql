@@ -13,8 +13,7 @@ paid as (
         file_row_number,
         program_code,
         person_key,
-        amount_idr,
-        built_at
+        amount_idr
     from {{ ref('int_disbursements_served') }}
     where is_paid
         and person_key is not null

@@ -1,11 +1,4 @@
--- Served `ppks` rows of every (period, district); see macros/served_rows.sql.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ record_served_versions_to_load('ppks') }}",
-    )
-}}
+-- Served `ppks` rows of each period and district, a view of raw: macros/served_rows.sql.
+{{ config(materialized='view') }}
 
 {{ served_rows(ref('stg_raw__ppks_counts'), 'ppks') }}
