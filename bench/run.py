@@ -77,17 +77,6 @@ from bench.memory import TreeSampler
 from bench.report import judge_targets, least_squares, median, ratio, render_markdown
 
 REPO = Path(__file__).resolve().parents[1]
-PIPELINE_STAGES = {
-    "read",
-    "validate",
-    "validate_one_process",
-    "load",
-    "dbt",
-    "judge_file",
-    "month",
-    "dag",
-    "dag_rerun",
-}
 PG_PLANNER_WORKAROUND = "-c enable_mergejoin=off -c enable_nestloop=off"
 DBT_STAGES = {"dbt", "dag", "dag_rerun", "month", "month_parallel"}
 ALL_PARTS = (
