@@ -348,6 +348,11 @@ def run_dbt(
 
     from dbt.cli.main import cli, dbtRunner  # heavy: only when dbt actually runs
 
+    from sinergi import dbt_connections
+
+    if dbt_target(warehouse_url) == "postgres":
+        dbt_connections.install()  # a session per thread, not per node
+
     options: list[tuple[str, ...]] = [
         ("--project-dir", str(DBT_PROJECT_DIR)),
         ("--profiles-dir", str(DBT_PROJECT_DIR)),

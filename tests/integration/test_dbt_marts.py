@@ -72,9 +72,10 @@ AUDIT_VIEWS = ("version_history", "duplicate_payments")
 class Marts:
     """Every mart's rows, read once right after a build."""
 
-    def __init__(self, warehouse, outcome, seconds: float) -> None:
+    def __init__(self, warehouse, outcome, seconds: float, sessions_opened: int = 0) -> None:
         self.outcome = outcome
         self.seconds = seconds
+        self.sessions_opened = sessions_opened  # PostgreSQL sessions the build opened
         self.tables = {name: warehouse.query(f"select * from marts.{name}") for name in MARTS}
         for name in AUDIT_VIEWS:
             self.tables[name] = warehouse.query(f"select * from audit.{name}")
@@ -112,12 +113,24 @@ def assert_values(row: dict[str, Any], **expected: Any) -> None:
             assert got == want and got is not None, f"{column}: expected {want!r}, got {got!r}"
 
 
+def _sessions_opened(warehouse) -> int:
+    """Sessions ever opened on the warehouse's database (PostgreSQL's own count)."""
+    if warehouse.engine != "postgres":
+        return 0
+    rows = warehouse.query(
+        "select sessions from pg_stat_database where datname = current_database()"
+    )
+    return int(rows[0]["sessions"])
+
+
 def build(warehouse, work) -> Marts:
+    sessions = _sessions_opened(warehouse)
     started = time.perf_counter()
     outcome = run_dbt(["build"], warehouse.url, target_path=work / "target", log_path=work / "logs")
     seconds = time.perf_counter() - started
+    sessions = _sessions_opened(warehouse) - sessions
     print(f"\ndbt build on {warehouse.engine}: {seconds:.1f} s, {len(outcome.nodes)} nodes")
-    return Marts(warehouse, outcome, seconds)
+    return Marts(warehouse, outcome, seconds, sessions)
 
 
 # ---------------------------------------------------------------- the build itself
@@ -961,11 +974,22 @@ def assert_parts_kept_beside_the_tables(warehouse, work) -> None:
     assert _incremental_state(warehouse) == before
 
 
+def assert_one_session_per_thread(marts: Marts) -> None:
+    """dbt kept each thread's session for its next node (sinergi.dbt_connections) instead of
+    opening one per node: a build of ~280 nodes opens its 2 threads' sessions and one for the
+    hooks, and the count's own query one more."""
+    opened = marts.sessions_opened
+    assert len(marts.outcome.nodes) > 100
+    assert 1 <= opened <= 6, f"{opened} sessions for {len(marts.outcome.nodes)} nodes"
+
+
 def test_marts_from_hand_made_fixtures(engine, tmp_path):
     reports = tmp_path / "reports"
     with scratch_warehouse(engine, tmp_path) as warehouse:
         load_story(warehouse)
         marts = build(warehouse, tmp_path / "first")
+        if engine == "postgres":
+            assert_one_session_per_thread(marts)
         failures = run_checks(marts)
         # the bulletins of November (its pair of districts paying PDUP), December and
         # January as the managers would get them
