@@ -146,5 +146,7 @@ def judge_and_load(
     verdicts = judge_together(items, options)
     if warehouse_url is None:
         return len(verdicts), 0
-    loaded = load_judged_folders(open_warehouse(warehouse_url), list(verdicts))
+    wh = open_warehouse(warehouse_url)
+    with wh.session():  # one PostgreSQL session for the part's loads, not one per version
+        loaded = load_judged_folders(wh, list(verdicts))
     return len(verdicts), len(loaded)

@@ -66,31 +66,32 @@ def prepare_period(period: Period, settings: Settings, districts: list[str] | No
     if unknown:
         raise ValueError(f"unknown district code(s) {', '.join(unknown)}: use 3501 … 3579")
     wh = open_warehouse(settings.warehouse_url)
-    wh.ensure_schema()
-    check_pii_key(wh, settings)  # binds a fresh warehouse; refuses another key, no retries
-    if isinstance(wh, PostgresWarehouse):
-        init_postgres(wh)  # idempotent: reader roles keep their grants on rebuilt marts
-    record_processed_period(wh, period)
-    notices = scan_period_notices(settings.inbox, period)
-    record_notices(wh, period, notices)
-    _log_notices(notices)
-    jobs = [{"period": str(period), "district_code": code} for code in wanted]
-    if districts:
-        loads = jobs
-    else:
-        reported = recorded_notices(wh, period)
-        loads = [
-            job
-            for job in jobs
-            if _has_something_new(wh, period, job["district_code"], settings, reported)
-        ]
-        log.info(
-            "%s: %d of %d districts have new files or inbox entries to report: %s",
-            period,
-            len(loads),
-            len(jobs),
-            ", ".join(job["district_code"] for job in loads) or "nothing to load",
-        )
+    with wh.session():  # one PostgreSQL session for the bookkeeping, not one per query
+        wh.ensure_schema()
+        check_pii_key(wh, settings)  # binds a fresh warehouse; refuses another key, no retries
+        if isinstance(wh, PostgresWarehouse):
+            init_postgres(wh)  # idempotent: reader roles keep their grants on rebuilt marts
+        record_processed_period(wh, period)
+        notices = scan_period_notices(settings.inbox, period)
+        record_notices(wh, period, notices)
+        _log_notices(notices)
+        jobs = [{"period": str(period), "district_code": code} for code in wanted]
+        if districts:
+            loads = jobs
+        else:
+            reported = recorded_notices(wh, period)
+            loads = [
+                job
+                for job in jobs
+                if _has_something_new(wh, period, job["district_code"], settings, reported)
+            ]
+            log.info(
+                "%s: %d of %d districts have new files or inbox entries to report: %s",
+                period,
+                len(loads),
+                len(jobs),
+                ", ".join(job["district_code"] for job in loads) or "nothing to load",
+            )
     return {"period": str(period), "jobs": jobs, "loads": loads}
 
 
@@ -125,8 +126,9 @@ def judge_period(period: Period, settings: Settings, districts: list[str] | None
         log.info("%s: no district has anything new: nothing to judge", period)
         return {"period": str(period), "datasets": {}}
     wh = open_warehouse(settings.warehouse_url)
-    check_pii_key(wh, settings)
-    jobs, _ = receive_month(wh, period, settings, wanted)
+    with wh.session():
+        check_pii_key(wh, settings)
+        jobs, _ = receive_month(wh, period, settings, wanted)
     load_into = settings.warehouse_url if settings.load_in_judge else None
     counts = judge_datasets(jobs, JudgeOptions.from_settings(settings), load_into)
     judged = {}
@@ -177,34 +179,35 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
     from sinergi.judgement import judge_version, prejudged  # pandas: here, not at import
 
     wh = open_warehouse(settings.warehouse_url)
-    check_pii_key(wh, settings)  # before anything is archived, judged or loaded
-    found = scan_district(settings.inbox, period, district_code)
-    known = known_versions(wh, period, district_code)
-    loaded = _loaded_by_judge(settings, period, district_code, known)
-    # versions the judge loaded are this run's news: received as new, with the same numbers
-    arrivals = receive(found, _without(known, loaded), period, settings)
-    options = JudgeOptions.from_settings(settings)
-    outcomes, notices = list(arrivals.unchanged), list(arrivals.notices)
-    for arrival in arrivals.new:
-        version = arrival.version
-        folder = judged_folder(settings, version)
-        verdict = prejudged(version, folder)
-        by_judge = loaded.get(version.dataset, {}).get(version.sha256) == version.version
-        if verdict is None:
-            verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
-            by_judge = False
-        if not by_judge:
-            load_judged_version(wh, folder)
-        shutil.rmtree(folder, ignore_errors=True)
-        save_validation_results(settings, version, verdict)
-        if verdict.extra_columns:
-            notices.append(
-                _extra_columns_notice(settings, arrival.inbox_path, verdict.extra_columns)
-            )
-        outcomes.append(verdict.outcome(version))
-        log.info(_summary_line(version, verdict) + (" (loaded by judge)" if by_judge else ""))
+    with wh.session():  # one PostgreSQL session for the task's bookkeeping and loads
+        check_pii_key(wh, settings)  # before anything is archived, judged or loaded
+        found = scan_district(settings.inbox, period, district_code)
+        known = known_versions(wh, period, district_code)
+        loaded = _loaded_by_judge(settings, period, district_code, known)
+        # versions the judge loaded are this run's news: received as new, with the same numbers
+        arrivals = receive(found, _without(known, loaded), period, settings)
+        options = JudgeOptions.from_settings(settings)
+        outcomes, notices = list(arrivals.unchanged), list(arrivals.notices)
+        for arrival in arrivals.new:
+            version = arrival.version
+            folder = judged_folder(settings, version)
+            verdict = prejudged(version, folder)
+            by_judge = loaded.get(version.dataset, {}).get(version.sha256) == version.version
+            if verdict is None:
+                verdict = judge_version(version, folder, options, ambiguous=arrival.ambiguous)
+                by_judge = False
+            if not by_judge:
+                load_judged_version(wh, folder)
+            shutil.rmtree(folder, ignore_errors=True)
+            save_validation_results(settings, version, verdict)
+            if verdict.extra_columns:
+                notices.append(
+                    _extra_columns_notice(settings, arrival.inbox_path, verdict.extra_columns)
+                )
+            outcomes.append(verdict.outcome(version))
+            log.info(_summary_line(version, verdict) + (" (loaded by judge)" if by_judge else ""))
 
-    record_notices(wh, period, notices)
+        record_notices(wh, period, notices)
     _log_notices(notices)
     missing = sorted(set(SPECS) - set(found.files))
     if missing:

@@ -14,6 +14,7 @@ held only while loading, so districts validate in parallel and load one after an
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,11 @@ class Warehouse:
     @contextmanager
     def connect(self) -> Iterator[Any]:
         raise NotImplementedError
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """A block whose :meth:`connect` calls may share one connection (this engine: no)."""
+        yield
 
     def sql(self, statement: str) -> str:
         return statement if self.placeholder == "%s" else statement.replace("%s", "?")
@@ -144,16 +150,47 @@ class PostgresWarehouse(Warehouse):
         super().__init__(url)
         assert self.location.conninfo is not None
         self.conninfo = self.location.conninfo
+        self._sessions = threading.local()
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
-        import psycopg
-
-        conn = psycopg.connect(self.conninfo, autocommit=True)
+        """A connection in autocommit mode, closed after the block; inside :meth:`session`,
+        the session's connection when it is free and idle (left open for the next block)."""
+        shared = getattr(self._sessions, "current", None)
+        if shared is not None and not shared.busy:
+            shared.busy = True
+            try:
+                yield shared.connection(self.conninfo)
+            finally:
+                shared.busy = False
+            return
+        conn = _open_postgres(self.conninfo)
         try:
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Within the block, this thread's :meth:`connect` calls share one connection.
+
+        A new PostgreSQL session costs ~6 ms and a server process with empty catalogue
+        caches; the month's bookkeeping opened one per query: ~360 sessions for a tiny month
+        of 38 districts (docs/performance.md, "One session per task"). A block nested in
+        another's ``connect`` (the shared connection is in use) gets a connection of its own;
+        a shared connection left in a transaction or broken is closed and replaced. The
+        connection is closed when the session ends; a nested ``session`` shares the outer one.
+        """
+        if getattr(self._sessions, "current", None) is not None:
+            yield
+            return
+        shared = _SharedConnection()
+        self._sessions.current = shared
+        try:
+            yield
+        finally:
+            self._sessions.current = None
+            shared.close()
 
     def index_ddl(self, conn) -> list[str]:
         """The raw tables' BRIN indexes on their period that are missing
@@ -208,6 +245,48 @@ class PostgresWarehouse(Warehouse):
                 copy.write(buffer.getvalue())
                 loaded += data.num_rows
         return loaded
+
+
+def _open_postgres(conninfo: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(conninfo, autocommit=True)
+
+
+def _readable(fd: int) -> bool:
+    """An idle session has nothing to read; readable means the server ended it (EOF, or its
+    "terminating connection" message)."""
+    import select
+
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+class _SharedConnection:
+    """The connection of one :meth:`PostgresWarehouse.session`, opened at its first use."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self._conn: Any = None
+
+    def connection(self, conninfo: str) -> Any:
+        from psycopg.pq import TransactionStatus
+
+        conn = self._conn
+        if conn is not None and (
+            conn.closed
+            or conn.info.transaction_status != TransactionStatus.IDLE
+            or _readable(conn.fileno())
+        ):
+            self.close()  # a block left it in a transaction, or the server ended it
+            conn = None
+        if conn is None:
+            conn = self._conn = _open_postgres(conninfo)
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # never raises, also on a connection the server ended
+            self._conn = None
 
 
 def open_warehouse(url: str | WarehouseURL) -> Warehouse:
