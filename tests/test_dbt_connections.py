@@ -15,6 +15,7 @@ import psycopg2
 import pytest
 
 from sinergi import dbt_connections
+from sinergi.library_wraps import is_wrapped
 
 
 class _Cursor:
@@ -96,11 +97,12 @@ def test_install_wraps_once_and_the_original_is_at_hand():
 
     dbt_connections.install()
     wrapped = PostgresConnectionManager.release
+    assert is_wrapped(wrapped)
     dbt_connections.install()
     assert PostgresConnectionManager.release is wrapped
     with dbt_connections.dbt_original():
         assert PostgresConnectionManager.release is wrapped.__wrapped__
-        assert not getattr(PostgresConnectionManager.release, dbt_connections._MARK, False)
+        assert not is_wrapped(PostgresConnectionManager.release)
     assert PostgresConnectionManager.release is wrapped
 
 

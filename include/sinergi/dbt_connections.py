@@ -19,37 +19,25 @@ touched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
-_MARK = "_sinergi_keeps_sessions"
+from sinergi.library_wraps import unwrapped, wrap_once
 
 
 def install() -> None:
     """Wrap ``PostgresConnectionManager.release`` (once per process; idempotent)."""
     from dbt.adapters.postgres.connections import PostgresConnectionManager
 
-    original = PostgresConnectionManager.release
-    if getattr(original, _MARK, False):
-        return
-    wrapped = _kept(original)
-    setattr(wrapped, _MARK, True)
-    wrapped.__wrapped__ = original  # type: ignore[attr-defined]
-    PostgresConnectionManager.release = wrapped
+    wrap_once(PostgresConnectionManager, "release", _kept)
 
 
-@contextmanager
-def dbt_original() -> Iterator[None]:
+def dbt_original() -> AbstractContextManager[None]:
     """dbt's own ``release`` (a session per node) for the duration: the tests' reference."""
     from dbt.adapters.postgres.connections import PostgresConnectionManager
 
-    current = PostgresConnectionManager.release
-    PostgresConnectionManager.release = getattr(current, "__wrapped__", current)
-    try:
-        yield
-    finally:
-        PostgresConnectionManager.release = current
+    return unwrapped(PostgresConnectionManager, "release")
 
 
 def _kept(original: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -61,7 +49,6 @@ def _kept(original: Callable[[Any], None]) -> Callable[[Any], None]:
         if connection.state != "open" or not _reset(connection):
             original(self)  # dbt closes it; the thread's next node opens a new session
 
-    release.__doc__ = original.__doc__
     return release
 
 

@@ -19,9 +19,11 @@ without copying, a string row condition, a domain key not listed here) goes to G
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
+
+from sinergi.library_wraps import unwrapped, wrap_once
 
 #: the domain keys this wrapper understands; any other key sends the domain to GX as it is
 _KNOWN_KEYS = frozenset(
@@ -30,7 +32,6 @@ _KNOWN_KEYS = frozenset(
 )
 #: GX's ``ignore_row_if`` for a column pair -> pandas' ``dropna(how=...)`` (None: keep all)
 _PAIR_DROP = {"both_values_are_missing": "all", "either_value_is_missing": "any", "neither": None}
-_MARK = "_sinergi_narrowed"
 
 
 def install() -> None:
@@ -39,28 +40,16 @@ def install() -> None:
         PandasExecutionEngine,
     )
 
-    original = PandasExecutionEngine.get_domain_records
-    if getattr(original, _MARK, False):
-        return
-    wrapped = _narrowed(original)
-    setattr(wrapped, _MARK, True)
-    wrapped.__wrapped__ = original  # type: ignore[attr-defined]
-    PandasExecutionEngine.get_domain_records = wrapped
+    wrap_once(PandasExecutionEngine, "get_domain_records", _narrowed)
 
 
-@contextmanager
-def gx_original() -> Iterator[None]:
+def gx_original() -> AbstractContextManager[None]:
     """GX's own ``get_domain_records`` for the duration (the tests' reference)."""
     from great_expectations.execution_engine.pandas_execution_engine import (
         PandasExecutionEngine,
     )
 
-    current = PandasExecutionEngine.get_domain_records
-    PandasExecutionEngine.get_domain_records = getattr(current, "__wrapped__", current)
-    try:
-        yield
-    finally:
-        PandasExecutionEngine.get_domain_records = current
+    return unwrapped(PandasExecutionEngine, "get_domain_records")
 
 
 def _narrowed(original: Callable) -> Callable:
@@ -82,7 +71,6 @@ def _narrowed(original: Callable) -> Callable:
             )
         return _drop_missing(data, domain_kwargs)
 
-    get_domain_records.__doc__ = original.__doc__
     return get_domain_records
 
 
