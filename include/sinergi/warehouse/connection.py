@@ -258,7 +258,9 @@ def _readable(fd: int) -> bool:
     "terminating connection" message)."""
     import select
 
-    return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()  # not select.select: a descriptor above 1023 is refused there
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _SharedConnection:
