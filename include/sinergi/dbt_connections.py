@@ -1,9 +1,9 @@
 """dbt keeps each thread's PostgreSQL session for the next node, reset, instead of closing it.
 
 dbt-adapters closes a thread's connection after every node (``release`` -> ``close``), so a
-``dbt build`` of this project opens ~264 PostgreSQL sessions, one per node: each a new server
-process that also starts with empty catalog caches. On the tiny month that was ~15 % of the
-build (8.2-8.6 s -> 6.8-7.1 s with the sessions kept, three alternating runs each, 2026-12-07,
+``dbt build`` of this project opened ~270 PostgreSQL sessions, one per node: each a new server
+process that also starts with empty catalogue caches. On the tiny month that was ~14 % of the
+build (8.8 s -> 7.6 s, means of alternating runs, 2026-12-07; a build now opens 3 sessions:
 docs/performance.md "dbt keeps its sessions").
 
 :func:`install` wraps ``release`` of dbt-postgres' connection manager: the open transaction is
