@@ -223,12 +223,14 @@ def test_cli_reports_dbt_failures_without_traceback(monkeypatch, capsys):
 
 class _FakeRunner:
     """Stands in for ``dbtRunner``: records each invocation's arguments and the manifest it
-    was given; when told to parse (and not handed a manifest), saves a manifest into the
-    target folder as dbt does after every full parse, and a ``parse`` returns it."""
+    was given; when told to parse (and not handed a manifest, nor a saved parse it accepts),
+    saves a manifest into the target folder as dbt does after every full parse, and a
+    ``parse`` returns it."""
 
     calls: list[list[str]] = []
     manifests: list[object] = []
     parses = True
+    refuses = False  # a saved parse is refused (another dbt version, another profile)
     fails: set[str] = set()  # commands that fail (their first argument)
 
     def __init__(self, manifest=None):
@@ -238,7 +240,8 @@ class _FakeRunner:
         _FakeRunner.calls.append(list(args))
         _FakeRunner.manifests.append(self.manifest)
         result = None
-        if _FakeRunner.parses and self.manifest is None:
+        handed = "--partial-parse-file-path" in args and not _FakeRunner.refuses
+        if _FakeRunner.parses and self.manifest is None and not handed:
             target = Path(args[args.index("--target-path") + 1])
             target.mkdir(parents=True, exist_ok=True)
             (target / sdbt.PARTIAL_PARSE_FILE).write_bytes(f"parse {len(self.calls)}".encode())
@@ -247,6 +250,7 @@ class _FakeRunner:
                 (target / "manifest.json").write_text("{}", encoding="utf-8")
         if args[0] == "docs":
             target = Path(args[args.index("--target-path") + 1])
+            target.mkdir(parents=True, exist_ok=True)
             for name in sdbt.DOCS_FILES:
                 (target / name).write_text(name, encoding="utf-8")
         success = args[0] not in _FakeRunner.fails
@@ -260,6 +264,7 @@ def fake_dbt(monkeypatch, tmp_path):
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setattr(dbt.cli.main, "dbtRunner", _FakeRunner)
     _FakeRunner.calls, _FakeRunner.manifests, _FakeRunner.parses = [], [], True
+    _FakeRunner.refuses = False
     _FakeRunner.fails = set()
     sdbt._BUILT_MANIFEST.clear()
     return _FakeRunner
@@ -290,6 +295,23 @@ def test_a_parse_is_reused_only_for_the_same_project_vars_and_warehouse(fake_dbt
     sdbt.run_dbt(["build"], url, vars=vars, reuse_parse=False)
     assert [_read_from(call) for call in fake_dbt.calls[2:]] == [None, None, None]
     assert sdbt.parse_cache_file(url, {"eligible_max_decile": 3}) != cache
+
+
+def test_a_kept_parse_dbt_refuses_is_replaced_by_its_full_parse(fake_dbt, tmp_path):
+    """dbt checks a handed parse itself (its version, the profile) and parses in full when
+    it refuses it; that parse is kept instead, so the next invocation does not parse again."""
+    url = f"duckdb:///{tmp_path / 'a.duckdb'}"
+    sdbt.run_dbt(["build"], url)
+    cache = sdbt.parse_cache_file(url)
+    assert cache.read_bytes() == b"parse 1"
+    fake_dbt.refuses = True  # e.g. dbt was upgraded since
+    sdbt.run_dbt(["build"], url)
+    assert _read_from(fake_dbt.calls[1]) == str(cache)
+    assert cache.read_bytes() == b"parse 2"
+    fake_dbt.refuses = False
+    sdbt.run_dbt(["build"], url)
+    assert _read_from(fake_dbt.calls[2]) == str(cache)
+    assert cache.read_bytes() == b"parse 2"  # accepted: dbt did not parse, nothing replaced
 
 
 def test_the_dags_manifest_leaves_the_parse_the_months_build_reuses(fake_dbt, tmp_path):
