@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+import msgpack
 import pytest
 
 from sinergi import dbt as sdbt
@@ -221,6 +222,22 @@ def test_cli_reports_dbt_failures_without_traceback(monkeypatch, capsys):
     assert "dbt parse failed" in err and "Traceback" not in err
 
 
+def _saved_parse(call: int, environ=None) -> bytes:
+    """What the fake dbt saves after a full parse: which call made it, and the profile hash
+    of the profile it ran with (``environ``, by default the process's), as dbt records it."""
+    from sinergi.dbt_parse_moves import connection
+
+    profile_hash = connection(sdbt.DBT_PROJECT_DIR, dict(environ or os.environ))[1]
+    return msgpack.packb(
+        {"call": call, "state_check": {"profile_hash": {"checksum": profile_hash}}}
+    )
+
+
+def _parse_call(path: Path) -> int:
+    """The number of the fake dbt's call whose parse is kept at ``path``."""
+    return msgpack.unpackb(path.read_bytes())["call"]
+
+
 class _FakeRunner:
     """Stands in for ``dbtRunner``: records each invocation's arguments and the manifest it
     was given; when told to parse (and not handed a manifest, nor a saved parse it accepts),
@@ -231,6 +248,7 @@ class _FakeRunner:
     manifests: list[object] = []
     parses = True
     refuses = False  # a saved parse is refused (another dbt version, another profile)
+    foreign: bytes | None = None  # another process's parse lands in the target folder last
     fails: set[str] = set()  # commands that fail (their first argument)
 
     def __init__(self, manifest=None):
@@ -244,7 +262,8 @@ class _FakeRunner:
         if _FakeRunner.parses and self.manifest is None and not handed:
             target = Path(args[args.index("--target-path") + 1])
             target.mkdir(parents=True, exist_ok=True)
-            (target / sdbt.PARTIAL_PARSE_FILE).write_bytes(f"parse {len(self.calls)}".encode())
+            saved = _FakeRunner.foreign or _saved_parse(len(self.calls))
+            (target / sdbt.PARTIAL_PARSE_FILE).write_bytes(saved)
             result = f"manifest of call {len(self.calls)}" if args[0] == "parse" else None
             if args[0] == "parse":
                 (target / "manifest.json").write_text("{}", encoding="utf-8")
@@ -264,7 +283,7 @@ def fake_dbt(monkeypatch, tmp_path):
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setattr(dbt.cli.main, "dbtRunner", _FakeRunner)
     _FakeRunner.calls, _FakeRunner.manifests, _FakeRunner.parses = [], [], True
-    _FakeRunner.refuses = False
+    _FakeRunner.refuses, _FakeRunner.foreign = False, None
     _FakeRunner.fails = set()
     sdbt._BUILT_MANIFEST.clear()
     return _FakeRunner
@@ -284,11 +303,11 @@ def test_a_parse_is_reused_only_for_the_same_project_vars_and_warehouse(fake_dbt
     sdbt.run_dbt(["build"], url, vars=vars)  # nothing kept yet: a full parse, then kept
     cache = sdbt.parse_cache_file(url, vars)
     assert _read_from(fake_dbt.calls[0]) is None
-    assert cache.read_bytes() == b"parse 1"
+    assert _parse_call(cache) == 1
     # the same inputs, another command and target folder (the docs): handed the kept parse
     sdbt.run_dbt(["docs", "generate"], url, vars=vars, target_path=tmp_path / "scratch")
     assert _read_from(fake_dbt.calls[1]) == str(cache)
-    assert cache.read_bytes() == b"parse 1"  # kept as it was
+    assert _parse_call(cache) == 1  # kept as it was
     # another threshold, another warehouse, or asked not to: parsed in full
     sdbt.run_dbt(["build"], url, vars={"eligible_max_decile": 3})
     sdbt.run_dbt(["build"], f"duckdb:///{tmp_path / 'b.duckdb'}", vars=vars)
@@ -303,15 +322,28 @@ def test_a_kept_parse_dbt_refuses_is_replaced_by_its_full_parse(fake_dbt, tmp_pa
     url = f"duckdb:///{tmp_path / 'a.duckdb'}"
     sdbt.run_dbt(["build"], url)
     cache = sdbt.parse_cache_file(url)
-    assert cache.read_bytes() == b"parse 1"
+    assert _parse_call(cache) == 1
     fake_dbt.refuses = True  # e.g. dbt was upgraded since
     sdbt.run_dbt(["build"], url)
     assert _read_from(fake_dbt.calls[1]) == str(cache)
-    assert cache.read_bytes() == b"parse 2"
+    assert _parse_call(cache) == 2
     fake_dbt.refuses = False
     sdbt.run_dbt(["build"], url)
     assert _read_from(fake_dbt.calls[2]) == str(cache)
-    assert cache.read_bytes() == b"parse 2"  # accepted: dbt did not parse, nothing replaced
+    assert _parse_call(cache) == 2  # accepted: dbt did not parse, nothing replaced
+
+
+def test_a_parse_another_process_saved_meanwhile_is_not_kept(fake_dbt, tmp_path):
+    """The target folder may be shared with processes on other warehouses (the suite's
+    workers): the last parse saved there is kept only if it is this warehouse's."""
+    url = f"duckdb:///{tmp_path / 'a.duckdb'}"
+    elsewhere = {**os.environ, **sdbt.dbt_env(f"duckdb:///{tmp_path / 'b.duckdb'}")}
+    fake_dbt.foreign = _saved_parse(0, elsewhere)  # the other process's parse lands last
+    sdbt.run_dbt(["build"], url)
+    assert not sdbt.parse_cache_file(url).exists()
+    fake_dbt.foreign = None
+    sdbt.run_dbt(["build"], url)  # its own parse: kept
+    assert _parse_call(sdbt.parse_cache_file(url)) == 2
 
 
 def test_the_dags_manifest_leaves_the_parse_the_months_build_reuses(fake_dbt, tmp_path):

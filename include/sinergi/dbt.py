@@ -387,8 +387,8 @@ def run_dbt(
             if option[0] in accepted:  # e.g. `dbt debug` has no --target-path
                 cli_args += option
         res = dbtRunner(manifest=manifest).invoke(cli_args)
-    if cache is not None:  # kept when dbt parsed in full (none kept, or the kept one refused)
-        _keep_parse(target_dir / PARTIAL_PARSE_FILE, cache, started)
+        if cache is not None:  # kept when dbt parsed in full (none kept, or the kept one refused)
+            _keep_parse(target_dir / PARTIAL_PARSE_FILE, cache, started)
 
     result = res.result
     error = None
@@ -473,8 +473,13 @@ def _moved_parse(cache: Path) -> bool:
 
 def _keep_parse(saved: Path, cache: Path, started: float) -> None:
     """Keep the manifest dbt saved during this invocation (``saved``, rewritten after every
-    full parse) as ``cache``, atomically; the oldest kept parses beyond
-    :data:`PARSE_CACHE_SIZE` are removed. Best effort: without it the next invocation parses."""
+    full parse) as ``cache``, atomically, if it is this warehouse's: processes on other
+    warehouses may share the target folder (the test suite's workers do), and the last parse
+    written there is then not always this one's. The oldest kept parses beyond
+    :data:`PARSE_CACHE_SIZE` are removed. Best effort: without it the next invocation parses.
+    Called with the invocation's profile variables in ``os.environ``."""
+    from sinergi.dbt_parse_moves import parse_is_for
+
     try:
         if not saved.is_file() or saved.stat().st_mtime < started:
             return  # dbt did not parse (it failed first): nothing of this invocation to keep
@@ -482,6 +487,8 @@ def _keep_parse(saved: Path, cache: Path, started: float) -> None:
         partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
         try:
             shutil.copyfile(saved, partial)
+            if not parse_is_for(partial, project_dir=DBT_PROJECT_DIR, environ=dict(os.environ)):
+                return  # another process's parse: the next invocation parses again
             os.replace(partial, cache)
         finally:
             partial.unlink(missing_ok=True)

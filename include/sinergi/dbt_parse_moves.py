@@ -103,6 +103,19 @@ def _names(value: Any, name: str, head: str) -> bool:
     return False
 
 
+def parse_is_for(path: Path, *, project_dir: Path, environ: Mapping[str, str]) -> bool:
+    """Whether the parse saved at ``path`` was made for the profile ``environ`` renders (the
+    same profile hash dbt checks before it takes a saved parse)."""
+    import msgpack
+
+    try:
+        manifest = msgpack.unpackb(path.read_bytes(), raw=False, strict_map_key=False)
+        saved = manifest["state_check"]["profile_hash"]["checksum"]
+        return saved == connection(project_dir, environ)[1]
+    except Exception:  # noqa: BLE001 - unreadable or another form: not kept, dbt parses again
+        return False
+
+
 def move_parse(source: Path, dest: Path, *, project_dir: Path, environ: Mapping[str, str]) -> bool:
     """Write at ``dest`` the parse kept at ``source`` (same project, vars and kind of
     warehouse) moved to the warehouse of the profile ``environ`` renders. Returns whether it
