@@ -28,7 +28,12 @@ import pandas as pd
 
 from sinergi.collector import older_objects_frozen
 from sinergi.datasets import SPECS, DatasetSpec
-from sinergi.duplicates import comparable_rows, find_duplicates, find_duplicates_in_files
+from sinergi.duplicates import (
+    comparable_rows,
+    comparable_rows_together,
+    find_duplicates,
+    find_duplicates_in_files,
+)
 from sinergi.judged_rows import (
     VersionRef,
     drop_rows,
@@ -334,7 +339,11 @@ class _FileJudge:
         self.verdict = Verdict(ACCEPTED, extra_columns=list(table.extra_columns))
         self.comparable: list[pd.DataFrame] = []
 
-    def take_rows(self, chunk: pd.DataFrame, judged: ChunkJudgement) -> None:
+    def take_rows(
+        self, chunk: pd.DataFrame, judged: ChunkJudgement, comparable: pd.DataFrame | None = None
+    ) -> None:
+        """``comparable``: :func:`comparable_rows` of the chunk's passing rows, when they were
+        computed with other files' (:func:`_spill_rows`)."""
         spec, verdict = self.ref.dataset, self.verdict
         verdict.expectation_results += _expectation_rows(spec.name, spec, judged.outcomes)
         verdict.gx_results.append(judged.report)
@@ -347,7 +356,9 @@ class _FileJudge:
         passed = judged.clean[~rejected]
         for code, mask in judged.warnings.items():
             verdict.warning_rows += [(int(r), code) for r in passed.index[mask[~rejected]]]
-        self.comparable.append(comparable_rows(spec, passed))
+        self.comparable.append(
+            comparable if comparable is not None else comparable_rows(spec, passed)
+        )
         self.accepted.write(raw_rows(self.ref, passed, self.options.pii_key))
 
     def keys(self) -> pd.DataFrame:
@@ -508,8 +519,10 @@ def _spill_rows(items, chunks: list[pd.DataFrame], options: JudgeOptions) -> Non
     spec = items[0][0].ref.dataset
     contexts = [version.ref.context for version, *_ in items]
     judged = judge_chunks(spec, chunks, contexts, options.suites_dir)
-    for (*_, judge), chunk, judgement in zip(items, chunks, judged, strict=True):
-        judge.take_rows(chunk, judgement)
+    passed = [judgement.clean[~judgement.rejected] for judgement in judged]
+    comparable = comparable_rows_together(spec, passed)
+    for (*_, judge), chunk, judgement, rows in zip(items, chunks, judged, comparable, strict=True):
+        judge.take_rows(chunk, judgement, rows)
 
 
 def judge_together_alone(
