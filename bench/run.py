@@ -219,6 +219,11 @@ def tasks_running_at(log: Path, when: float | None) -> list[str]:
     return [task if index == "-1" else f"{task}[{index}]" for task, index in running]
 
 
+def dbt_target_dir(data_dir: Path) -> Path:
+    """A stage's dbt target folder (``$DBT_TARGET_PATH``), inside its data dir."""
+    return data_dir / "dbt-target"
+
+
 def dag_breakdown(log: Path) -> dict | None:
     """Per task group time of a ``dag.test`` run, from the ``[DAG TEST]`` log lines."""
     try:
@@ -498,7 +503,7 @@ class Bench:
                 "SINERGI_WAREHOUSE": warehouse,
                 "SINERGI_PII_KEY": "bench-only-pii-key-" + self.run_id,
                 "SINERGI_DEADLINE_ALERTS": "false",
-                "DBT_TARGET_PATH": str(data_dir / "dbt-target"),
+                "DBT_TARGET_PATH": str(dbt_target_dir(data_dir)),
                 "DBT_LOG_PATH": str(data_dir / "dbt-logs"),
                 "SINERGI_DBT_MANIFEST": str(self.work / "dbt-manifest" / "manifest.json"),
                 "PYTHONPATH": os.pathsep.join(
@@ -994,6 +999,11 @@ class Bench:
 
     # DAG runs: fixed cost (tiny month) and end to end (largest month) -----------------------
 
+    @property
+    def setup_data_dir(self) -> Path:
+        """The data dir of the DAG runs' set-up (``dag_setup``: what ``make setup`` leaves)."""
+        return self.work / "dag-setup-data"
+
     def airflow_home(self, name: str) -> Path:
         """A migrated Airflow home (the migration is set-up, not part of a run)."""
         if self.airflow_template is None:
@@ -1004,7 +1014,7 @@ class Bench:
                 if self.primary == "postgres"
                 else self.fresh_warehouse("duckdb", "dag-setup")
             )
-            env = self.stage_env(self.work / "dag-setup-data", None, url, airflow_home=template)
+            env = self.stage_env(self.setup_data_dir, None, url, airflow_home=template)
             run = self.child("dag_setup", {}, env, part="fixed", counted=False)
             if not run["ok"]:
                 raise RuntimeError("Airflow/dbt set-up for the DAG runs failed")
@@ -1018,15 +1028,22 @@ class Bench:
             cfg.write_text(text.replace(str(self.airflow_template), str(home)), encoding="utf-8")
         return home
 
-    @staticmethod
-    def install_dag_manifest(env: dict) -> None:
+    def install_dag_manifest(self, env: dict) -> None:
         """Put the set-up's dbt manifest (``dag_setup`` wrote ``$SINERGI_DBT_MANIFEST``) where
         the run's DAG reads it (``$DBT_TARGET_PATH/dag/``), as ``make setup`` or an image leaves
         it. Without it ``sinergi run`` parses the project first (``ensure_manifest``: ~8 s), a
-        cost no installation pays per month."""
-        dest = Path(env["DBT_TARGET_PATH"]) / "dag" / "manifest.json"
+        cost no installation pays per month. The parse that set-up kept
+        (``$DBT_TARGET_PATH/parse-cache/``) goes with it, as ``make setup`` leaves it in the
+        target folder: the month's build on its new warehouse gets it moved
+        (``sinergi.dbt_parse_moves``) instead of parsing the project in full (~6 s), which an
+        installation pays only on its first build, never per month."""
+        target = Path(env["DBT_TARGET_PATH"])
+        dest = target / "dag" / "manifest.json"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(env["SINERGI_DBT_MANIFEST"], dest)  # keeps its time: newer than the project
+        kept = dbt_target_dir(self.setup_data_dir) / "parse-cache"
+        if kept.is_dir():
+            shutil.copytree(kept, target / "parse-cache", dirs_exist_ok=True)
 
     def dag_run(
         self, inbox: Path, tag: str, part: str, scale: float, repeat: int, rerun: bool = False
