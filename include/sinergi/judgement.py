@@ -303,7 +303,9 @@ def judge_file(path: Path, ref: VersionRef, folder: Path, options: JudgeOptions)
         judge = _FileJudge(table, ref, folder, options)
         for chunk in table.chunks(options.chunk_rows):
             chunk = _indexed(chunk)
-            judge.take_rows(chunk, judge_chunk(spec, chunk, ref.context, options.suites_dir))
+            judged = judge_chunk(spec, chunk, ref.context, options.suites_dir)
+            judge.take_comparable(comparable_rows(spec, judge.take_rows(chunk, judged)))
+            judged = None  # not kept beside the next chunk's judgement
             _collect_cycles(len(chunk))
         chunk = None  # the last chunk is not kept beside the duplicates suite
         judge.take_duplicates(*find_duplicates(judge.keys(), options.suites_dir))
@@ -339,11 +341,10 @@ class _FileJudge:
         self.verdict = Verdict(ACCEPTED, extra_columns=list(table.extra_columns))
         self.comparable: list[pd.DataFrame] = []
 
-    def take_rows(
-        self, chunk: pd.DataFrame, judged: ChunkJudgement, comparable: pd.DataFrame | None = None
-    ) -> None:
-        """``comparable``: :func:`comparable_rows` of the chunk's passing rows, when they were
-        computed with other files' (:func:`_spill_rows`)."""
+    def take_rows(self, chunk: pd.DataFrame, judged: ChunkJudgement) -> pd.DataFrame:
+        """Spill the chunk's accepted and quarantined rows; returns its passing rows, whose
+        :func:`comparable_rows` the caller hands to :meth:`take_comparable` (for a batch of
+        files, computed for all of them at once: :func:`_spill_rows`)."""
         spec, verdict = self.ref.dataset, self.verdict
         verdict.expectation_results += _expectation_rows(spec.name, spec, judged.outcomes)
         verdict.gx_results.append(judged.report)
@@ -356,10 +357,12 @@ class _FileJudge:
         passed = judged.clean[~rejected]
         for code, mask in judged.warnings.items():
             verdict.warning_rows += [(int(r), code) for r in passed.index[mask[~rejected]]]
-        self.comparable.append(
-            comparable if comparable is not None else comparable_rows(spec, passed)
-        )
         self.accepted.write(raw_rows(self.ref, passed, self.options.pii_key))
+        return passed
+
+    def take_comparable(self, rows: pd.DataFrame) -> None:
+        """Keep a chunk's :func:`comparable_rows` for the duplicates suite (:meth:`keys`)."""
+        self.comparable.append(rows)
 
     def keys(self) -> pd.DataFrame:
         """The passing rows' normalised key and row texts, for the duplicates suite."""
@@ -519,10 +522,13 @@ def _spill_rows(items, chunks: list[pd.DataFrame], options: JudgeOptions) -> Non
     spec = items[0][0].ref.dataset
     contexts = [version.ref.context for version, *_ in items]
     judged = judge_chunks(spec, chunks, contexts, options.suites_dir)
-    passed = [judgement.clean[~judgement.rejected] for judgement in judged]
-    comparable = comparable_rows_together(spec, passed)
-    for (*_, judge), chunk, judgement, rows in zip(items, chunks, judged, comparable, strict=True):
-        judge.take_rows(chunk, judgement, rows)
+    judges = [judge for *_, judge in items]
+    passed = [
+        judge.take_rows(chunk, judgement)
+        for judge, chunk, judgement in zip(judges, chunks, judged, strict=True)
+    ]
+    for judge, rows in zip(judges, comparable_rows_together(spec, passed), strict=True):
+        judge.take_comparable(rows)
 
 
 def judge_together_alone(
