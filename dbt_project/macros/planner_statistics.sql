@@ -44,6 +44,28 @@
 {%- endmacro %}
 
 {#-
+    Pre-hook of int_households_paid: on PostgreSQL, plan this model's transaction without
+    sorts (hash aggregates and hash joins instead) and without JIT.
+
+    PostgreSQL cannot estimate how many served rows the join with `to_compute` (a CTE: no
+    statistics) keeps: at a province month it guessed ~13,500 paid rows for 1.66 M, so it
+    chose to make the paid households distinct by sorting them, on the text of the household
+    key in the database's collation, for a merge join with the snapshots in effect. That sort
+    was half of the model's time; hashing the same rows instead took the model from 7.4-9.5 s
+    to 4.7-5.5 s in alternating `EXPLAIN ANALYZE` runs (docs/performance.md, twenty-third
+    session), and the model is on the build's critical path. A plan that can only sort still
+    runs, with PostgreSQL's penalty for a disabled plan in its cost; JIT is off so that cost
+    does not make it compile the query (plan_without_nested_loops, above). `set local` ends
+    with the model's transaction. DuckDB hashes these itself, so nothing is run there.
+-#}
+{% macro plan_without_sorts() -%}
+    {%- if target.type == 'postgres' -%}
+        set local enable_sort = off;
+        set local jit = off
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
     Post-hook of every model (dbt_project.yml): on PostgreSQL, a BRIN index on `period` and on
     `built_at` of each incremental table.
 

@@ -5,13 +5,17 @@
 -- Incremental: only the (period, district) pairs whose roster, snapshot in effect or
 -- eligibility threshold changed are recomputed (macros/reach_inputs.sql), so a month's
 -- build does not redo every earlier month. The flag is looked up through the snapshot in
--- effect and that snapshot's eligible households.
+-- effect and that snapshot's eligible households. Planned without sorts on PostgreSQL
+-- (macros/planner_statistics.sql: the distinct paid households were sorted by their key).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ record_district_periods_to_compute() }}",
+        pre_hook=[
+            "{{ plan_without_sorts() }}",
+            "{{ record_district_periods_to_compute() }}",
+        ],
     )
 }}
 
