@@ -19,48 +19,39 @@
 {%- endmacro %}
 
 {#-
-    Pre-hook of models that join CTEs to themselves (int_figures_flagged): on PostgreSQL, plan
-    this model's transaction without nested loops.
+    Pre-hook of a model whose rows PostgreSQL misjudges: on PostgreSQL, plan this model's
+    transaction without one kind of plan node (`plan_without('nestloop')`, `'sort'`: the
+    `enable_<method>` planner settings) and without JIT. `set local` ends with the model's
+    transaction. DuckDB plans these joins and aggregates by hashing itself, so nothing is run
+    there. PostgreSQL has no statistics for a CTE, so a model that joins one guesses its rows:
 
-    PostgreSQL has no statistics for a CTE and guesses one row for a filtered self-join such
-    as int_figures_flagged's `history_pairs` (each figure with the district's 12 months
-    before: ~12 rows per figure in truth). On one row it then joins `history_pairs` to itself
-    in a nested loop, which grows with the square of the history: measured by `make bench` on
-    a scale-0.02 history, the model took 9 s at month 5 and 97 s at month 9; the same query
-    without nested loops 0.9 s at month 10. `set local` ends with the model's transaction.
-    DuckDB plans these joins as hash joins itself, so nothing is run there.
+    * `nestloop`, int_figures_flagged: it guesses one row for a filtered self-join such as
+      `history_pairs` (each figure with the district's 12 months before: ~12 rows per figure
+      in truth) and joins it to itself in a nested loop, which grows with the square of the
+      history: measured by `make bench` on a scale-0.02 history, the model took 9 s at month 5
+      and 97 s at month 9; the same query without nested loops 0.9 s at month 10.
+    * `sort`, int_households_paid: joined with `to_compute`, it guessed ~13,500 paid rows of a
+      province month for 1.66 M, and made the paid households distinct by sorting them, on
+      the text of the household key in the database's collation, for a merge join with the
+      snapshots in effect. That sort was half of the model's time; hashing the same rows took
+      the model from 7.1-7.3 s to 5.0-5.1 s in a whole build, alternating (docs/performance.md,
+      twenty-third session), and the model is on the build's critical path.
 
-    JIT compilation is turned off with it: a join that can only be a nested loop (the
-    fingerprint's months `between` two numbers, macros/period_inputs.sql) still gets one, with
-    PostgreSQL's penalty for a disabled plan (10^10) in its cost, and a cost that high makes
-    PostgreSQL compile the whole query with full optimisation: 1.5 s of compiling, every month,
-    for a query that runs in 0.2 s (measured on a scale-0.02 history, docs/performance.md).
+    JIT compilation is turned off with it: a plan that can only use the disabled method (the
+    fingerprint's months `between` two numbers can only be a nested loop,
+    macros/period_inputs.sql) still gets it, with PostgreSQL's penalty for a disabled plan
+    (10^10) in its cost, and a cost that high makes PostgreSQL compile the whole query with
+    full optimisation: 1.5 s of compiling, every month, for a query that runs in 0.2 s
+    (measured on a scale-0.02 history, docs/performance.md).
 -#}
-{% macro plan_without_nested_loops() -%}
-    {%- if target.type == 'postgres' -%}
-        set local enable_nestloop = off;
-        set local jit = off
+{% macro plan_without(planner_method) -%}
+    {%- if planner_method not in ('nestloop', 'sort') -%}
+        {{ exceptions.raise_compiler_error(
+            "plan_without: 'nestloop' or 'sort', not '" ~ planner_method ~ "'"
+        ) }}
     {%- endif -%}
-{%- endmacro %}
-
-{#-
-    Pre-hook of int_households_paid: on PostgreSQL, plan this model's transaction without
-    sorts (hash aggregates and hash joins instead) and without JIT.
-
-    PostgreSQL cannot estimate how many served rows the join with `to_compute` (a CTE: no
-    statistics) keeps: at a province month it guessed ~13,500 paid rows for 1.66 M, so it
-    chose to make the paid households distinct by sorting them, on the text of the household
-    key in the database's collation, for a merge join with the snapshots in effect. That sort
-    was half of the model's time; hashing the same rows instead took the model from 7.4-9.5 s
-    to 4.7-5.5 s in alternating `EXPLAIN ANALYZE` runs (docs/performance.md, twenty-third
-    session), and the model is on the build's critical path. A plan that can only sort still
-    runs, with PostgreSQL's penalty for a disabled plan in its cost; JIT is off so that cost
-    does not make it compile the query (plan_without_nested_loops, above). `set local` ends
-    with the model's transaction. DuckDB hashes these itself, so nothing is run there.
--#}
-{% macro plan_without_sorts() -%}
     {%- if target.type == 'postgres' -%}
-        set local enable_sort = off;
+        set local enable_{{ planner_method }} = off;
         set local jit = off
     {%- endif -%}
 {%- endmacro %}

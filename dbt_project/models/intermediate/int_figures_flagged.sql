@@ -22,7 +22,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook=[
-            "{{ plan_without_nested_loops() }}",
+            "{{ plan_without('nestloop') }}",
             "{{ record_inputs_to_compute(outlier_inputs(), ['period']) }}",
         ],
     )

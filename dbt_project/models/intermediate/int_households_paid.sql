@@ -13,7 +13,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook=[
-            "{{ plan_without_sorts() }}",
+            "{{ plan_without('sort') }}",
             "{{ record_district_periods_to_compute() }}",
         ],
     )
