@@ -351,10 +351,13 @@ def run_dbt(
 
     from dbt.cli.main import cli, dbtRunner  # heavy: only when dbt actually runs
 
-    from sinergi import dbt_connections
+    from sinergi import dbt_connections, dbt_templates
 
     if dbt_target(warehouse_url) == "postgres":
         dbt_connections.install()  # a session per thread, not per node
+    dbt_templates.install()  # each template compiled once, not in every process
+    templates = dbt_templates.cache_file(default_target_dir())
+    dbt_templates.load(templates)
 
     options: list[tuple[str, ...]] = [
         ("--project-dir", str(DBT_PROJECT_DIR)),
@@ -387,6 +390,7 @@ def run_dbt(
             if option[0] in accepted:  # e.g. `dbt debug` has no --target-path
                 cli_args += option
         res = dbtRunner(manifest=manifest).invoke(cli_args)
+        dbt_templates.save(templates)
         if cache is not None:  # kept when dbt parsed in full (none kept, or the kept one refused)
             _keep_parse(target_dir / PARTIAL_PARSE_FILE, cache, started)
 
