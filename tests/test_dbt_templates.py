@@ -23,23 +23,21 @@ from sinergi.dbt import manifest_path
 _JINJA_COMPILE = jinja2.Environment.compile  # what dbt's environment inherits
 
 
-@pytest.fixture
-def store(monkeypatch):
-    """A process-fresh store: nothing compiled, nothing read."""
+def _new_process(monkeypatch) -> dbt_templates._Store:
+    """What a (later) process starts with: an empty store, before it reads the file."""
     fresh = dbt_templates._Store()
     monkeypatch.setattr(dbt_templates, "_store", fresh)
     return fresh
+
+
+@pytest.fixture
+def store(monkeypatch):
+    """A process-fresh store: nothing compiled, nothing read."""
+    return _new_process(monkeypatch)
 
 
 def _kept_compile():
     return dbt_templates._kept(_JINJA_COMPILE)
-
-
-def _new_process(monkeypatch) -> dbt_templates._Store:
-    """What a later process starts with: an empty store, before it reads the file."""
-    fresh = dbt_templates._Store()
-    monkeypatch.setattr(dbt_templates, "_store", fresh)
-    return fresh
 
 
 def _project_templates() -> list[str]:

@@ -145,35 +145,31 @@ def save(path: Path) -> None:
 
 
 def _environment_key(environment: Any) -> bytes:
-    """What of the environment the generated code depends on, as bytes (kept on it: dbt makes
-    a new environment per template, with the same class, extensions and filters)."""
-    key = getattr(environment, "_sinergi_template_key", None)
-    if key is None:
-        kind = type(environment)
-        parts = [
-            f"{kind.__module__}.{kind.__qualname__}",
-            ",".join(sorted(environment.extensions)),
-            ",".join(sorted(environment.filters)),
-            ",".join(sorted(environment.tests)),
-            repr(
-                (
-                    environment.optimized,
-                    _named(environment.autoescape),
-                    _named(environment.finalize),
-                    environment.block_start_string,
-                    environment.variable_start_string,
-                    environment.comment_start_string,
-                    environment.line_statement_prefix,
-                    environment.trim_blocks,
-                    environment.lstrip_blocks,
-                    environment.newline_sequence,
-                    environment.keep_trailing_newline,
-                )
-            ),
-        ]
-        key = "\x00".join(parts).encode()
-        environment._sinergi_template_key = key
-    return key
+    """What of the environment the generated code depends on, as bytes: its class, extensions,
+    filters, tests and the options Jinja's code generator reads."""
+    kind = type(environment)
+    parts = [
+        f"{kind.__module__}.{kind.__qualname__}",
+        ",".join(sorted(environment.extensions)),
+        ",".join(sorted(environment.filters)),
+        ",".join(sorted(environment.tests)),
+        repr(
+            (
+                environment.optimized,
+                _named(environment.autoescape),
+                _named(environment.finalize),
+                environment.block_start_string,
+                environment.variable_start_string,
+                environment.comment_start_string,
+                environment.line_statement_prefix,
+                environment.trim_blocks,
+                environment.lstrip_blocks,
+                environment.newline_sequence,
+                environment.keep_trailing_newline,
+            )
+        ),
+    ]
+    return "\x00".join(parts).encode()
 
 
 def _named(setting: Any) -> str:
