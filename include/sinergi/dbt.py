@@ -351,11 +351,12 @@ def run_dbt(
 
     from dbt.cli.main import cli, dbtRunner  # heavy: only when dbt actually runs
 
-    from sinergi import dbt_connections, dbt_templates
+    from sinergi import dbt_connections, dbt_events, dbt_templates
 
     if dbt_target(warehouse_url) == "postgres":
         dbt_connections.install()  # a session per thread, not per node
     dbt_templates.install()  # each template compiled once, not in every process
+    dbt_events.install()  # no message built for a debug event nobody writes
     templates = dbt_templates.cache_file(default_target_dir())
     dbt_templates.load(templates)
 

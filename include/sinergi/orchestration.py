@@ -81,6 +81,7 @@ from sinergi.dbt import (
     newer_project_file,
     short_node_name,
 )
+from sinergi.dbt_events import ignores_debug_events
 from sinergi.environment import scoped_environment
 from sinergi.task_ids import (
     CROSS_MODEL_TESTS_TASK_ID,
@@ -183,6 +184,7 @@ def cross_model_tests(manifest: dict[str, Any]) -> dict[str, list[str]]:
 _node_results: list[tuple[str, str]] = []
 
 
+@ignores_debug_events
 def record_node_result(event: Any) -> None:
     """dbtRunner callback: remember each finished node's status (no data, ids only)."""
     if event.info.name == "NodeFinished":
