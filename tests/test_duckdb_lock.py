@@ -31,6 +31,27 @@ def test_the_lock_is_held_only_inside_the_block(tmp_path):
     assert _try_lock(lock_path(database))
 
 
+def test_a_thread_holding_the_lock_takes_it_again_and_others_wait(tmp_path):
+    import threading
+
+    database = tmp_path / "w.duckdb"
+    taken = threading.Event()
+
+    def other_thread() -> None:
+        with duckdb_file_lock(database):
+            taken.set()
+
+    with duckdb_file_lock(database):
+        with duckdb_file_lock(database):  # nested: goes on instead of waiting for itself
+            assert not _try_lock(lock_path(database))
+        assert not _try_lock(lock_path(database))  # still held by the outer block
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        assert not taken.wait(0.3)  # another thread waits, as another process does
+    thread.join(5)
+    assert taken.is_set() and _try_lock(lock_path(database))
+
+
 @pytest.mark.parametrize("writer", ["loader", "dbt"])
 def test_loader_and_dbt_take_the_same_lock(tmp_path, writer):
     from sinergi.dbt import _duckdb_file_lock

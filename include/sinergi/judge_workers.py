@@ -147,6 +147,6 @@ def judge_and_load(
     if warehouse_url is None:
         return len(verdicts), 0
     wh = open_warehouse(warehouse_url)
-    with wh.session():  # one PostgreSQL session for the part's loads, not one per version
+    with wh.batch():  # one PostgreSQL session, one open DuckDB file, for the part's loads
         loaded = load_judged_folders(wh, list(verdicts))
     return len(verdicts), len(loaded)

@@ -66,7 +66,7 @@ def prepare_period(period: Period, settings: Settings, districts: list[str] | No
     if unknown:
         raise ValueError(f"unknown district code(s) {', '.join(unknown)}: use 3501 … 3579")
     wh = open_warehouse(settings.warehouse_url)
-    with wh.session():  # one PostgreSQL session for the bookkeeping, not one per query
+    with wh.batch():  # one PostgreSQL session, one open DuckDB file, for the bookkeeping
         wh.ensure_schema()
         check_pii_key(wh, settings)  # binds a fresh warehouse; refuses another key, no retries
         if isinstance(wh, PostgresWarehouse):
@@ -126,7 +126,7 @@ def judge_period(period: Period, settings: Settings, districts: list[str] | None
         log.info("%s: no district has anything new: nothing to judge", period)
         return {"period": str(period), "datasets": {}}
     wh = open_warehouse(settings.warehouse_url)
-    with wh.session():
+    with wh.batch():
         check_pii_key(wh, settings)
         jobs, _ = receive_month(wh, period, settings, wanted)
     load_into = settings.warehouse_url if settings.load_in_judge else None
@@ -180,9 +180,10 @@ def process_district(period: Period, district_code: str, settings: Settings) -> 
 
     wh = open_warehouse(settings.warehouse_url)
     with wh.session():  # one PostgreSQL session for the task's bookkeeping and loads
-        check_pii_key(wh, settings)  # before anything is archived, judged or loaded
+        with wh.batch():  # DuckDB opened once for both; judging below runs without its lock
+            check_pii_key(wh, settings)  # before anything is archived, judged or loaded
+            known = known_versions(wh, period, district_code)
         found = scan_district(settings.inbox, period, district_code)
-        known = known_versions(wh, period, district_code)
         loaded = _loaded_by_judge(settings, period, district_code, known)
         # versions the judge loaded are this run's news: received as new, with the same numbers
         arrivals = receive(found, _without(known, loaded), period, settings)

@@ -106,3 +106,81 @@ def test_duckdb_keeps_no_connection_between_blocks(tmp_path):
             assert second.execute("select 1").fetchone() == (1,)
         with pytest.raises(Exception, match="(?i)closed"):
             first.execute("select 1")  # closed after its block: the file lock is free
+
+
+def _lock_is_free(wh) -> bool:
+    """Whether another process could take the DuckDB file's writer lock now."""
+    import fcntl
+
+    from sinergi.warehouse.duckdb_lock import lock_path
+
+    with open(lock_path(wh.path), "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return True
+
+
+@pytest.fixture
+def opened(monkeypatch) -> list[str]:
+    """Paths DuckDB opened (``duckdb.connect``) during the test."""
+    import duckdb
+
+    paths: list[str] = []
+    connect = duckdb.connect
+
+    def counting(database=":memory:", *args, **kwargs):
+        paths.append(str(database))
+        return connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counting)
+    return paths
+
+
+def test_duckdb_batch_opens_the_file_once_and_holds_the_writer_lock(tmp_path, opened):
+    wh = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with wh.batch():
+        assert not _lock_is_free(wh)  # other processes' loads wait for the batch
+        with wh.transaction() as conn:
+            conn.execute("create table t (n int)")
+            conn.execute("insert into t values (1)")
+        with wh.batch(), wh.connect() as conn:  # nested: the same open database
+            assert conn.execute("select count(*) from t").fetchone() == (1,)
+        with pytest.raises(ValueError), wh.transaction() as conn:
+            conn.execute("insert into t values (2)")
+            raise ValueError("rolled back")
+        with wh.connect() as conn:
+            assert conn.execute("select count(*) from t").fetchone() == (1,)
+    assert opened == [str(wh.path)]
+    assert _lock_is_free(wh)  # released, and the file closed: a new connection opens it
+    with wh.connect() as conn:
+        assert conn.execute("select sum(n) from t").fetchone() == (1,)
+    assert len(opened) == 2
+
+
+def test_duckdb_blocks_outside_a_batch_open_the_file_each_time(tmp_path, opened):
+    wh = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with wh.session():  # a session alone keeps nothing open on DuckDB: judging runs in it
+        for _ in range(3):
+            with wh.connect():
+                assert not _lock_is_free(wh)
+            assert _lock_is_free(wh)
+    assert len(opened) == 3
+
+
+def test_duckdb_batch_lets_go_when_its_block_fails(tmp_path):
+    wh = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with pytest.raises(RuntimeError), wh.batch():
+        raise RuntimeError("a failed load")
+    assert _lock_is_free(wh)
+    with wh.connect() as conn:
+        assert conn.execute("select 1").fetchone() == (1,)
+
+
+def test_postgres_batch_is_one_session(postgres_url):
+    wh = open_warehouse(postgres_url)
+    with wh.batch():
+        inside = _pids(wh)
+    assert len(set(inside)) == 1

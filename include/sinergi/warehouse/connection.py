@@ -50,6 +50,14 @@ class Warehouse:
         """A block whose :meth:`connect` calls may share one connection (this engine: no)."""
         yield
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """A block of warehouse statements with no long work of another kind between them
+        (judging, writing reports): :meth:`session`, and on DuckDB the writer's connection
+        kept open for the whole block (:meth:`DuckDBWarehouse.batch`)."""
+        with self.session():
+            yield
+
     def sql(self, statement: str) -> str:
         return statement if self.placeholder == "%s" else statement.replace("%s", "?")
 
@@ -115,9 +123,47 @@ class DuckDBWarehouse(Warehouse):
         super().__init__(url)
         assert self.location.path is not None
         self.path = self.location.path
+        self._held = threading.local()
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
+        """A connection to the file, taken under the writer's lock and closed after the block;
+        inside this thread's :meth:`batch`, a cursor of the batch's open database instead."""
+        held = getattr(self._held, "connection", None)
+        if held is not None:
+            cursor = held.cursor()  # DuckDB: a connection of its own to the open database
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            return
+        with self._opened() as conn:
+            yield conn
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Within the block, this thread's :meth:`connect` calls share one open database.
+
+        Opening a DuckDB file and closing it costs ~20-40 ms (the database instance and its
+        catalogue, a checkpoint at close) however little is done in between; a tiny month's
+        loads and bookkeeping opened it ~500 times, ~13 s of a 71 s month
+        (docs/performance.md, "DuckDB opened once per batch"). The writer's lock is held for
+        the whole block, so another process's loads wait for it: only blocks of warehouse
+        work take a batch, never judging or report writing, and validation stays parallel. A
+        nested ``batch`` shares the outer one.
+        """
+        if getattr(self._held, "connection", None) is not None:
+            yield
+            return
+        with self._opened() as conn:
+            self._held.connection = conn
+            try:
+                yield
+            finally:
+                self._held.connection = None
+
+    @contextmanager
+    def _opened(self) -> Iterator[Any]:
         import duckdb
 
         with duckdb_file_lock(self.path):

@@ -8,9 +8,14 @@ the dbt tasks are separate processes: the loader (``sinergi.warehouse.connection
 from __future__ import annotations
 
 import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# The locks this process holds, by lock file: a thread taking one it already holds goes on
+# (``flock`` through a second descriptor would wait for the first, i.e. for itself).
+_held = threading.local()
 
 
 def lock_path(database: Path) -> Path:
@@ -20,11 +25,21 @@ def lock_path(database: Path) -> Path:
 
 @contextmanager
 def duckdb_file_lock(database: Path) -> Iterator[None]:
-    """Hold the exclusive lock of ``database`` for the block (waits for other writers)."""
+    """Hold the exclusive lock of ``database`` for the block (waits for other writers).
+
+    Re-entrant in a thread: a block inside one that holds the lock already (a connection
+    opened inside a warehouse batch) goes on instead of waiting for itself."""
+    path = lock_path(database)
+    held: set[Path] = _held.__dict__.setdefault("paths", set())
+    if path in held:
+        yield
+        return
     database.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path(database), "a+b") as lock:
+    with open(path, "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        held.add(path)
         try:
             yield
         finally:
+            held.discard(path)
             fcntl.flock(lock, fcntl.LOCK_UN)
