@@ -110,17 +110,10 @@ def test_duckdb_keeps_no_connection_between_blocks(tmp_path):
 
 def _lock_is_free(wh) -> bool:
     """Whether another process could take the DuckDB file's writer lock now."""
-    import fcntl
-
     from sinergi.warehouse.duckdb_lock import lock_path
+    from tests.test_duckdb_lock import _try_lock
 
-    with open(lock_path(wh.path), "a+b") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        return True
+    return _try_lock(lock_path(wh.path))
 
 
 @pytest.fixture
