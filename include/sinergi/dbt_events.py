@@ -31,7 +31,7 @@ from typing import Any
 
 from sinergi.library_wraps import unwrapped, wrap_once
 
-#: Levels whose lines a logger at that level writes, below info (dbt-common's ``EventLevel``).
+#: Logger levels that write debug lines (dbt-common's ``EventLevel`` values below info).
 _BELOW_INFO = frozenset({"debug", "test"})
 _MARK = "_sinergi_ignores_debug_events"
 _SERIALISATION_CHECK_ENV = "DBT_TEST_BINARY_SERIALIZATION"

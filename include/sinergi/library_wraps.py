@@ -1,8 +1,9 @@
 """Wrapping one method of a library's class, once per process, with the original at hand.
 
-Sinergi changes two library methods where measuring showed a cost the library does not let
+Sinergi changes a few library methods where measuring showed a cost the library does not let
 a caller avoid (``sinergi.gx_domains``: Great Expectations' domain records;
-``sinergi.dbt_connections``: dbt's session per node). Both follow the same rules, kept here:
+``sinergi.dbt_connections``: dbt's session per node; ``sinergi.dbt_templates``: Jinja's
+compiling; ``sinergi.dbt_events``: dbt's debug events). All follow the same rules, kept here:
 the wrapper is installed at most once (a mark on it), it keeps the original as
 ``__wrapped__``, and the tests can run the library's own method for a block to compare.
 """
