@@ -22,8 +22,9 @@ os.environ["AIRFLOW_HOME"] = str(_ROOT / "airflow")
 os.environ["SINERGI_DATA_DIR"] = str(_ROOT / "data")
 os.environ["SINERGI_PII_KEY"] = "test-only-pii-key-" + uuid.uuid4().hex
 os.environ.setdefault("SINERGI_DEADLINE_ALERTS", "false")
-# One dbt task per model costs ~1 s per model per run; tests that are not about the dbt task
-# group run dbt as the single task (the end-to-end DuckDB run switches per-model back on).
+# A task per dbt model adds Airflow's per-task cost (~60 tasks a run); tests that are not about
+# the dbt task group run dbt as the single task (test_cli_run.py runs the default: one build
+# and a task per model).
 os.environ.setdefault("SINERGI_DBT_TASKS", "single")
 
 from sinergi.airflow_env import apply_airflow_defaults  # noqa: E402
