@@ -69,7 +69,8 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Province-scale benchmark (bench/README.md). Big stages once by default; BENCH_* tune it.
+# Province-scale benchmark (bench/README.md). Big stages once by default, the history's timed
+# months three times (BENCH_HISTORY_REPEATS); BENCH_* tune it.
 bench: setup
 	BENCH_REPEATS_BIG=$${BENCH_REPEATS_BIG:-1} $(BIN)/python -m bench.run
 

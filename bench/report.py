@@ -452,7 +452,8 @@ def _header(data: dict) -> list[str]:
         f"roster + ~2M register rows); districts: {config['districts_label']}; "
         f"period {config['period']}",
         f"- Repeats: {config['repeats']} for cheap stages (read, load, bare copy, roster), "
-        f"{config['repeats_big']} for big ones (validate, dbt, DAG runs, history months); "
+        f"{config['repeats_big']} for big ones (validate, dbt, DAG runs), "
+        f"{config.get('history_repeats', config['repeats_big'])} for the timed history months; "
         "times are medians of the repeats",
         f"- Engines: {', '.join(config['engines']) or 'none'}; bare copy: {copy_label}",
         f"- Python bytecode: {bytecode}",

@@ -162,6 +162,46 @@ def test_month_stages_take_the_jobs_from_the_periods_plan(monkeypatch):
     assert published == ["2025-03"] and month["publish_seconds"] >= 0
 
 
+@pytest.mark.parametrize(
+    ("settings", "repeats"),
+    [({}, 3), ({"BENCH_HISTORY_REPEATS": "2"}, 2), ({"BENCH_REPEATS_BIG": "5"}, 3)],
+    ids=["default", "set", "not-the-big-stages-count"],
+)
+def test_each_timed_history_month_is_repeated_as_configured(
+    bench_config, monkeypatch, tmp_path, settings, repeats
+):
+    """The month N / month 1 ratio is judged against 1.1 and one repeat of a month varies by
+    more than that: the timed months get BENCH_HISTORY_REPEATS (3) whatever
+    BENCH_REPEATS_BIG (1 under `make bench`) says; the untimed months load once."""
+    from bench.run import Bench, Config
+
+    monkeypatch.setenv("BENCH_REPEATS_BIG", "1")
+    monkeypatch.setenv("BENCH_HISTORY_MONTHS", "7")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    bench = Bench.offline(Config(), [], ["duckdb"])
+    bench.work = tmp_path
+    children = []
+
+    def child(stage, spec, env, **labels):
+        children.append((stage, spec["period"], labels.get("repeat")))
+        return {"ok": True}
+
+    bench.child = child
+    bench.generate = lambda *args: None
+    bench.fresh_warehouse = lambda engine, suffix: f"duckdb:///{tmp_path / 'h.duckdb'}"
+    bench.stage_env = lambda *args, **kwargs: {}
+    bench._snapshot = lambda engine, url, name: name
+    bench._restore = lambda engine, url, snapshot, suffix: url
+    bench._drop_snapshot = lambda engine, snapshot: None
+    bench.save = lambda: None
+    bench.part_history()
+    timed = [(period, r) for stage, period, r in children if stage == "month"]
+    assert timed == [(p, r) for p in ("2025-01", "2025-06") for r in range(repeats)]
+    loaded = [period for stage, period, _ in children if stage == "month_parallel"]
+    assert loaded == ["2025-02", "2025-03", "2025-04", "2025-05", "2025-07"]
+
+
 # -- issue #14's targets, judged from fabricated run records -----------------------------------
 
 
